@@ -1,0 +1,46 @@
+# Two-command quick start: `make run` and `make test`. Each creates .venv with the system
+# python3 when it is missing, installs what it needs, then runs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP_RUN := $(VENV)/.installed-run
+STAMP_TEST := $(VENV)/.installed-test
+STAMP_LINT := $(VENV)/.installed-lint
+
+.PHONY: run test bench lint sim clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP_RUN): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(STAMP_TEST): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(STAMP_RUN)
+
+$(STAMP_LINT): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test,lint]'
+	touch $@ $(STAMP_TEST) $(STAMP_RUN)
+
+run: $(STAMP_RUN)
+	$(BIN)/tui-trader
+
+sim: $(STAMP_RUN)
+	$(BIN)/tui-trader sim
+
+test: $(STAMP_TEST)
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+bench: $(STAMP_TEST)
+	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+lint: $(STAMP_LINT)
+	$(BIN)/ruff check tui_trader tests bench
+	$(BIN)/ruff format --check tui_trader tests bench
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
