@@ -1,0 +1,250 @@
+"""The ``tui-trader`` command.
+
+Exit codes: 0 clean stop, 2 bad usage or configuration (one line on stderr, never a
+traceback), 130 is never used: Ctrl-C is a clean stop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import secrets
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from tui_trader import __version__
+from tui_trader.config import ConfigError, Settings, load_settings
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that exits 2 with one line, as every other usage error here does."""
+
+    def error(self, message: str) -> Any:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _positive(kind: type) -> Any:
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be > 0: {text!r}")
+        return value
+
+    return parse
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1: {text!r}")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"not a port: {text!r}")
+    return value
+
+
+def _timestamp(text: str) -> datetime:
+    from tui_trader.core.types import parse_timestamp
+
+    try:
+        value = parse_timestamp(text)
+    except ValueError:
+        value = None
+    if value is None:
+        raise argparse.ArgumentTypeError(f"not an RFC3339 time: {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="tui-trader",
+        description="A keyboard-driven terminal trading desk for Alpaca.",
+    )
+    parser.add_argument("--version", action="version", version=f"tui-trader {__version__}")
+    parser.add_argument("--config", type=Path, help="TOML config file (default: user config dir)")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    sim = sub.add_parser(
+        "sim",
+        help="serve the Alpaca-compatible paper emulator until interrupted",
+        description="Serve the Alpaca-compatible paper emulator (Trading, Broker, market data "
+        "and SSE routes) on a loopback address until Ctrl-C.",
+    )
+    sim.add_argument("--host", help="loopback address to bind (default 127.0.0.1)")
+    sim.add_argument("--port", type=_port, help="port (default 0: a free port)")
+    sim.add_argument("--seed", type=int, help="market and id seed (default 42)")
+    sim.add_argument("--speed", type=_positive(float), help="sim seconds per real second")
+    sim.add_argument("--key", help="accepted key id (default: any non-empty key)")
+    sim.add_argument("--secret", help="accepted secret (with --key)")
+    sim.add_argument("--chaos", type=_fraction, help="probability of a random fault per event")
+    sim.add_argument("--heartbeat", type=_positive(float), help="seconds between :heartbeat")
+    sim.add_argument("--symbols", help="comma-separated tickers (default AAPL,MSFT,NVDA,TSLA,SPY)")
+    sim.add_argument("--csv", type=Path, help="replay bars from timestamp,symbol,open,high,...")
+    sim.add_argument("--accounts", type=_positive(int), default=1, help="number of accounts")
+    sim.add_argument("--start", type=_timestamp, help="sim start time, inside a session")
+    sim.add_argument("--rate-limit", type=_positive(int), help="requests per minute per key")
+    sim.add_argument(
+        "--strict-auth",
+        action="store_true",
+        help="want Basic auth on Broker/SSE routes and key headers on /v2",
+    )
+    sim.add_argument(
+        "--legacy-v1-trades",
+        action="store_true",
+        help="serve the removed /v1/events/trades (alpaca-py still calls it)",
+    )
+    sim.add_argument(
+        "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"]
+    )
+    return parser
+
+
+def _emulator_config(settings: Settings, args: argparse.Namespace | None) -> Any:
+    from tui_trader.sim.emulator import EmulatorConfig
+
+    s = settings.sim
+
+    def pick(name: str, default: Any) -> Any:
+        value = getattr(args, name, None) if args is not None else None
+        return default if value is None else value
+
+    symbols = pick("symbols", None)
+    return EmulatorConfig(
+        symbols=tuple(x.strip().upper() for x in symbols.split(",") if x.strip())
+        if symbols
+        else tuple(s.symbols),
+        seed=pick("seed", s.seed),
+        speed=pick("speed", s.speed),
+        start=pick("start", None),
+        heartbeat_seconds=pick("heartbeat", s.heartbeat_seconds),
+        key_id=pick("key", None),
+        secret_key=pick("secret", None),
+        strict_auth=bool(pick("strict_auth", False)),
+        rate_limit_per_minute=pick("rate_limit", s.rate_limit_per_minute),
+        chaos=pick("chaos", s.chaos),
+        legacy_v1_trades=bool(pick("legacy_v1_trades", False)),
+        accounts=pick("accounts", 1),
+        starting_cash=Decimal(s.starting_cash),
+        csv=pick("csv", None),
+    )
+
+
+def cmd_sim(settings: Settings, args: argparse.Namespace) -> int:
+    from tui_trader.sim.runner import serve_forever
+
+    if (args.key is None) != (args.secret is None):
+        print("tui-trader sim: error: --key and --secret go together", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        config = _emulator_config(settings, args)
+    except ValueError as exc:
+        print(f"tui-trader sim: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    host = args.host or settings.sim.host
+    port = settings.sim.port if args.port is None else args.port
+
+    def announce(url: str, emulator: Any) -> None:
+        auth = (
+            f"key id {config.key_id!r} (secret as given)"
+            if config.key_id
+            else ("any non-empty key id and secret")
+        )
+        accounts = ", ".join(emulator.exchange.accounts)
+        print(f"tui-trader emulator serving at {url}", flush=True)
+        print(f"  auth: {auth}; accounts: {accounts}", flush=True)
+        print(
+            f"  symbols: {','.join(config.symbols)}; seed {config.seed}; speed "
+            f"{config.speed}x; sim time {emulator.clock.now().isoformat()}",
+            flush=True,
+        )
+        print("  Ctrl-C to stop.", flush=True)
+
+    try:
+        asyncio.run(serve_forever(config, host, port, announce, args.log_level))
+    except KeyboardInterrupt:
+        pass
+    except (OSError, ValueError) as exc:
+        print(f"tui-trader sim: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print("tui-trader emulator stopped.", flush=True)
+    return EXIT_OK
+
+
+def cmd_desk(settings: Settings) -> int:
+    """The default command: the desk against the embedded emulator or Alpaca.
+
+    The trading screen is built in a later issue; until then this starts the embedded
+    emulator (when no keys are configured) and says so plainly instead of pretending.
+    """
+    from tui_trader.config import Mode
+    from tui_trader.sim.runner import start_in_thread
+
+    if settings.mode is not Mode.SIM:
+        print(
+            f"tui-trader: {settings.mode.value} mode against {settings.base_url} is configured, "
+            "but the trading screen is not built yet; nothing was sent to Alpaca.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    config = _emulator_config(settings, None)
+    config.key_id, config.secret_key = "desk-" + secrets.token_hex(4), secrets.token_urlsafe(24)
+    running = start_in_thread(config, settings.sim.host, settings.sim.port)
+    stop = threading.Event()
+    try:
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        print(
+            f"tui-trader {__version__}: embedded paper emulator at {running.url} "
+            f"(seed {config.seed}, speed {config.speed}x).",
+            flush=True,
+        )
+        print(
+            "The trading screen is not built yet; the emulator serves until Ctrl-C. "
+            "`tui-trader sim` serves one you can point any Alpaca client at.",
+            flush=True,
+        )
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        running.stop()
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    if args.command == "sim":
+        return cmd_sim(settings, args)
+    return cmd_desk(settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

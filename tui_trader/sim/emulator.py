@@ -1,0 +1,209 @@
+"""The emulator as one object: clock, market, exchange, faults, limits and the tick loop.
+
+The HTTP layer (:mod:`tui_trader.sim.server`) is a thin adapter over this; tests that need
+to reach inside (advance the clock, arm a fault) use the same object the server uses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+from tui_trader.sim.clock import SimClock, default_start
+from tui_trader.sim.exchange import Exchange, ExchangeOptions
+from tui_trader.sim.faults import Faults, FaultSpec, LateNew, UlidInversion
+from tui_trader.sim.market import DEFAULT_SYMBOLS, MarketModel, ReplayMarket
+
+log = logging.getLogger("tui_trader.sim")
+
+
+@dataclass
+class EmulatorConfig:
+    symbols: tuple[str, ...] = tuple(DEFAULT_SYMBOLS)
+    seed: int = 42
+    speed: float = 1.0
+    start: datetime | None = None
+    heartbeat_seconds: float = 15.0
+    tick_seconds: float = 0.1
+    key_id: str | None = None  # None: any non-empty credentials are accepted
+    secret_key: str | None = None
+    strict_auth: bool = False
+    rate_limit_per_minute: int = 200
+    chaos: float = 0.0
+    legacy_v1_trades: bool = False
+    accounts: int = 1
+    starting_cash: Decimal = Decimal(100_000)
+    csv: Path | None = None
+    history_days: int = 5
+    regime_drift: float = 0.6
+    retention: int | None = None
+    slippage_bps: float = 1.0
+    emit_pending_new: bool = True
+
+    def __repr__(self) -> str:  # the secret never shows, even in a traceback's locals
+        return (
+            f"EmulatorConfig(symbols={self.symbols!r}, seed={self.seed}, speed={self.speed}, "
+            f"key_id={self.key_id!r}, secret_key={'***' if self.secret_key else None})"
+        )
+
+
+@dataclass
+class RateLimiter:
+    """Fixed one-minute windows per key, as Alpaca's ``X-RateLimit-*`` headers describe."""
+
+    limit: int
+    wall: Callable[[], float] = time.time
+    _windows: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    def hit(self, key: str) -> tuple[bool, int, int, int]:
+        """Count one request: (allowed, limit, remaining, reset epoch seconds)."""
+        now = self.wall()
+        window = int(now // 60)
+        start, used = self._windows.get(key, (window, 0))
+        if start != window:
+            start, used = window, 0
+        reset = (window + 1) * 60
+        if used >= self.limit:
+            return False, self.limit, 0, reset
+        used += 1
+        self._windows[key] = (start, used)
+        return True, self.limit, self.limit - used, reset
+
+    def retry_after(self, reset: int) -> int:
+        return max(1, math.ceil(reset - self.wall()))
+
+
+class Emulator:
+    def __init__(
+        self,
+        config: EmulatorConfig | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config = config or EmulatorConfig()
+        start = config.start or default_start()
+        if config.csv is not None:
+            market: MarketModel = ReplayMarket(config.csv, config.start, config.seed)
+            start = market.now
+        else:
+            market = MarketModel(
+                [s.upper() for s in config.symbols],
+                config.seed,
+                start,
+                regime_drift=config.regime_drift,
+                history_days=config.history_days,
+            )
+        self.clock = SimClock(start, config.speed, monotonic)
+        self.exchange = Exchange(
+            market,
+            self.clock,
+            config.seed,
+            ExchangeOptions(
+                starting_cash=config.starting_cash,
+                accounts=config.accounts,
+                slippage_bps=config.slippage_bps,
+                emit_pending_new=config.emit_pending_new,
+                retention=config.retention,
+            ),
+        )
+        self.faults = Faults(chaos=config.chaos, rng=random.Random(config.seed + 7))
+        self.limiter = RateLimiter(config.rate_limit_per_minute, wall)
+        self.closing = asyncio.Event() if _has_loop() else None
+        self._connections: dict[str, int] = {}
+        self._ticker: asyncio.Task[None] | None = None
+        # every account starts with the status change that activated it
+        for acct in self.exchange.accounts.values():
+            self.exchange.emit_account_status(
+                acct, self.clock.now(), status_from="APPROVED", status_to="ACTIVE"
+            )
+
+    # -------------------------------------------------------------------------- lifecycle
+    async def start(self) -> None:
+        self.closing = asyncio.Event()
+        self._ticker = asyncio.create_task(self._tick_loop(), name="emulator-ticker")
+
+    async def stop(self) -> None:
+        """End every stream and the tick loop; safe to call twice."""
+        if self.closing is not None:
+            self.closing.set()
+        for stream_log in self.exchange.logs.values():
+            stream_log.wake_all()
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+            self._ticker = None
+
+    @property
+    def is_closing(self) -> bool:
+        return self.closing is not None and self.closing.is_set()
+
+    async def _tick_loop(self) -> None:
+        while True:
+            try:
+                self.exchange.tick()
+            except Exception:  # keep serving; a bug in matching must not kill the server
+                log.exception("emulator tick failed")
+            await asyncio.sleep(self.config.tick_seconds)
+
+    def advance(self, seconds: float) -> None:
+        """Move the sim clock forward by hand and process what became due."""
+        self.clock.advance(seconds)
+        self.exchange.tick()
+
+    # ----------------------------------------------------------------------------- faults
+    def arm(self, spec: FaultSpec) -> None:
+        if isinstance(spec, UlidInversion):
+            self.exchange.ulids.invert_next = True
+        elif isinstance(spec, LateNew):
+            self.exchange.options.late_new = spec.enabled
+        else:
+            self.faults.arm(spec)
+
+    def clear_faults(self) -> None:
+        self.faults.clear()
+        self.exchange.options.late_new = False
+        self.exchange.ulids.invert_next = False
+
+    # ------------------------------------------------------------------------ connections
+    def open_connection(self, stream: str) -> bool:
+        """Register an SSE connection; False if the single-connection fault refuses it."""
+        current = self._connections.get(stream, 0)
+        if self.faults.single_connection and current > 0:
+            return False
+        self._connections[stream] = current + 1
+        return True
+
+    def close_connection(self, stream: str) -> None:
+        self._connections[stream] = max(0, self._connections.get(stream, 0) - 1)
+
+    def connections(self) -> dict[str, int]:
+        return dict(self._connections)
+
+    # ------------------------------------------------------------------------------- auth
+    def check_credentials(self, key_id: str | None, secret: str | None) -> bool:
+        if not key_id or not secret:
+            return False
+        if self.config.key_id is None or self.config.secret_key is None:
+            return True
+        return hmac.compare_digest(key_id, self.config.key_id) and hmac.compare_digest(
+            secret, self.config.secret_key
+        )
+
+
+def _has_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True

@@ -1,0 +1,135 @@
+"""Per-stream event storage with replay cursors and live fan-out for SSE readers.
+
+Events are stored once, as the compact JSON line the wire carries, in the order they
+happened. A connection replays the stored events its cursor selects and then follows the
+live tail; replayed events are byte-identical to the first delivery (API.md §9 #17).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    ulid: str
+    legacy_id: int
+    at: datetime
+    line: str  # compact JSON, as sent on the stream's current route
+
+
+class EventLog:
+    """One stream's events. ``retention`` caps how many are kept for replay."""
+
+    def __init__(self, name: str, legacy_start: int, retention: int | None = None) -> None:
+        self.name = name
+        self._events: list[StoredEvent] = []
+        self._dropped = 0  # events trimmed by retention; absolute index = position + dropped
+        self._next_legacy = legacy_start
+        self._retention = retention
+        self._waiters: list[asyncio.Future[None]] = []
+        self.sorted = True  # False once an out-of-order ULID was stored
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    @property
+    def next_legacy(self) -> int:
+        """The integer id the next event will get (v1 payloads carry it inside)."""
+        return self._next_legacy
+
+    @property
+    def end(self) -> int:
+        """Absolute index one past the newest event (stable across retention trims)."""
+        return self._dropped + len(self._events)
+
+    def append(self, ulid: str, at: datetime, payload: dict[str, Any]) -> StoredEvent:
+        legacy = self._next_legacy
+        self._next_legacy += 1
+        line = json.dumps(payload, separators=(",", ":"))
+        if self._events and ulid < self._events[-1].ulid:
+            self.sorted = False
+        event = StoredEvent(ulid, legacy, at, line)
+        self._events.append(event)
+        if self._retention is not None and len(self._events) > self._retention:
+            trim = len(self._events) - self._retention
+            del self._events[:trim]
+            self._dropped += trim
+        waiters, self._waiters = self._waiters, []
+        for fut in waiters:
+            if not fut.done():
+                fut.set_result(None)
+        return event
+
+    def wake_all(self) -> None:
+        """Release every waiting reader (shutdown): they re-check and find nothing new."""
+        waiters, self._waiters = self._waiters, []
+        for fut in waiters:
+            if not fut.done():
+                fut.set_result(None)
+
+    def get(self, index: int) -> StoredEvent | None:
+        """The event at absolute ``index``, or None if trimmed or not yet written."""
+        pos = index - self._dropped
+        if 0 <= pos < len(self._events):
+            return self._events[pos]
+        return None
+
+    def first_index(self) -> int:
+        return self._dropped
+
+    def index_after_ulid(self, ulid: str) -> int:
+        """Absolute index of the first stored event whose ULID sorts after ``ulid``.
+
+        Exact when ids are sorted; when an inversion was stored, the caller filters each
+        event by id anyway, so the earliest candidate is returned.
+        """
+        if not self.sorted:
+            return self._dropped
+        lo, hi = 0, len(self._events)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self._events[mid].ulid <= ulid:
+                lo = mid + 1
+            else:
+                hi = mid
+        return self._dropped + lo
+
+    def index_at_or_after(self, at: datetime) -> int:
+        lo, hi = 0, len(self._events)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self._events[mid].at < at:
+                lo = mid + 1
+            else:
+                hi = mid
+        return self._dropped + lo
+
+    def index_after_legacy(self, legacy_id: int) -> int:
+        lo, hi = 0, len(self._events)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self._events[mid].legacy_id <= legacy_id:
+                lo = mid + 1
+            else:
+                hi = mid
+        return self._dropped + lo
+
+    async def wait_beyond(self, index: int, patience: float) -> bool:
+        """Wait until an event exists at absolute ``index`` or ``patience`` seconds pass."""
+        if index < self.end:
+            return True
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(fut)
+        try:
+            await asyncio.wait_for(fut, patience)
+        except TimeoutError:
+            return False
+        finally:
+            if fut in self._waiters:
+                self._waiters.remove(fut)
+        return index < self.end

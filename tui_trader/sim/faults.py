@@ -1,0 +1,239 @@
+"""Fault injection: the network misbehaviour a streaming client must survive, on demand.
+
+Faults are armed from tests (Python or the ``/_emulator/faults`` admin route) or drawn at
+random with ``--chaos RATE``. Connection faults answer the next K attempts with an error;
+stream faults fire on a live SSE connection after it has sent N events. Each armed fault
+is consumed by the connections it applies to, so a test states exactly what happens.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+StreamName = Literal["trades", "accounts", "nta"]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StreamFault(_Spec):
+    """Fires on an SSE connection once it has sent ``after_events`` events.
+
+    * ``drop``: the TCP connection is cut mid-body (no terminating chunk);
+    * ``eof``: the body ends cleanly, as if the server closed the stream;
+    * ``stall``: the socket stays open with no bytes at all for ``seconds``;
+    * ``stall_heartbeats``: only ``:heartbeat`` comments for ``seconds``;
+    * ``slow_reader``: ``: you are reading too slowly, dropped N messages`` and the next
+      ``dropped`` events are skipped on this connection (they stay replayable);
+    * ``internal_error``: ``: internal server error`` and the body ends;
+    * ``malformed``: one bad ``data:`` line (``line``, default broken JSON), then carry on.
+    """
+
+    kind: Literal[
+        "drop", "eof", "stall", "stall_heartbeats", "slow_reader", "internal_error", "malformed"
+    ]
+    after_events: int = Field(0, ge=0)
+    seconds: float = Field(1.0, ge=0, le=600)
+    dropped: int = Field(5, ge=0)
+    line: str | None = None
+    stream: StreamName | None = None
+    count: int = Field(1, ge=1)
+
+
+class ConnectFault(_Spec):
+    """Answers the next ``count`` matching requests with ``status`` (5xx or 429)."""
+
+    kind: Literal["connect"] = "connect"
+    status: int = Field(503, ge=400, le=599)
+    retry_after: float | None = Field(None, ge=0)
+    scope: Literal["sse", "rest", "any"] = "sse"
+    stream: StreamName | None = None
+    count: int = Field(1, ge=1)
+
+
+class AuthFault(_Spec):
+    """Rejects credentials: 401 with Alpaca's body, or 403 ``forbidden.`` without a code."""
+
+    kind: Literal["reject_auth"] = "reject_auth"
+    status: Literal[401, 403] = 401
+    count: int | None = Field(None, ge=1)  # None: until cleared
+
+
+class DropOrderResponse(_Spec):
+    """Accepts the next ``count`` order submissions, then cuts the connection unanswered."""
+
+    kind: Literal["drop_order_response"] = "drop_order_response"
+    count: int = Field(1, ge=1)
+
+
+class UlidInversion(_Spec):
+    """The next ``count`` event ids in one millisecond sort lower than their predecessor."""
+
+    kind: Literal["ulid_inversion"] = "ulid_inversion"
+    count: int = Field(1, ge=1)
+
+
+class LateNew(_Spec):
+    """Hold ``new`` back until the order is canceled, then send it after ``canceled``."""
+
+    kind: Literal["late_new"] = "late_new"
+    enabled: bool = True
+
+
+class SingleConnection(_Spec):
+    """A second concurrent connection to one stream gets 429 (one per account, as on WS)."""
+
+    kind: Literal["single_connection"] = "single_connection"
+    enabled: bool = True
+
+
+FaultSpec = Annotated[
+    StreamFault
+    | ConnectFault
+    | AuthFault
+    | DropOrderResponse
+    | UlidInversion
+    | LateNew
+    | SingleConnection,
+    Field(discriminator="kind"),
+]
+FAULT_SPECS: TypeAdapter[list[FaultSpec]] = TypeAdapter(list[FaultSpec])
+
+CHAOS_KINDS = (
+    "drop",
+    "eof",
+    "stall",
+    "stall_heartbeats",
+    "slow_reader",
+    "internal_error",
+    "malformed",
+)
+
+
+@dataclass
+class _Armed:
+    spec: StreamFault | ConnectFault
+    left: int
+
+
+@dataclass
+class Faults:
+    """What is armed now. Plain state; the server consults it per request and per event."""
+
+    chaos: float = 0.0
+    rng: random.Random = field(default_factory=lambda: random.Random(0))
+    _stream: list[_Armed] = field(default_factory=list)
+    _connect: list[_Armed] = field(default_factory=list)
+    auth_status: int | None = None
+    auth_left: int | None = None
+    drop_order_responses: int = 0
+    single_connection: bool = False
+    injected: dict[str, int] = field(default_factory=dict)  # kind -> times fired
+
+    def arm(self, spec: FaultSpec) -> None:
+        if isinstance(spec, StreamFault):
+            self._stream.append(_Armed(spec, spec.count))
+        elif isinstance(spec, ConnectFault):
+            self._connect.append(_Armed(spec, spec.count))
+        elif isinstance(spec, AuthFault):
+            self.auth_status, self.auth_left = spec.status, spec.count
+        elif isinstance(spec, DropOrderResponse):
+            self.drop_order_responses += spec.count
+        elif isinstance(spec, SingleConnection):
+            self.single_connection = spec.enabled
+        # UlidInversion and LateNew act on the exchange; the emulator applies them.
+
+    def clear(self) -> None:
+        self._stream.clear()
+        self._connect.clear()
+        self.auth_status = self.auth_left = None
+        self.drop_order_responses = 0
+        self.single_connection = False
+
+    def pending(self) -> list[dict[str, object]]:
+        out: list[dict[str, object]] = []
+        for armed in [*self._connect, *self._stream]:
+            out.append({**armed.spec.model_dump(), "left": armed.left})
+        if self.auth_status is not None:
+            out.append({"kind": "reject_auth", "status": self.auth_status, "left": self.auth_left})
+        if self.drop_order_responses:
+            out.append({"kind": "drop_order_response", "left": self.drop_order_responses})
+        return out
+
+    def _count(self, kind: str) -> None:
+        self.injected[kind] = self.injected.get(kind, 0) + 1
+
+    def take_auth(self) -> int | None:
+        if self.auth_status is None:
+            return None
+        status = self.auth_status
+        if self.auth_left is not None:
+            self.auth_left -= 1
+            if self.auth_left <= 0:
+                self.auth_status = self.auth_left = None
+        self._count("reject_auth")
+        return status
+
+    def take_connect(
+        self, scope: Literal["sse", "rest"], stream: str | None
+    ) -> ConnectFault | None:
+        for armed in self._connect:
+            spec = armed.spec
+            assert isinstance(spec, ConnectFault)
+            if spec.scope not in (scope, "any"):
+                continue
+            if spec.stream is not None and spec.stream != stream:
+                continue
+            armed.left -= 1
+            if armed.left <= 0:
+                self._connect.remove(armed)
+            self._count(f"connect_{spec.status}")
+            return spec
+        if self.chaos and self.rng.random() < self.chaos / (1 if scope == "sse" else 4):
+            status = self.rng.choice((429, 500, 502, 503, 504))
+            self._count(f"connect_{status}")
+            return ConnectFault(
+                status=status,
+                scope=scope,
+                retry_after=round(self.rng.uniform(0.5, 3), 1) if status in (429, 503) else None,
+            )
+        return None
+
+    def take_stream(self, stream: str) -> StreamFault | None:
+        """The armed fault (if any) the next connection to ``stream`` will suffer."""
+        for armed in self._stream:
+            spec = armed.spec
+            assert isinstance(spec, StreamFault)
+            if spec.stream is not None and spec.stream != stream:
+                continue
+            armed.left -= 1
+            if armed.left <= 0:
+                self._stream.remove(armed)
+            return spec
+        return None
+
+    def chaos_event(self) -> StreamFault | None:
+        """With probability ``chaos`` per event sent, a random mid-stream fault."""
+        if not self.chaos or self.rng.random() >= self.chaos:
+            return None
+        kind = self.rng.choice(CHAOS_KINDS)
+        return StreamFault(
+            kind=kind,
+            seconds=round(self.rng.uniform(0.5, 4.0), 2),
+            dropped=self.rng.randint(1, 20),
+        )
+
+    def take_drop_order_response(self) -> bool:
+        if self.drop_order_responses <= 0:
+            return False
+        self.drop_order_responses -= 1
+        self._count("drop_order_response")
+        return True
+
+    def fired(self, kind: str) -> None:
+        self._count(kind)
