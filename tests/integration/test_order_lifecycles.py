@@ -58,7 +58,7 @@ def order_events(client: httpx.Client, order_id: str) -> list[dict[str, Any]]:
 def test_market_order_new_then_fill(client: httpx.Client) -> None:
     order = place(client, symbol="AAPL", qty="3", side="buy", type="market", time_in_force="day")
     assert trail(client, order["id"], "fill") == ["pending_new", "new", "fill"]
-    fill = [e for e in order_events(client, order["id"]) if e["event"] == "fill"][0]
+    fill = next(e for e in order_events(client, order["id"]) if e["event"] == "fill")
     assert fill["qty"] == "3"
     assert fill["position_qty"] == "3"
     assert fill["order"]["status"] == "filled"
@@ -96,7 +96,7 @@ def test_notional_order_fills_fractional_quantity(client: httpx.Client) -> None:
     )
     assert order["qty"] is None and order["notional"] == "500"
     trail(client, order["id"], "fill")
-    fill = [e for e in order_events(client, order["id"]) if e["event"] == "fill"][0]
+    fill = next(e for e in order_events(client, order["id"]) if e["event"] == "fill")
     qty = Decimal(fill["qty"])
     assert qty != qty.to_integral_value()
     assert abs(qty * Decimal(fill["price"]) - 500) < 1
@@ -136,7 +136,7 @@ def test_marketable_limit_fills_at_or_better(client: httpx.Client) -> None:
         limit_price=str(limit),
     )
     trail(client, order["id"], "fill")
-    fill = [e for e in order_events(client, order["id"]) if e["event"] == "fill"][0]
+    fill = next(e for e in order_events(client, order["id"]) if e["event"] == "fill")
     assert Decimal(fill["price"]) <= limit
 
 
@@ -167,7 +167,7 @@ def test_stop_and_stop_limit_trigger_and_fill(client: httpx.Client) -> None:
         limit_price=str(low),
     )
     trail(client, stop_limit["id"], "fill")
-    fill = [e for e in order_events(client, stop_limit["id"]) if e["event"] == "fill"][0]
+    fill = next(e for e in order_events(client, stop_limit["id"]) if e["event"] == "fill")
     assert Decimal(fill["price"]) >= low
     assert fill["position_qty"] == "3"
 
