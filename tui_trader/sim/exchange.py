@@ -726,6 +726,26 @@ class Exchange:
             )
         self._emit_trade(order, event, at)
 
+    def backlog(self, acct: SimAccount, orders: int, symbol: str | None = None) -> int:
+        """Trade ``orders`` one-share market orders at once (alternating buy and sell) through
+        the normal path, for benchmarks and soak tests that need a large event history fast.
+        Returns how many trade events were written."""
+        sym = symbol or self.market.symbols[0]
+        at = self.now()
+        before = self.logs["trades"].end
+        for i in range(orders):
+            side = "buy" if i % 2 == 0 else "sell"
+            intent = Order.from_request(
+                {"symbol": sym, "qty": "1", "side": side, "type": "market", "time_in_force": "day"}
+            )
+            order = self.place(acct, intent)
+            self._route_one(order, at)
+            quote = self.market.quote(sym)
+            self._fill(
+                order, Decimal(1), price_tick(dec(quote.ask if side == "buy" else quote.bid)), at
+            )
+        return self.logs["trades"].end - before
+
     # --------------------------------------------------------------------------------- time
     def tick(self) -> None:
         """Advance the market to the clock and process everything that is due."""

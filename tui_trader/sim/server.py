@@ -129,6 +129,7 @@ class Api:
             Route("/_emulator/clock/advance", self.admin_advance, methods=["POST"]),
             Route("/_emulator/events", self.admin_event, methods=["POST"]),
             Route("/_emulator/config", self.admin_config, methods=["POST"]),
+            Route("/_emulator/backlog", self.admin_backlog, methods=["POST"]),
             Route("/_emulator/accounts/{account_id}", self.admin_account, methods=["POST"]),
         ]
 
@@ -359,6 +360,22 @@ class Api:
         else:
             raise errors.validation("stream must be trades, accounts or nta")
         return JSON({"events": {name: log.end for name, log in self.ex.logs.items()}})
+
+    async def admin_backlog(self, request: Request) -> Response:
+        body = await _json_body(request)
+        orders = body.get("orders", 1000)
+        if not isinstance(orders, int) or not 1 <= orders <= 1_000_000:
+            raise errors.validation("orders must be an integer in 1..1000000")
+        acct = (
+            self.ex.account(str(body["account_id"]))
+            if body.get("account_id")
+            else self.ex.default_account
+        )
+        symbol = body.get("symbol")
+        if symbol is not None and not self.ex.market.has(str(symbol).upper()):
+            raise errors.validation(f'asset "{symbol}" not found')
+        written = self.ex.backlog(acct, orders, str(symbol).upper() if symbol else None)
+        return JSON({"trade_events": written, "end": self.ex.logs["trades"].end})
 
     async def admin_config(self, request: Request) -> Response:
         body = await _json_body(request)
