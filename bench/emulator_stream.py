@@ -15,17 +15,13 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import sys
 import time
-from pathlib import Path
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from tui_trader.core.events import parse_event  # noqa: E402
-from tui_trader.sim.emulator import EmulatorConfig  # noqa: E402
-from tui_trader.sim.runner import start_in_thread  # noqa: E402
+from tui_trader.core.events import parse_event
+from tui_trader.sim.emulator import EmulatorConfig
+from tui_trader.sim.runner import start_in_thread
 
 HEADERS = {"APCA-API-KEY-ID": "bench", "APCA-API-SECRET-KEY": "bench"}
 
@@ -80,11 +76,15 @@ def main() -> None:
     print(f"events: {n:,} trade events ({mb:.1f} MB on the wire)")
     print(f"backlog build:        {n / build_s:>10,.0f} events/s  ({build_s:.2f} s)")
     print(f"SSE replay (emulator):{n / sse_s:>10,.0f} events/s  ({sse_s:.2f} s)")
-    print(f"  baseline plain body:{n / floor_s:>10,.0f} events/s  ({floor_s:.2f} s)"
-          f"  -> emulator at {floor_s / sse_s:.2f}x the floor")
+    print(
+        f"  baseline plain body:{n / floor_s:>10,.0f} events/s  ({floor_s:.2f} s)"
+        f"  -> emulator at {floor_s / sse_s:.2f}x the floor"
+    )
     print(f"parse_event:          {n / parse_s:>10,.0f} events/s  ({parse_s:.2f} s)")
-    print(f"  baseline json.loads:{n / json_s:>10,.0f} events/s  ({json_s:.2f} s)"
-          f"  -> parse_event at {json_s / parse_s:.2f}x json.loads")
+    print(
+        f"  baseline json.loads:{n / json_s:>10,.0f} events/s  ({json_s:.2f} s)"
+        f"  -> parse_event at {json_s / parse_s:.2f}x json.loads"
+    )
     print(f"peak RSS (this process, emulator included): {rss:,.0f} MB")
 
 
