@@ -1,13 +1,15 @@
 """The ``tui-trader`` command.
 
-Exit codes: 0 clean stop, 2 bad usage or configuration (one line on stderr, never a
-traceback), 130 is never used: Ctrl-C is a clean stop.
+Exit codes: 0 clean stop (Ctrl-C and SIGTERM included), 2 bad usage or configuration (one
+line on stderr, never a traceback).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
 import secrets
 import signal
 import sys
@@ -30,6 +32,16 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> Any:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def say(text: str) -> None:
+    """Print a status line; a closed stdout (``| head``) must not stop a running server."""
+    try:
+        print(text, flush=True)
+    except OSError:  # BrokenPipeError and friends: send the rest of the output nowhere
+        with contextlib.suppress(OSError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
 
 
 def _positive(kind: type) -> Any:
@@ -172,15 +184,17 @@ def cmd_sim(settings: Settings, args: argparse.Namespace) -> int:
             else ("any non-empty key id and secret")
         )
         accounts = ", ".join(emulator.exchange.accounts)
-        print(f"tui-trader emulator serving at {url}", flush=True)
-        print(f"  auth: {auth}; accounts: {accounts}", flush=True)
-        print(
+        say(f"tui-trader emulator serving at {url}")
+        say(f"  auth: {auth}; accounts: {accounts}")
+        say(
             f"  symbols: {','.join(config.symbols)}; seed {config.seed}; speed "
-            f"{config.speed}x; sim time {emulator.clock.now().isoformat()}",
-            flush=True,
+            f"{config.speed}x; sim time {emulator.clock.now().isoformat()}"
         )
-        print("  Ctrl-C to stop.", flush=True)
+        say("  Ctrl-C to stop.")
 
+    # uvicorn handles SIGINT/SIGTERM while serving, then re-raises the signal it caught:
+    # make that a no-op for SIGTERM (SIGINT arrives as KeyboardInterrupt) so both stop cleanly
+    signal.signal(signal.SIGTERM, lambda *_: None)
     try:
         asyncio.run(serve_forever(config, host, port, announce, args.log_level))
     except KeyboardInterrupt:
@@ -188,7 +202,7 @@ def cmd_sim(settings: Settings, args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         print(f"tui-trader sim: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    print("tui-trader emulator stopped.", flush=True)
+    say("tui-trader emulator stopped.")
     return EXIT_OK
 
 
@@ -214,15 +228,13 @@ def cmd_desk(settings: Settings) -> int:
     stop = threading.Event()
     try:
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        print(
+        say(
             f"tui-trader {__version__}: embedded paper emulator at {running.url} "
-            f"(seed {config.seed}, speed {config.speed}x).",
-            flush=True,
+            f"(seed {config.seed}, speed {config.speed}x)."
         )
-        print(
+        say(
             "The trading screen is not built yet; the emulator serves until Ctrl-C. "
-            "`tui-trader sim` serves one you can point any Alpaca client at.",
-            flush=True,
+            "`tui-trader sim` serves one you can point any Alpaca client at."
         )
         while not stop.wait(0.5):
             pass

@@ -143,16 +143,25 @@ class Exchange:
 
     # ---------------------------------------------------------------------- account figures
     def _held(self, acct: SimAccount, symbol: str, side: str) -> Decimal:
+        """Quantity that open orders on ``side`` already claim. The exit legs of one bracket
+        (or OCO) are alternatives selling the same shares, so a group counts once."""
         total = ZERO
+        groups: dict[str, Decimal] = {}
         for o in self._open:
             if (
-                o.account_id == acct.id
-                and o.symbol == symbol
-                and o.side == side
-                and o.status != "held"
-            ) and o.qty is not None:
+                o.account_id != acct.id
+                or o.symbol != symbol
+                or o.side != side
+                or o.status == "held"
+                or o.qty is None
+            ):
+                continue
+            group = o.parent.id if o.parent is not None else (o.id if o.legs else None)
+            if group is None:
                 total += o.remaining
-        return total
+            else:
+                groups[group] = max(groups.get(group, ZERO), o.remaining)
+        return total + sum(groups.values(), ZERO)
 
     def _reserved(self, acct: SimAccount) -> Decimal:
         """Buying power set aside for open orders that would add exposure."""
@@ -481,7 +490,9 @@ class Exchange:
         orders = [
             o
             for o in self._open
-            if o.account_id == acct.id and o.parent is None and o.cancel_requested_at is None
+            if o.account_id == acct.id
+            and (o.parent is None or not o.parent.is_open)  # live legs of a filled bracket
+            and o.cancel_requested_at is None
         ]
         for o in orders:
             o.cancel_requested_at = self.now()
@@ -524,7 +535,8 @@ class Exchange:
         self, acct: SimAccount, cancel_orders: bool
     ) -> list[tuple[str, int, dict[str, Any]]]:
         if cancel_orders:
-            for o in [o for o in self._open if o.account_id == acct.id and o.parent is None]:
+            # every open order, legs of filled brackets included: they hold the shares
+            for o in [o for o in self._open if o.account_id == acct.id]:
                 self._cancel_now(o, self.now())
         results: list[tuple[str, int, dict[str, Any]]] = []
         for pos in list(acct.positions.values()):

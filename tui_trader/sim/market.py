@@ -25,9 +25,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
+NEW_YORK = ZoneInfo("America/New_York")
 SECONDS_PER_YEAR = 252 * 6.5 * 3600
 DT = 1.0 / SECONDS_PER_YEAR
 
@@ -188,9 +190,9 @@ class MarketModel:
         bars = [*st.bars, *([st.current] if st.current else [])]
         days: list[Bar] = []
         for b in bars:
-            day = datetime(b.t.year, b.t.month, b.t.day, tzinfo=UTC)
-            if b.t.hour < 4:  # a UTC date roll inside a New York session never happens
-                day -= timedelta(days=1)
+            # Alpaca stamps a daily bar at midnight New York, e.g. 2022-08-17T04:00:00Z
+            local = b.t.astimezone(NEW_YORK).date()
+            day = datetime(local.year, local.month, local.day, tzinfo=NEW_YORK).astimezone(UTC)
             if days and days[-1].t == day:
                 d = days[-1]
                 d.h, d.l, d.c = max(d.h, b.h), min(d.l, b.l), b.c

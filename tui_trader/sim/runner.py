@@ -5,6 +5,7 @@ or in the foreground (``tui-trader sim``). Always on a loopback address.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import socket
 import threading
 from collections.abc import Callable
@@ -16,17 +17,31 @@ import uvicorn
 from tui_trader.sim.emulator import Emulator, EmulatorConfig
 from tui_trader.sim.server import create_app
 
-LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+def loopback_address(host: str) -> str:
+    """The literal loopback address for ``host``; anything else is refused outright.
+
+    Only IP literals (and ``localhost``) are accepted, so no name lookup can ever turn a
+    harmless-looking host into an address reachable from the network.
+    """
+    if host == "localhost":
+        return "127.0.0.1"
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        raise ValueError(f"the emulator only binds to a loopback address, not {host!r}") from None
+    if not address.is_loopback:
+        raise ValueError(f"the emulator only binds to a loopback address, not {host!r}")
+    return str(address)
 
 
 def bind(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
-    """A listening socket on loopback; a non-loopback host is refused outright."""
-    if host not in LOOPBACK and not host.startswith("127."):
-        raise ValueError(f"the emulator only binds to loopback, not {host!r}")
-    family = socket.AF_INET6 if host == "::1" else socket.AF_INET
+    """A listening socket on loopback."""
+    address = loopback_address(host)
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host if host != "localhost" else "127.0.0.1", port))
+    sock.bind((address, port))
     sock.listen(128)
     sock.setblocking(False)
     return sock
