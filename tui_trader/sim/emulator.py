@@ -164,16 +164,27 @@ class Emulator:
     # ----------------------------------------------------------------------------- faults
     def arm(self, spec: FaultSpec) -> None:
         if isinstance(spec, UlidInversion):
-            self.exchange.ulids.invert_next = True
+            self.exchange.ulids.invert_next += spec.count
         elif isinstance(spec, LateNew):
             self.exchange.options.late_new = spec.enabled
         else:
             self.faults.arm(spec)
 
+    def pending_faults(self) -> list[dict[str, object]]:
+        """Everything armed, including the switches that live on the exchange."""
+        out = self.faults.pending()
+        if self.exchange.ulids.invert_next:
+            out.append({"kind": "ulid_inversion", "left": self.exchange.ulids.invert_next})
+        if self.exchange.options.late_new:
+            out.append({"kind": "late_new", "enabled": True})
+        if self.faults.single_connection:
+            out.append({"kind": "single_connection", "enabled": True})
+        return out
+
     def clear_faults(self) -> None:
         self.faults.clear()
         self.exchange.options.late_new = False
-        self.exchange.ulids.invert_next = False
+        self.exchange.ulids.invert_next = 0
 
     # ------------------------------------------------------------------------ connections
     def open_connection(self, stream: str) -> bool:

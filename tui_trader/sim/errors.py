@@ -17,8 +17,16 @@ INTERNAL = 50010000
 class ApiFailure(Exception):
     """An HTTP error with Alpaca's ``{code, message}`` body plus any context keys."""
 
-    def __init__(self, status: int, code: int | None, message: str, **context: Any) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: int | None,
+        message: str,
+        headers: dict[str, str] | None = None,
+        **context: Any,
+    ) -> None:
         super().__init__(message)
+        self.headers = headers
         self.status = status
         self.code = code
         self.message = message

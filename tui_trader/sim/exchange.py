@@ -959,6 +959,9 @@ class Exchange:
 
     def _fill(self, o: SimOrder, qty: Decimal, price: Decimal, at: datetime) -> None:
         acct = self.accounts[o.account_id]
+        if o.withheld_new:  # late_new fault: the held-back `new` still precedes any fill
+            o.withheld_new = False
+            self._emit_trade(o, "new", at)
         before = o.filled_qty
         o.filled_qty = before + qty
         prev_avg = o.filled_avg_price or ZERO

@@ -200,7 +200,7 @@ class Faults:
             return ConnectFault(
                 status=status,
                 scope=scope,
-                retry_after=round(self.rng.uniform(0.5, 3), 1) if status in (429, 503) else None,
+                retry_after=self.rng.randint(1, 3) if status in (429, 503) else None,
             )
         return None
 

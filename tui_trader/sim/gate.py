@@ -12,6 +12,7 @@ import asyncio
 import base64
 import binascii
 import json
+import math
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Literal
@@ -28,6 +29,13 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 ADMIN_PREFIX = "/_emulator"
 _SSE = re.compile(r"^/v(?:1|2|2beta1)/events/(trades|accounts/status|nta)/?$")
 _STREAM_OF = {"trades": "trades", "accounts/status": "accounts", "nta": "nta"}
+
+_REASONS = {
+    500: "internal server error",
+    502: "bad gateway",
+    503: "service unavailable",
+    504: "gateway timeout",
+}
 
 ABORT_KEY = "tui_trader.abort"
 DROP_KEY = "tui_trader.drop_response"
@@ -161,18 +169,15 @@ class Gate:
                     "message": "rate limit exceeded",
                 }
             else:
-                body = {
-                    "code": fault.status * 100_000 + 0,
-                    "message": "internal server error"
-                    if fault.status == 500
-                    else "service unavailable",
-                }
+                reason = _REASONS.get(fault.status, "server error")
+                body = {"code": fault.status * 100_000, "message": reason}
             return json_body(fault.status, body, hdrs)
         return None
 
 
 def _seconds(value: float) -> bytes:
-    return str(int(value) if float(value).is_integer() else value).encode()
+    """Retry-After is whole seconds (RFC 9110): a fractional request is rounded up."""
+    return str(math.ceil(value)).encode()
 
 
 async def _respond(

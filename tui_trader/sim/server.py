@@ -305,7 +305,7 @@ class Api:
                 "symbols": self.ex.market.symbols,
                 "events": {name: log.end for name, log in self.ex.logs.items()},
                 "connections": self.emu.connections(),
-                "faults": self.emu.faults.pending(),
+                "faults": self.emu.pending_faults(),
                 "injected": self.emu.faults.injected,
             }
         )
@@ -321,7 +321,7 @@ class Api:
                 raise errors.validation(_first_error(exc)) from None
             for spec in specs:
                 self.emu.arm(spec)
-        return JSON({"pending": self.emu.faults.pending(), "injected": self.emu.faults.injected})
+        return JSON({"pending": self.emu.pending_faults(), "injected": self.emu.faults.injected})
 
     async def admin_advance(self, request: Request) -> Response:
         body = await _json_body(request)
@@ -427,7 +427,7 @@ def _first_error(exc: ValidationError) -> str:
 
 async def _api_failure(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiFailure)
-    return JSON(exc.body(), status_code=exc.status)
+    return JSON(exc.body(), status_code=exc.status, headers=exc.headers)
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:

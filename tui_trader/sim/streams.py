@@ -43,6 +43,7 @@ class Cursor:
     after_key: Callable[[StoredEvent], bool] | None = None  # replayed events must pass this
     beyond_end: Callable[[StoredEvent], bool] | None = None  # True: past the end point
     until_time: datetime | None = None
+    since_time: datetime | None = None  # a time start filters live events too
     inclusive_end: Callable[[StoredEvent], bool] | None = None  # True: last one to send
 
 
@@ -77,7 +78,7 @@ def resolve_cursor(log: EventLog, params: dict[str, str], version: str) -> Curso
     live_from = log.end
     since_t = parse_query_time(since, "since")
     until_t = parse_query_time(until, "until")
-    cursor = Cursor(start=live_from, live_from=live_from, until_time=until_t)
+    cursor = Cursor(start=live_from, live_from=live_from, until_time=until_t, since_time=since_t)
 
     ulid_start = since_id if version == "v2" else since_ulid
     ulid_end = until_id if version == "v2" else until_ulid
@@ -134,7 +135,9 @@ class EventStreamer:
             if normalise_uuid(params["group_id"]) is None:
                 raise errors.bad_request("invalid group_id")
         if not self.emu.open_connection(stream):
-            raise errors.ApiFailure(429, errors.RATE_LIMITED, "too many connections")
+            raise errors.ApiFailure(
+                429, errors.RATE_LIMITED, "too many connections", headers={"Retry-After": "1"}
+            )
         legacy_trades = stream == "trades" and version == "v1"
         abort: Callable[[], None] = request.scope[ABORT_KEY]
         body = self._body(stream, log, cursor, legacy_trades, abort)
@@ -186,7 +189,10 @@ class EventStreamer:
                 event = log.get(index)
                 if event is None:
                     if index < log.first_index():
-                        index = log.first_index()
+                        lost, index = log.first_index() - index, log.first_index()
+                        yield (
+                            f": you are reading too slowly, dropped {lost} messages\n\n".encode()
+                        )
                         continue
                     if chunk:
                         yield b"".join(chunk)
@@ -213,8 +219,12 @@ class EventStreamer:
                     break
                 if cursor.until_time is not None and event.at > cursor.until_time:
                     break
+                if cursor.since_time is not None and event.at < cursor.since_time:
+                    continue
                 if skip > 0:
                     skip -= 1  # "dropped N messages": never sent on this connection
+                    if cursor.inclusive_end is not None and cursor.inclusive_end(event):
+                        break  # the end point was among them: the replay is over
                     continue
                 chunk.append(b"data: " + self._render(event, legacy_trades) + b"\n\n")
                 sent += 1
