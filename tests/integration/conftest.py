@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -83,3 +83,17 @@ def admin(sim: RunningEmulator) -> Iterator[httpx.Client]:
 
 def client_for(running: RunningEmulator, **kwargs: Any) -> httpx.Client:
     return httpx.Client(base_url=running.url, headers=KEY_HEADERS, timeout=10.0, **kwargs)
+
+
+@pytest.fixture
+def admin_for() -> Iterator[Callable[[RunningEmulator], httpx.Client]]:
+    opened: list[httpx.Client] = []
+
+    def make(running: RunningEmulator) -> httpx.Client:
+        c = httpx.Client(base_url=running.url, timeout=10.0)
+        opened.append(c)
+        return c
+
+    yield make
+    for c in opened:
+        c.close()

@@ -100,3 +100,79 @@ def wait_for(check: Callable[[], Any], max_seconds: float = 10.0, every: float =
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {max_seconds} s")
         time.sleep(every)
+
+
+class LiveStream:
+    """One SSE connection read line by line, so that a test can act between two lines.
+
+    Every wait is bounded: httpx's read timeout bounds a silent socket and ``read_until``
+    bounds the number of lines it looks at (heartbeats keep lines coming).
+    """
+
+    def __init__(
+        self,
+        client: httpx.Client,
+        path: str,
+        params: dict[str, Any] | None = None,
+        *,
+        read_timeout: float = 3.0,
+        **kwargs: Any,
+    ) -> None:
+        timeout = httpx.Timeout(5.0, read=read_timeout)
+        self._cm = client.stream("GET", path, params=params, timeout=timeout, **kwargs)
+        self.seen: list[tuple[float, str]] = []  # (monotonic arrival, non-blank line)
+
+    def __enter__(self) -> LiveStream:
+        self.response = self._cm.__enter__()
+        self._lines = self.response.iter_lines()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._cm.__exit__(*exc)
+
+    def next_line(self) -> str | None:
+        """The next non-blank line, or None when the body ends cleanly."""
+        for line in self._lines:
+            if line:
+                self.seen.append((time.monotonic(), line))
+                return line
+        return None
+
+    def read_until(self, pred: Callable[[str], bool], max_lines: int = 60) -> list[str]:
+        """Lines up to and including the first one ``pred`` accepts."""
+        got: list[str] = []
+        for _ in range(max_lines):
+            line = self.next_line()
+            if line is None:
+                raise AssertionError(f"body ended while waiting; got {got}")
+            got.append(line)
+            if pred(line):
+                return got
+        raise AssertionError(f"no matching line within {max_lines} lines: {got}")
+
+
+def is_heartbeat(line: str) -> bool:
+    return line == ":heartbeat"
+
+
+def is_event(line: str) -> bool:
+    return line.startswith("data: ")
+
+
+def payload(line: str) -> dict[str, Any]:
+    assert line.startswith("data: "), line
+    value = json.loads(line[len("data: ") :])
+    assert isinstance(value, dict)
+    return value
+
+
+def inject(admin: httpx.Client, stream: str = "trades", n: int = 1, **body: Any) -> None:
+    for _ in range(n):
+        r = admin.post("/_emulator/events", json={"stream": stream, **body})
+        assert r.status_code == 200, r.text
+
+
+def advance(admin: httpx.Client, seconds: float = 1.0) -> None:
+    """Move sim time on by hand: the exchange routes, matches and cancels right away."""
+    r = admin.post("/_emulator/clock/advance", json={"seconds": seconds})
+    assert r.status_code == 200, r.text

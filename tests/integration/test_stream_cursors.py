@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -17,8 +17,17 @@ import httpx
 import pytest
 
 from tests.integration.conftest import BASE_CONFIG, START, client_for
-from tests.integration.sse import Received, read_stream
-from tui_trader.sim.runner import RunningEmulator, start_in_thread
+from tests.integration.sse import (
+    LiveStream,
+    Received,
+    advance,
+    inject,
+    is_event,
+    is_heartbeat,
+    payload,
+    read_stream,
+)
+from tui_trader.sim.runner import start_in_thread
 
 TRADES = "/v2/events/trades"
 TRADES_V2BETA1 = "/v2beta1/events/trades"
@@ -31,65 +40,6 @@ ID_KEY = {TRADES: "event_id", ACCOUNTS: "event_ulid", NTA: "event_ulid"}  # the 
 
 
 # --------------------------------------------------------------------------- helpers
-class LiveStream:
-    """One SSE connection read line by line, so that a test can act between two lines.
-
-    Bounded: httpx's read timeout bounds a silent socket, ``max_lines`` the lines examined.
-    """
-
-    def __init__(
-        self, client: httpx.Client, path: str, params: dict[str, Any] | None = None, **kw: Any
-    ) -> None:
-        self._cm = client.stream(
-            "GET", path, params=params, timeout=httpx.Timeout(5.0, read=3.0), **kw
-        )
-
-    def __enter__(self) -> LiveStream:
-        self.response = self._cm.__enter__()
-        self._lines = self.response.iter_lines()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._cm.__exit__(*exc)
-
-    def read_until(self, pred: Callable[[str], bool], max_lines: int = 60) -> list[str]:
-        got: list[str] = []
-        for line in self._lines:
-            if not line:
-                continue
-            got.append(line)
-            if pred(line):
-                return got
-            if len(got) >= max_lines:
-                break
-        raise AssertionError(f"no matching line (or the body ended): {got}")
-
-
-def is_heartbeat(line: str) -> bool:
-    return line == ":heartbeat"
-
-
-def is_event(line: str) -> bool:
-    return line.startswith("data: ")
-
-
-def payload(line: str) -> dict[str, Any]:
-    value = json.loads(line[len("data: ") :])
-    assert isinstance(value, dict)
-    return value
-
-
-def inject(admin: httpx.Client, stream: str = "trades", n: int = 1, **body: Any) -> None:
-    for _ in range(n):
-        r = admin.post("/_emulator/events", json={"stream": stream, **body})
-        assert r.status_code == 200, r.text
-
-
-def advance(admin: httpx.Client, seconds: float) -> None:
-    r = admin.post("/_emulator/clock/advance", json={"seconds": seconds})
-    assert r.status_code == 200, r.text
-
-
 EVERYTHING = {"since": BEFORE_START}
 
 
@@ -126,20 +76,6 @@ def raw_body(client: httpx.Client, path: str, params: dict[str, Any]) -> bytes:
 
 def data_lines(got: Received) -> list[str]:
     return [line for line in got.lines if line.startswith("data:")]
-
-
-@pytest.fixture
-def admin_for() -> Iterator[Callable[[RunningEmulator], httpx.Client]]:
-    opened: list[httpx.Client] = []
-
-    def make(running: RunningEmulator) -> httpx.Client:
-        c = httpx.Client(base_url=running.url, timeout=10.0)
-        opened.append(c)
-        return c
-
-    yield make
-    for c in opened:
-        c.close()
 
 
 # ------------------------------------------------------------------ starting points

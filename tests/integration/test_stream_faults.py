@@ -10,16 +10,24 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.integration.conftest import KEY_HEADERS, client_for
-from tests.integration.sse import Received, read_stream, wait_for
+from tests.integration.sse import (
+    LiveStream,
+    Received,
+    advance,
+    inject,
+    is_event,
+    is_heartbeat,
+    payload,
+    read_stream,
+    wait_for,
+)
 from tui_trader.sim.faults import CHAOS_KINDS
-from tui_trader.sim.runner import RunningEmulator
 
 TRADES = "/v2/events/trades"
 ACCOUNTS = "/v1/events/accounts/status"
@@ -29,75 +37,6 @@ UNAUTHORIZED = {"code": 40110000, "message": "request is not authorized"}
 
 
 # --------------------------------------------------------------------------- helpers
-class LiveStream:
-    """One SSE connection read line by line, so that a test can act between two lines.
-
-    Every wait is bounded: httpx's read timeout bounds a silent socket and ``read_until``
-    bounds the number of lines it looks at (heartbeats keep lines coming).
-    """
-
-    def __init__(
-        self,
-        client: httpx.Client,
-        path: str,
-        params: dict[str, Any] | None = None,
-        *,
-        read_timeout: float = 3.0,
-    ) -> None:
-        timeout = httpx.Timeout(5.0, read=read_timeout)
-        self._cm = client.stream("GET", path, params=params, timeout=timeout)
-        self.seen: list[tuple[float, str]] = []  # (monotonic arrival, non-blank line)
-
-    def __enter__(self) -> LiveStream:
-        self.response = self._cm.__enter__()
-        self._lines = self.response.iter_lines()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._cm.__exit__(*exc)
-
-    def next_line(self) -> str | None:
-        """The next non-blank line, or None when the body ends cleanly."""
-        for line in self._lines:
-            if line:
-                self.seen.append((time.monotonic(), line))
-                return line
-        return None
-
-    def read_until(self, pred: Callable[[str], bool], max_lines: int = 60) -> list[str]:
-        """Lines up to and including the first one ``pred`` accepts."""
-        got: list[str] = []
-        for _ in range(max_lines):
-            line = self.next_line()
-            if line is None:
-                raise AssertionError(f"body ended while waiting; got {got}")
-            got.append(line)
-            if pred(line):
-                return got
-        raise AssertionError(f"no matching line within {max_lines} lines: {got}")
-
-
-def is_heartbeat(line: str) -> bool:
-    return line == ":heartbeat"
-
-
-def is_event(line: str) -> bool:
-    return line.startswith("data: ")
-
-
-def payload(line: str) -> dict[str, Any]:
-    assert line.startswith("data: "), line
-    value = json.loads(line[len("data: ") :])
-    assert isinstance(value, dict)
-    return value
-
-
-def inject(admin: httpx.Client, stream: str = "trades", n: int = 1, **body: Any) -> None:
-    for _ in range(n):
-        r = admin.post("/_emulator/events", json={"stream": stream, **body})
-        assert r.status_code == 200, r.text
-
-
 def arm(admin: httpx.Client, spec: dict[str, Any] | list[dict[str, Any]]) -> None:
     r = admin.post("/_emulator/faults", json=spec)
     assert r.status_code == 200, r.text
@@ -140,12 +79,6 @@ def place_market_buy(client: httpx.Client, cid: str, qty: str = "2") -> dict[str
     return body
 
 
-def advance(admin: httpx.Client, seconds: float = 1.0) -> None:
-    """Move sim time on by hand: the exchange routes, matches and cancels right away."""
-    r = admin.post("/_emulator/clock/advance", json={"seconds": seconds})
-    assert r.status_code == 200, r.text
-
-
 @pytest.fixture
 def loaded(client: httpx.Client, admin: httpx.Client) -> list[str]:
     """Five stored trade events (ids in order), injected before any fault is armed."""
@@ -153,20 +86,6 @@ def loaded(client: httpx.Client, admin: httpx.Client) -> list[str]:
     ids = stored_ids(client)
     assert len(ids) == 5
     return ids
-
-
-@pytest.fixture
-def admin_for() -> Iterator[Callable[[RunningEmulator], httpx.Client]]:
-    opened: list[httpx.Client] = []
-
-    def make(running: RunningEmulator) -> httpx.Client:
-        c = httpx.Client(base_url=running.url, timeout=10.0)
-        opened.append(c)
-        return c
-
-    yield make
-    for c in opened:
-        c.close()
 
 
 # ----------------------------------------------------------------------- stream faults

@@ -90,6 +90,17 @@ class Bar:
             self.v += volume
             self.n += trades
 
+    def absorb(self, later: Bar) -> None:
+        """Extend this bar by a later, shorter one (aggregating minutes into hours or days)."""
+        self.h, self.l, self.c = max(self.h, later.h), min(self.l, later.l), later.c
+        if later.v:
+            self.vw = (self.vw * self.v + later.vw * later.v) / (self.v + later.v)
+            self.v += later.v
+            self.n += later.n
+
+    def copy_at(self, t: datetime) -> Bar:
+        return Bar(t, self.o, self.h, self.l, self.c, self.v, self.n, self.vw)
+
     def to_wire(self) -> dict[str, object]:
         return {
             "t": self.t.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -194,14 +205,9 @@ class MarketModel:
             local = b.t.astimezone(NEW_YORK).date()
             day = datetime(local.year, local.month, local.day, tzinfo=NEW_YORK).astimezone(UTC)
             if days and days[-1].t == day:
-                d = days[-1]
-                d.h, d.l, d.c = max(d.h, b.h), min(d.l, b.l), b.c
-                if b.v:
-                    d.vw = (d.vw * d.v + b.vw * b.v) / (d.v + b.v)
-                    d.v += b.v
-                    d.n += b.n
+                days[-1].absorb(b)
             else:
-                days.append(Bar(day, b.o, b.h, b.l, b.c, b.v, b.n, b.vw))
+                days.append(b.copy_at(day))
         return days
 
     def prev_close(self, symbol: str) -> float:

@@ -56,14 +56,9 @@ def aggregate(bars: list[Bar], minutes: int) -> list[Bar]:
         epoch = int(b.t.timestamp())
         start = datetime.fromtimestamp(epoch - epoch % (minutes * 60), tz=b.t.tzinfo)
         if out and out[-1].t == start:
-            agg = out[-1]
-            agg.h, agg.l, agg.c = max(agg.h, b.h), min(agg.l, b.l), b.c
-            if b.v:
-                agg.vw = (agg.vw * agg.v + b.vw * b.v) / (agg.v + b.v)
-                agg.v += b.v
-                agg.n += b.n
+            out[-1].absorb(b)
         else:
-            out.append(Bar(start, b.o, b.h, b.l, b.c, b.v, b.n, b.vw))
+            out.append(b.copy_at(start))
     return out
 
 
