@@ -285,6 +285,19 @@ def test_fixed_credentials(env: dict[str, str]) -> None:
         assert SECRET not in cli.stdout and SECRET not in cli.stderr  # ... the secret never
 
 
+def test_fault_armed_from_the_command_line(env: dict[str, str]) -> None:
+    spec = '{"kind": "connect", "status": 503, "retry_after": 2, "count": 1}'
+    with running(["sim", "--port", "0", "--fault", spec], env) as cli:
+        url = cli.wait_for_url()
+        with http(url) as c:
+            first = c.get("/v2/events/trades", headers=ANY_KEY)
+            assert first.status_code == 503 and first.headers["Retry-After"] == "2"
+            with c.stream("GET", "/v2/events/trades", headers=ANY_KEY) as second:
+                assert second.status_code == 200
+        code, _ = cli.stop()
+        assert code == 0
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -333,6 +346,8 @@ def test_port_in_use_exits_2(env: dict[str, str]) -> None:
         (["sim", "--host", "0.0.0.0"], ["0.0.0.0", "loopback"]),
         (["sim", "--key", "K"], ["--key", "--secret"]),
         (["sim", "--no-such-option"], ["--no-such-option"]),
+        (["sim", "--fault", '{"kind": "nope"}'], ["--fault", "nope"]),
+        (["sim", "--fault", "{oops"], ["--fault", "not JSON"]),
     ],
     ids=[
         "speed-neg",
@@ -343,6 +358,8 @@ def test_port_in_use_exits_2(env: dict[str, str]) -> None:
         "host-any",
         "key-alone",
         "unknown-option",
+        "fault-unknown-kind",
+        "fault-not-json",
     ],
 )
 def test_bad_usage_exits_2_with_one_line(

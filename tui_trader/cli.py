@@ -118,6 +118,14 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--start", type=_timestamp, help="sim start time, inside a session")
     sim.add_argument("--rate-limit", type=_positive(int), help="requests per minute per key")
     sim.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="JSON",
+        help='arm a fault at start, e.g. \'{"kind":"connect","status":503,"count":3}\' '
+        "(repeatable; the same specs as POST /_emulator/faults)",
+    )
+    sim.add_argument(
         "--strict-auth",
         action="store_true",
         help="want Basic auth on Broker/SSE routes and key headers on /v2",
@@ -174,6 +182,11 @@ def cmd_sim(settings: Settings, args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"tui-trader sim: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    try:
+        faults = _fault_specs(args.fault)
+    except ValueError as exc:
+        print(f"tui-trader sim: error: --fault: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     host = args.host or settings.sim.host
     port = settings.sim.port if args.port is None else args.port
 
@@ -196,7 +209,7 @@ def cmd_sim(settings: Settings, args: argparse.Namespace) -> int:
     # make that a no-op for SIGTERM (SIGINT arrives as KeyboardInterrupt) so both stop cleanly
     signal.signal(signal.SIGTERM, lambda *_: None)
     try:
-        asyncio.run(serve_forever(config, host, port, announce, args.log_level))
+        asyncio.run(serve_forever(config, host, port, announce, args.log_level, faults))
     except KeyboardInterrupt:
         pass
     except (OSError, ValueError) as exc:
@@ -204,6 +217,27 @@ def cmd_sim(settings: Settings, args: argparse.Namespace) -> int:
         return EXIT_USAGE
     say("tui-trader emulator stopped.")
     return EXIT_OK
+
+
+def _fault_specs(texts: Sequence[str]) -> list[Any]:
+    import json
+
+    from pydantic import ValidationError
+
+    from tui_trader.sim.faults import FAULT_SPECS
+
+    specs: list[Any] = []
+    for text in texts:
+        try:
+            raw = json.loads(text)
+            specs += FAULT_SPECS.validate_python(raw if isinstance(raw, list) else [raw])
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not JSON: {exc.msg} at column {exc.colno}") from None
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err["loc"][1:]) or "spec"
+            raise ValueError(f"{where}: {err['msg']}") from None
+    return specs
 
 
 def cmd_desk(settings: Settings) -> int:

@@ -8,13 +8,14 @@ import asyncio
 import ipaddress
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
 
 from tui_trader.sim.emulator import Emulator, EmulatorConfig
+from tui_trader.sim.faults import FaultSpec
 from tui_trader.sim.server import create_app
 
 
@@ -150,11 +151,18 @@ def start_in_thread(
 
 
 async def serve_forever(
-    config: EmulatorConfig, host: str, port: int, announce: Any, log_level: str = "warning"
+    config: EmulatorConfig,
+    host: str,
+    port: int,
+    announce: Any,
+    log_level: str = "warning",
+    faults: Sequence[FaultSpec] = (),
 ) -> None:
     """Serve in the current loop until SIGINT/SIGTERM; ``announce(url, emulator)`` once ready."""
     sock = bind(host, port)
     emulator = Emulator(config)
+    for spec in faults:
+        emulator.arm(spec)
     server = _server(emulator, log_level)
     server.on_ready = lambda: announce(url_of(sock), emulator)
     await server.serve(sockets=[sock])
