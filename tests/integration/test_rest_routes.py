@@ -277,3 +277,40 @@ def test_market_data_shapes(client: httpx.Client) -> None:
         ).status_code
         == 400
     )
+
+
+def test_session_close_books_fees_and_dividends_as_non_trade_activities(sim_with: Any) -> None:
+    running: RunningEmulator = sim_with(speed=0, dividend_probability=1.0)
+    with client_for(running) as client, httpx.Client(base_url=running.url) as admin:
+        order = buy(client, "AAPL", "100")
+        admin.post("/_emulator/clock/advance", json={"seconds": 1})
+        wait_for(lambda: filled(client, order["id"]))
+        sell = buy(client, "AAPL", "40", side="sell")
+        admin.post("/_emulator/clock/advance", json={"seconds": 1})
+        wait_for(lambda: filled(client, sell["id"]))
+        cash_before = Decimal(client.get("/v2/account").json()["cash"])
+        admin.post("/_emulator/clock/advance", json={"seconds": 23_400})  # through the close
+        acts = client.get(
+            "/v2/account/activities", params={"category": "non_trade_activity"}
+        ).json()
+        kinds = {a["activity_type"]: a for a in acts}
+        assert set(kinds) == {"FEE", "DIV"}
+        fee, div = Decimal(kinds["FEE"]["net_amount"]), Decimal(kinds["DIV"]["net_amount"])
+        assert fee < 0 < div
+        assert kinds["DIV"]["symbol"] == "AAPL"
+        cash_after = Decimal(client.get("/v2/account").json()["cash"])
+        assert cash_after == cash_before + fee + div
+        nta = read_nta(client)
+        assert sorted(e["entry_type"] for e in nta) == ["DIV", "FEE"]
+        assert all(isinstance(e["net_amount"], float) for e in nta)  # numbers on this stream
+        assert {e["entry_sub_type"] for e in nta if e["entry_type"] == "FEE"} == {"TAF"}
+
+
+def read_nta(client: httpx.Client) -> list[dict[str, Any]]:
+    from tests.integration.sse import read_stream
+
+    got = read_stream(
+        client, "/v1/events/nta", {"since": "2000-01-01"}, stop=lambda r: bool(r.comments)
+    )
+    assert got.ended == "stopped"
+    return got.events

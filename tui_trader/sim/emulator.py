@@ -49,6 +49,7 @@ class EmulatorConfig:
     retention: int | None = None
     slippage_bps: float = 1.0
     emit_pending_new: bool = True
+    dividend_probability: float = 0.02  # per symbol held, per session close
 
     def __repr__(self) -> str:  # the secret never shows, even in a traceback's locals
         return (
@@ -113,6 +114,7 @@ class Emulator:
                 accounts=config.accounts,
                 slippage_bps=config.slippage_bps,
                 emit_pending_new=config.emit_pending_new,
+                dividend_probability=config.dividend_probability,
                 retention=config.retention,
             ),
         )
