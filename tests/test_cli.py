@@ -410,7 +410,8 @@ def test_bad_environment_value(env: dict[str, str]) -> None:
 def test_secret_never_leaks_into_errors(env: dict[str, str], bad: dict[str, str]) -> None:
     env["APCA_API_SECRET_KEY"] = SECRET
     env.update(bad)
-    code, out, err = run(["sim"], env)
+    # headless reads every setting (sim ignores the Alpaca ones, so it would just serve)
+    code, out, err = run(["headless", "--exit-after", "5"], env)
     assert_one_line_error(code, out, err, "config error")
     assert SECRET not in err and SECRET not in out
 
@@ -418,12 +419,28 @@ def test_secret_never_leaks_into_errors(env: dict[str, str], bad: dict[str, str]
 def test_secret_in_a_bad_config_file_does_not_leak(env: dict[str, str], tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text(f'key_id = "kid"\nsecret_key = "{SECRET}"\n[sim]\nspeed = "{SECRET}"\n')
-    code, out, err = run(["--config", str(config), "sim"], env)
+    code, out, err = run(["--config", str(config), "headless", "--exit-after", "5"], env)
     assert_one_line_error(code, out, err, "sim.speed", str(config))
     assert SECRET not in err and SECRET not in out
 
 
 # ---------------------------------------------------------------------------------- version
+def test_sim_ignores_alpaca_settings_it_does_not_use(env: dict[str, str]) -> None:
+    """Live keys and a live URL in the environment neither stop the emulator nor reach it."""
+    env.update(
+        APCA_API_KEY_ID="kid",
+        APCA_API_SECRET_KEY=SECRET,
+        APCA_API_BASE_URL="https://api.alpaca.markets",
+    )
+    with running(["sim", "--port", "0"], env) as cli:
+        url = cli.wait_for_url()
+        with http(url) as c:
+            assert c.get("/v2/account", headers=ANY_KEY).status_code == 200
+        code, _ = cli.stop()
+        assert code == 0
+        assert SECRET not in cli.stdout and SECRET not in cli.stderr
+
+
 def test_version(env: dict[str, str]) -> None:
     code, out, err = run(["--version"], env)
     assert code == 0, err

@@ -138,7 +138,83 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument(
         "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"]
     )
+    head = sub.add_parser(
+        "headless",
+        help="run the streaming engine without a screen; JSON lines on stdout",
+        description="The streaming engine without a screen: every new event (after "
+        "de-duplication) and every connection state change as JSON lines on stdout. "
+        "No --base-url and no keys: the embedded emulator.",
+    )
+    head.add_argument("--base-url", help="Trading or Broker API root (default: from settings)")
+    head.add_argument("--data-url", help="market data root")
+    head.add_argument("--api", choices=["broker", "trading"], help="API family")
+    head.add_argument("--account-id", help="account (needed for the Broker API)")
+    head.add_argument(
+        "--streams",
+        type=_streams,
+        default=None,
+        help="comma-separated subset of trades,accounts,nta (default: all)",
+    )
+    head.add_argument("--journal", type=Path, help="SQLite journal file (default: data dir)")
+    head.add_argument(
+        "--since", type=_timestamp, help="on first start, replay history from this RFC3339 time"
+    )
+    head.add_argument("--no-trade", action="store_true", help="never send an order")
+    head.add_argument(
+        "--exit-after",
+        type=_positive(float),
+        metavar="SECONDS",
+        help="stop cleanly after this many seconds",
+    )
+    head.add_argument(
+        "--max-events",
+        type=_positive(int),
+        metavar="N",
+        help="stop cleanly after printing N events",
+    )
+    head.add_argument(
+        "--log-format",
+        choices=["json", "text"],
+        help="also log to stderr in this format (default: warnings only)",
+    )
     return parser
+
+
+def _streams(text: str) -> tuple[str, ...]:
+    names = tuple(x.strip().lower() for x in text.split(",") if x.strip())
+    bad = [n for n in names if n not in ("trades", "accounts", "nta")]
+    if not names or bad:
+        raise argparse.ArgumentTypeError(
+            f"unknown stream {', '.join(bad) or '(none)'}: choose from trades,accounts,nta"
+        )
+    if len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError("a stream is listed twice")
+    return names
+
+
+def cmd_headless(settings: Settings, args: argparse.Namespace) -> int:
+    import logging
+
+    from tui_trader.headless import HeadlessArgs, main
+    from tui_trader.logs import setup_logging
+
+    setup_logging(
+        settings.log_dir,
+        stderr=args.log_format or "text",
+        stderr_level=logging.INFO if args.log_format else logging.WARNING,
+    )
+    streams = args.streams or tuple(settings.stream.streams)
+    return main(
+        settings,
+        HeadlessArgs(
+            streams=streams,
+            journal=args.journal,
+            since=args.since,
+            no_trade=args.no_trade,
+            exit_after=args.exit_after,
+            max_events=args.max_events,
+        ),
+    )
 
 
 def _emulator_config(settings: Settings, args: argparse.Namespace | None) -> Any:
@@ -280,15 +356,34 @@ def cmd_desk(settings: Settings) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C before a command had installed its own handling
+        return EXIT_OK
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # the emulator needs no Alpaca settings: keys or a live URL in the environment must not
+    # stop it, and must never reach it
+    overrides: dict[str, Any] = {"mode": "sim"} if args.command == "sim" else {}
+    if args.command == "headless":
+        overrides.update(
+            base_url=args.base_url,
+            data_url=args.data_url,
+            api=args.api,
+            account_id=args.account_id,
+        )
     try:
-        settings = load_settings(args.config)
+        settings = load_settings(args.config, **overrides)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return EXIT_USAGE
     if args.command == "sim":
         return cmd_sim(settings, args)
+    if args.command == "headless":
+        return cmd_headless(settings, args)
     return cmd_desk(settings)
 
 

@@ -12,6 +12,7 @@ is wrong with it, never from the offending value: that value may be a secret.
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import json
 import os
 import re
@@ -148,6 +149,15 @@ def normalize_url(value: str) -> str:
 
 def _host(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _blank_to_none(value: Any) -> Any:
@@ -501,7 +511,10 @@ class Settings(BaseSettings):
 
         if self.data_url is None:
             sandbox = self.api is ApiFamily.BROKER and self.mode is Mode.PAPER
-            self.data_url = _DATA_SANDBOX_URL if sandbox else _DATA_URL
+            if _is_loopback(host):  # a local emulator serves market data on the same port
+                self.data_url = self.base_url
+            else:
+                self.data_url = _DATA_SANDBOX_URL if sandbox else _DATA_URL
         if self.api is ApiFamily.BROKER and self.account_id is None:
             raise ConfigError(
                 "account_id",

@@ -40,6 +40,7 @@ class EmulatorConfig:
     strict_auth: bool = False
     rate_limit_per_minute: int = 200
     chaos: float = 0.0
+    chaos_max_stall: float = 4.0
     legacy_v1_trades: bool = False
     accounts: int = 1
     starting_cash: Decimal = Decimal(100_000)
@@ -118,10 +119,13 @@ class Emulator:
                 retention=config.retention,
             ),
         )
-        self.faults = Faults(chaos=config.chaos, rng=random.Random(config.seed + 7))
+        self.faults = Faults(
+            chaos=config.chaos, max_stall=config.chaos_max_stall, rng=random.Random(config.seed + 7)
+        )
         self.limiter = RateLimiter(config.rate_limit_per_minute, wall)
         self.closing = asyncio.Event() if _has_loop() else None
         self._connections: dict[str, int] = {}
+        self._aborts: dict[int, Callable[[], None]] = {}
         self._ticker: asyncio.Task[None] | None = None
         # every account starts with the status change that activated it
         for acct in self.exchange.accounts.values():
@@ -202,6 +206,20 @@ class Emulator:
 
     def connections(self) -> dict[str, int]:
         return dict(self._connections)
+
+    def track(self, key: int, abort: Callable[[], None] | None) -> None:
+        """Remember (or, with None, forget) how to cut one live SSE connection."""
+        if abort is None:
+            self._aborts.pop(key, None)
+        else:
+            self._aborts[key] = abort
+
+    def disconnect_all(self) -> int:
+        """Cut every live SSE connection mid-body, as a network failure would."""
+        aborts, self._aborts = list(self._aborts.values()), {}
+        for abort in aborts:
+            abort()
+        return len(aborts)
 
     # ------------------------------------------------------------------------------- auth
     def check_credentials(self, key_id: str | None, secret: str | None) -> bool:

@@ -126,6 +126,7 @@ class Faults:
     """What is armed now. Plain state; the server consults it per request and per event."""
 
     chaos: float = 0.0
+    max_stall: float = 4.0  # longest stall chaos draws, in seconds
     rng: random.Random = field(default_factory=lambda: random.Random(0))
     _stream: list[_Armed] = field(default_factory=list)
     _connect: list[_Armed] = field(default_factory=list)
@@ -224,7 +225,7 @@ class Faults:
         kind = self.rng.choice(CHAOS_KINDS)
         return StreamFault(
             kind=kind,
-            seconds=round(self.rng.uniform(0.5, 4.0), 2),
+            seconds=round(self.rng.uniform(min(0.5, self.max_stall), self.max_stall), 2),
             dropped=self.rng.randint(1, 20),
         )
 

@@ -130,6 +130,7 @@ class Api:
             Route("/_emulator/events", self.admin_event, methods=["POST"]),
             Route("/_emulator/config", self.admin_config, methods=["POST"]),
             Route("/_emulator/backlog", self.admin_backlog, methods=["POST"]),
+            Route("/_emulator/disconnect", self.admin_disconnect, methods=["POST"]),
             Route("/_emulator/accounts/{account_id}", self.admin_account, methods=["POST"]),
         ]
 
@@ -360,6 +361,9 @@ class Api:
         else:
             raise errors.validation("stream must be trades, accounts or nta")
         return JSON({"events": {name: log.end for name, log in self.ex.logs.items()}})
+
+    async def admin_disconnect(self, request: Request) -> Response:
+        return JSON({"cut": self.emu.disconnect_all()})
 
     async def admin_backlog(self, request: Request) -> Response:
         body = await _json_body(request)

@@ -161,6 +161,7 @@ class EventStreamer:
         index = cursor.start
         sent = 0
         skip = 0
+        emu.track(id(abort), abort)
         chunk: list[bytes] = []
         last_write = time.monotonic()
         try:
@@ -240,6 +241,7 @@ class EventStreamer:
             if chunk:
                 yield b"".join(chunk)
         finally:
+            emu.track(id(abort), None)
             emu.close_connection(stream)
 
     async def _fire(self, fault: StreamFault, abort: Callable[[], None]) -> str | bytes | None:

@@ -1,0 +1,513 @@
+"""The per-account event journal: one SQLite file that decides "seen it?" and "resume where?".
+
+Every broker event is stored once, keyed by ``(stream, id)`` and optionally by a *fact* key
+(e.g. ``fill:<order_id>:<cum_qty>``) that lets an event synthesised by REST polling and the
+same fact arriving later on the stream de-duplicate each other (API.md §2.4). A stream's
+cursor is written in the same transaction as the event it points at, so after any crash,
+``kill -9`` included, the cursor is never ahead of what is stored: the supervisor resumes a
+little before it and the journal drops the overlap (§2.4-2.5).
+
+Writes are batched: the caller decides when to :meth:`Journal.commit`. WAL with
+``synchronous=NORMAL`` makes a commit survive the process dying at any point; a power cut may
+take back the last few commits, but never half of one, and the resume overlap fetches them
+again. Event reads (:meth:`~Journal.events_after`, :meth:`~Journal.last_rowid`,
+:meth:`~Journal.count`) show committed events only, even on the writer's own connection, so
+a consumer can never deliver an event that a crash could still take back.
+
+Nothing secret belongs here: payloads are broker event lines. Callers must never journal
+request headers, API keys or anything read from the credential store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Final, Self
+
+if TYPE_CHECKING:
+    from tui_trader.core.events import Event
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Journal",
+    "JournalError",
+    "JournalEvent",
+    "journal_path",
+]
+
+log = logging.getLogger("tui_trader.broker.journal")
+
+SCHEMA_VERSION: Final = 1
+APPLICATION_ID: Final = 0x54545452
+"""``PRAGMA application_id`` ("TTTR"): refuse to migrate some other program's database."""
+
+SOURCES: Final = frozenset({"stream", "poll"})
+_BUSY_TIMEOUT_S: Final = 5.0
+_SAFE_CHARS: Final = re.compile(r"[^a-z0-9._-]+")
+_MAX_NAME: Final = 64
+
+# Migration i takes the schema from user_version i to i + 1. Later tables (order intents,
+# breaker_log, audit) arrive as new entries; a released entry is never edited.
+_MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
+    (
+        """
+        CREATE TABLE events (
+            rowid INTEGER PRIMARY KEY,
+            stream TEXT NOT NULL,
+            id TEXT NOT NULL,
+            fact TEXT UNIQUE,
+            at TEXT,
+            type TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            source TEXT NOT NULL CHECK (source IN ('stream', 'poll')),
+            received_at REAL NOT NULL,
+            UNIQUE (stream, id)
+        )
+        """,
+        # The foreign key makes "the cursor points at a stored event" a schema rule.
+        """
+        CREATE TABLE cursors (
+            stream TEXT PRIMARY KEY,
+            id TEXT NOT NULL,
+            at TEXT,
+            FOREIGN KEY (stream, id) REFERENCES events (stream, id)
+        )
+        """,
+        """
+        CREATE TABLE quarantine (
+            rowid INTEGER PRIMARY KEY,
+            stream TEXT NOT NULL,
+            line TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            received_at REAL NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE deliveries (
+            consumer TEXT PRIMARY KEY,
+            last_rowid INTEGER NOT NULL CHECK (last_rowid >= 0)
+        )
+        """,
+        "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    ),
+)
+assert len(_MIGRATIONS) == SCHEMA_VERSION
+
+# ON CONFLICT DO NOTHING rather than INSERT OR IGNORE: both skip a row that repeats
+# (stream, id) or fact, but OR IGNORE would also silently drop a row that breaks NOT NULL or
+# CHECK, and report a bug as a duplicate.
+_INSERT_EVENT: Final = (
+    "INSERT INTO events (stream, id, fact, at, type, payload, source, received_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+)
+_SET_CURSOR: Final = (
+    "INSERT INTO cursors (stream, id, at) VALUES (?, ?, ?)"
+    " ON CONFLICT (stream) DO UPDATE SET id = excluded.id, at = excluded.at"
+)
+_SELECT_EVENTS: Final = "SELECT rowid, stream, id, fact, at, type, payload, source FROM events"
+
+
+class JournalError(Exception):
+    """The file cannot be used as a journal (another program's, or a newer schema)."""
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEvent:
+    """One stored event; ``payload`` is the ``data:`` line exactly as received."""
+
+    rowid: int
+    stream: str
+    id: str
+    fact: str | None
+    at: str | None
+    type: str
+    payload: str
+    source: str
+
+
+def journal_path(data_dir: Path, account_key: str) -> Path:
+    """``<data_dir>/journal-<key>.sqlite3``, creating ``data_dir``.
+
+    The key (an account id or an emulator URL) becomes a file name that is safe on every
+    platform and stable across runs, since a different name would lose the cursor. A key
+    that is not already safe (lowercase letters, digits, ``.``, ``_``, ``-``) gets a hash
+    of the original appended, so two keys that sanitise alike never share a file, even on a
+    case-insensitive file system.
+    """
+    if not account_key.strip():
+        raise ValueError("the account key must not be empty")
+    safe = _SAFE_CHARS.sub("-", account_key.lower()).strip("-.")[:_MAX_NAME]
+    if safe != account_key:
+        digest = hashlib.sha256(account_key.encode()).hexdigest()[:12]
+        safe = f"{safe}-{digest}" if safe else digest
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return data_dir / f"journal-{safe}.sqlite3"
+
+
+def _create_private(path: Path) -> None:
+    """Create the file owner-only before SQLite does; its -wal and -shm files copy the mode."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    os.close(fd)
+
+
+def _schema_version(conn: sqlite3.Connection, path: Path) -> int:
+    """The file's schema version, refusing files this code must not touch."""
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if app_id not in (0, APPLICATION_ID):
+        raise JournalError(f"{path} belongs to another program (application_id {app_id})")
+    if version > SCHEMA_VERSION:
+        raise JournalError(
+            f"{path} has journal schema {version}; this version reads up to {SCHEMA_VERSION}"
+        )
+    if version == 0 and conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0]:
+        raise JournalError(f"{path} is an SQLite database but not a journal")
+    return version
+
+
+def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+    # Checked first without a lock: a consumer opening an up-to-date journal must not wait
+    # for the writer's batch to end.
+    if _schema_version(conn, path) == SCHEMA_VERSION:
+        return
+    # IMMEDIATE, then check again: two processes opening a new file at once must not both
+    # create the schema.
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = _schema_version(conn, path)
+        for step in _MIGRATIONS[version:]:
+            for statement in step:
+                conn.execute(statement)
+        if version < SCHEMA_VERSION:
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+class Journal:
+    """A connection to one account's journal. Use :meth:`open`; close it or use ``with``.
+
+    One process writes (the streaming supervisor); consumers may open their own. Calls are
+    serialised by a lock, so the object may move between threads (e.g. ``to_thread``).
+    """
+
+    def __init__(self, conn: sqlite3.Connection, path: Path, clock: Callable[[], float]) -> None:
+        self._conn = conn
+        self._path = path
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._pending = 0
+        self._floor = 0  # highest committed rowid when the open batch began
+        self._duplicates: dict[str, int] = {}
+        self._closed = False
+
+    @classmethod
+    def open(cls, path: Path, *, clock: Callable[[], float] = time.time) -> Journal:
+        """Open (creating and migrating if needed) the journal at ``path``.
+
+        ``clock`` stamps ``received_at``; tests inject one.
+        """
+        _create_private(path)
+        conn = sqlite3.connect(
+            path, isolation_level=None, check_same_thread=False, timeout=_BUSY_TIMEOUT_S
+        )
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_S * 1000)}")
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise JournalError(f"{path}: cannot use WAL mode (got {mode!r})")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            _migrate(conn, path)
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise JournalError(f"{path}: {exc}") from exc
+        except BaseException:
+            conn.close()
+            raise
+        return cls(conn, path, clock)
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Commit the open batch and close. Idempotent.
+
+        Committing (not rolling back) keeps a batch already received on shutdown, whatever
+        stopped the loop: every row in it is consistent with its cursor.
+        """
+        with self._lock:
+            if self._closed:
+                return
+            try:
+                self._commit()
+            except sqlite3.Error as exc:
+                # Closing rolls the batch back; the resume overlap fetches it again.
+                log.warning("journal %s: last batch not committed: %s", self._path, exc)
+            finally:
+                self._closed = True
+                self._conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- the batch transaction -------------------------------------------------------------
+
+    def _begin(self) -> None:
+        if not self._conn.in_transaction:
+            # IMMEDIATE takes the write lock now, so a batch never fails half-way on a
+            # read-to-write upgrade; the busy timeout waits for another writer instead.
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._floor = self._conn.execute(
+                "SELECT coalesce(max(rowid), 0) FROM events"
+            ).fetchone()[0]
+
+    def _commit(self) -> None:
+        if self._conn.in_transaction:
+            self._conn.execute("COMMIT")
+        self._pending = 0
+
+    @contextmanager
+    def _write_now(self) -> Iterator[None]:
+        """Write and commit at once, taking any open batch along (so it cannot outlive it)."""
+        with self._lock:
+            self._begin()
+            yield
+            self._commit()
+
+    def commit(self) -> None:
+        """End the batch: its events become durable and visible to every connection."""
+        with self._lock:
+            self._commit()
+
+    def rollback(self) -> None:
+        """Drop the open batch (events, cursor moves and quarantined lines together)."""
+        with self._lock:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            self._pending = 0
+
+    @property
+    def pending(self) -> int:
+        """Adds and quarantined lines since the last commit (for the caller's batching)."""
+        return self._pending
+
+    # -- events ----------------------------------------------------------------------------
+
+    def add(
+        self,
+        stream: str,
+        id: str,
+        at: str | None,
+        type: str,
+        payload: str,
+        *,
+        fact: str | None = None,
+        source: str = "stream",
+        advance_cursor: bool = True,
+    ) -> int | None:
+        """Store an event in the open batch; its rowid if new, ``None`` if a duplicate.
+
+        A duplicate repeats ``(stream, id)`` or a non-null ``fact``. A new event with
+        ``advance_cursor`` moves the stream's cursor to ``(id, at)`` in the same
+        transaction. Polled events (``source="poll"``) should not advance it: their ids are
+        not stream ids.
+        """
+        if source not in SOURCES:
+            raise ValueError(f"source must be one of {sorted(SOURCES)}, not {source!r}")
+        with self._lock:
+            self._begin()
+            self._pending += 1
+            cur = self._conn.execute(
+                _INSERT_EVENT, (stream, id, fact, at, type, payload, source, self._clock())
+            )
+            if cur.rowcount != 1:
+                self._duplicates[stream] = self._duplicates.get(stream, 0) + 1
+                return None
+            rowid = cur.lastrowid
+            if advance_cursor:
+                self._conn.execute(_SET_CURSOR, (stream, id, at))
+            return rowid
+
+    def add_event(
+        self,
+        event: Event,
+        *,
+        fact: str | None = None,
+        source: str = "stream",
+        advance_cursor: bool = True,
+    ) -> int | None:
+        """:meth:`add` for a parsed event: its key, raw ``at``, kind and wire line."""
+        if not event.raw:
+            raise ValueError("the event has no raw line (not built by parse_event)")
+        return self.add(
+            event.stream.value,
+            event.key,
+            event.at_raw,
+            event.kind,
+            event.raw,
+            fact=fact,
+            source=source,
+            advance_cursor=advance_cursor,
+        )
+
+    @property
+    def duplicates(self) -> dict[str, int]:
+        """Duplicates dropped per stream by this object (in memory, for the status line)."""
+        with self._lock:
+            return dict(self._duplicates)
+
+    def cursor(self, stream: str) -> tuple[str, str | None] | None:
+        """``(id, at)`` of the stream's last new event, including the open batch."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT id, at FROM cursors WHERE stream = ?", (stream,)
+            ).fetchone()
+        return None if row is None else (row[0], row[1])
+
+    def last_id_below(self, stream: str, bound: str) -> str | None:
+        """The greatest stored stream id that sorts below ``bound`` (polled events excluded).
+
+        With ULIDs, ``bound`` = the first 10 characters (the millisecond) of the last event
+        gives the last event of an earlier millisecond: the resume point that re-reads every
+        same-millisecond event, whatever their random tails (API.md §2.5).
+        """
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT max(id) FROM events WHERE stream = ? AND source = 'stream' AND id < ?",
+                (stream, bound),
+            ).fetchone()
+        return None if row is None or row[0] is None else str(row[0])
+
+    def _cap(self) -> int | None:
+        """Highest rowid that event reads may show: the open batch is not committed yet."""
+        return self._floor if self._conn.in_transaction else None
+
+    def events_after(
+        self, rowid: int, stream: str | None = None, limit: int | None = None
+    ) -> list[JournalEvent]:
+        """Committed events with a rowid above ``rowid``, in rowid (arrival) order."""
+        if limit is not None and limit < 0:
+            raise ValueError("limit must not be negative")
+        sql = _SELECT_EVENTS + " WHERE rowid > ?"
+        params: list[Any] = [rowid]
+        with self._lock:
+            cap = self._cap()
+            if cap is not None:
+                sql += " AND rowid <= ?"
+                params.append(cap)
+            if stream is not None:
+                sql += " AND stream = ?"
+                params.append(stream)
+            sql += " ORDER BY rowid LIMIT ?"
+            params.append(-1 if limit is None else limit)
+            rows = self._conn.execute(sql, params).fetchall()
+        return [JournalEvent(*row) for row in rows]
+
+    def last_rowid(self) -> int:
+        """The rowid of the newest committed event (0 when there is none)."""
+        with self._lock:
+            cap = self._cap()
+            if cap is not None:
+                return cap
+            row = self._conn.execute("SELECT coalesce(max(rowid), 0) FROM events").fetchone()
+        return int(row[0])
+
+    def count(self, stream: str | None = None) -> int:
+        """How many committed events there are, on one stream or in all."""
+        sql = "SELECT count(*) FROM events WHERE rowid <= ?"
+        with self._lock:
+            cap = self._cap()
+            params: list[Any] = [(1 << 63) - 1 if cap is None else cap]
+            if stream is not None:
+                sql += " AND stream = ?"
+                params.append(stream)
+            row = self._conn.execute(sql, params).fetchone()
+        return int(row[0])
+
+    # -- quarantine ------------------------------------------------------------------------
+
+    def quarantine(self, stream: str, line: str, reason: str) -> None:
+        """Keep a line that could not be parsed, in the open batch, for later diagnosis."""
+        with self._lock:
+            self._begin()
+            self._pending += 1
+            self._conn.execute(
+                "INSERT INTO quarantine (stream, line, reason, received_at) VALUES (?, ?, ?, ?)",
+                (stream, line, reason, self._clock()),
+            )
+
+    def quarantined_count(self) -> int:
+        with self._lock:
+            return int(self._conn.execute("SELECT count(*) FROM quarantine").fetchone()[0])
+
+    # -- deliveries ------------------------------------------------------------------------
+
+    def delivered(self, consumer: str) -> int:
+        """The last rowid ``consumer`` recorded as handled (0 when none)."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT last_rowid FROM deliveries WHERE consumer = ?", (consumer,)
+            ).fetchone()
+        return 0 if row is None else int(row[0])
+
+    def mark_delivered(self, consumer: str, rowid: int) -> None:
+        """Record that ``consumer`` handled every event up to ``rowid``; committed at once.
+
+        A consumer prints (or applies) events, then marks; a restart repeats only the
+        window after the last mark. The mark never moves back, so a late, stale call
+        cannot make a consumer repeat what it has already recorded.
+        """
+        if rowid < 0:
+            raise ValueError("rowid must not be negative")
+        with self._write_now():
+            self._conn.execute(
+                "INSERT INTO deliveries (consumer, last_rowid) VALUES (?, ?)"
+                " ON CONFLICT (consumer) DO UPDATE"
+                " SET last_rowid = max(last_rowid, excluded.last_rowid)",
+                (consumer, rowid),
+            )
+
+    # -- settings --------------------------------------------------------------------------
+
+    def get_setting(self, key: str, default: Any = None) -> Any:
+        """The JSON value stored under ``key``, or ``default``."""
+        with self._lock:
+            row = self._conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return default if row is None else json.loads(row[0])
+
+    def set_setting(self, key: str, value: Any) -> None:
+        """Store a JSON-serialisable value, committed at once (e.g. the pause flag)."""
+        text = json.dumps(value, allow_nan=False, separators=(",", ":"))
+        with self._write_now():
+            self._conn.execute(
+                "INSERT INTO settings (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, text),
+            )

@@ -1,0 +1,286 @@
+"""One SSE connection to one Alpaca event stream, read line by line with comments kept.
+
+httpx-sse's public iterators drop every ``:`` line, but the comments carry meaning here
+(API.md §2.3): ``:heartbeat`` proves the server alive, ``dropped N messages`` means a gap to
+re-read from the cursor, ``internal server error`` precedes a close. So the raw body is fed
+through httpx-sse's own line and event decoders with comments intercepted first.
+
+A connection ends with exactly one :class:`StreamClosed` subclass saying why, so the supervisor
+can choose between backing off, resuming at once and giving up. Frames are handed over in
+batches (one per network chunk) to a synchronous handler: journaling and publishing are
+synchronous, and a per-event ``await`` would cost more than the work itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+import httpx
+from httpx_sse._decoders import SSEDecoder, SSELineDecoder  # the decoders, not the iterators
+
+from tui_trader.core.backoff import parse_retry_after
+from tui_trader.core.models import ApiError
+
+StreamName = Literal["trades", "accounts", "nta"]
+
+
+@dataclass(frozen=True)
+class StreamRoute:
+    name: StreamName
+    path: str
+    version: Literal["v1", "v2"]
+
+
+ROUTES: dict[str, StreamRoute] = {
+    "trades": StreamRoute("trades", "/v2/events/trades", "v2"),
+    "accounts": StreamRoute("accounts", "/v1/events/accounts/status", "v1"),
+    "nta": StreamRoute("nta", "/v1/events/nta", "v1"),
+}
+
+_DROPPED = re.compile(r"dropped\s+(\d+)\s+messages?", re.IGNORECASE)
+
+
+# ------------------------------------------------------------------------------ frames
+@dataclass(frozen=True, slots=True)
+class Data:
+    """The text after ``data:`` of one event (joined if a server ever splits it)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    text: str
+
+    @property
+    def dropped(self) -> int | None:
+        """N from ``you are reading too slowly, dropped N messages``, else None."""
+        match = _DROPPED.search(self.text)
+        return int(match.group(1)) if match else None
+
+    @property
+    def internal_error(self) -> bool:
+        return "internal server error" in self.text.lower()
+
+    @property
+    def heartbeat(self) -> bool:
+        return self.text.strip().lower() == "heartbeat"
+
+
+Frame = Data | Comment
+
+
+# --------------------------------------------------------------------- how it ended
+class StreamClosed(Exception):
+    """Why a connection ended. ``retryable`` False means: do not reconnect in a loop."""
+
+    retryable = True
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class StreamEnded(StreamClosed):
+    """The body ended normally (no ``until`` was asked for, so it is a disconnect)."""
+
+
+class StreamStalled(StreamClosed):
+    """No byte at all, heartbeats included, for longer than the idle timeout."""
+
+
+class StreamBroken(StreamClosed):
+    """The connection failed: refused, reset, cut mid-body, or timed out connecting."""
+
+
+class StreamGap(StreamClosed):
+    """The server said it dropped messages: reconnect from the cursor at once."""
+
+    def __init__(self, reason: str, dropped: int) -> None:
+        super().__init__(reason)
+        self.dropped = dropped
+
+
+class StreamRefused(StreamClosed):
+    """A non-200 answer worth retrying (429, 5xx): wait at least what the server asks."""
+
+    def __init__(
+        self,
+        reason: str,
+        status: int,
+        retry_after: float | None = None,
+        rate_limit_reset: float | None = None,
+    ) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.retry_after = retry_after
+        self.rate_limit_reset = rate_limit_reset
+
+
+class AuthRejected(StreamClosed):
+    """401/403: the credentials are refused; retrying cannot help until they change."""
+
+    retryable = False
+
+    def __init__(self, reason: str, status: int) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+class StreamUnavailable(StreamClosed):
+    """404/410/400: this server does not offer the stream (or the request is wrong)."""
+
+    retryable = False
+
+    def __init__(self, reason: str, status: int) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+# --------------------------------------------------------------------- idle detection
+class CadenceMeter:
+    """Learns the server's heartbeat cadence (undocumented, differs between servers) and
+    derives the idle timeout from it: a few periods of silence mean the stream is dead.
+
+    Until two heartbeats have been seen, the configured ceiling applies.
+    """
+
+    def __init__(self, ceiling: float, multiple: float = 3.0, floor: float = 0.05) -> None:
+        self.ceiling = ceiling
+        self.multiple = multiple
+        self.floor = floor
+        self._last: float | None = None
+        self._intervals: list[float] = []
+
+    def heartbeat(self, now: float) -> None:
+        if self._last is not None:
+            self._intervals.append(now - self._last)
+            del self._intervals[:-8]
+        self._last = now
+
+    def activity(self) -> None:
+        """Events between heartbeats: the gap before the next beat is not a cadence."""
+        self._last = None
+
+    def reset_connection(self) -> None:
+        self._last = None
+
+    @property
+    def cadence(self) -> float | None:
+        return max(self._intervals) if len(self._intervals) >= 1 else None
+
+    @property
+    def idle_timeout(self) -> float:
+        cadence = self.cadence
+        if cadence is None:
+            return self.ceiling
+        return min(self.ceiling, max(self.floor, self.multiple * cadence))
+
+
+# ------------------------------------------------------------------------- connection
+def _headers_retry(response: httpx.Response) -> tuple[float | None, float | None]:
+    """(Retry-After seconds, X-RateLimit-Reset epoch) that bind the next attempt.
+
+    Every Alpaca response carries ``X-RateLimit-Reset``; it only binds when the limit is the
+    reason for the refusal (a 429 with nothing remaining). A 503 with a reset a minute away
+    must not hold the stream down for that minute.
+    """
+    now = time.time()
+    retry_after = parse_retry_after(response.headers.get("retry-after"), now)
+    reset: float | None = None
+    remaining = response.headers.get("x-ratelimit-remaining")
+    if response.status_code == 429 and remaining is not None and remaining.strip() == "0":
+        try:
+            reset = float(response.headers.get("x-ratelimit-reset", ""))
+        except ValueError:
+            reset = None
+    return retry_after, reset
+
+
+def _refusal(response: httpx.Response, body: bytes) -> StreamClosed:
+    status = response.status_code
+    error = ApiError.from_body(status, body)
+    reason = f"HTTP {status}: {error.message}" if error.message else f"HTTP {status}"
+    if status in (401, 403):
+        return AuthRejected(reason, status)
+    if status in (400, 404, 405, 410):
+        return StreamUnavailable(reason, status)
+    retry_after, reset = _headers_retry(response)
+    return StreamRefused(reason, status, retry_after, reset)
+
+
+async def read_stream(
+    client: httpx.AsyncClient,
+    route: StreamRoute,
+    params: Mapping[str, str],
+    headers: Mapping[str, str],
+    meter: CadenceMeter,
+    handle: Callable[[list[Frame]], None],
+    on_open: Callable[[], None] | None = None,
+) -> None:
+    """Read one connection until it ends; always raises a :class:`StreamClosed`.
+
+    ``handle`` gets each network chunk's frames in order. A ``dropped N messages`` comment
+    is handed over like any other frame and then ends the connection with
+    :class:`StreamGap`, so that the caller resumes from its cursor and re-reads the gap.
+    """
+    # the idle timeout below does the real work; httpx's read timeout is only a backstop
+    timeout = httpx.Timeout(connect=10.0, read=meter.ceiling + 5.0, write=10.0, pool=10.0)
+    loop = asyncio.get_running_loop()
+    meter.reset_connection()
+    try:
+        async with client.stream(
+            "GET", route.path, params=dict(params), headers=dict(headers), timeout=timeout
+        ) as response:
+            if response.status_code != 200:
+                body = await response.aread()
+                raise _refusal(response, body)
+            if on_open is not None:
+                on_open()
+            text = codecs.getincrementaldecoder("utf-8")(errors="replace")
+            lines = SSELineDecoder()
+            events = SSEDecoder()
+            try:
+                async with asyncio.timeout(meter.idle_timeout) as idle:
+                    async for chunk in response.aiter_bytes():
+                        now = loop.time()
+                        frames: list[Frame] = []
+                        gap: int | None = None
+                        for line in lines.decode(text.decode(chunk)):
+                            if line.startswith(":"):
+                                comment = Comment(line[1:].strip())
+                                if comment.heartbeat:
+                                    meter.heartbeat(now)
+                                elif gap is None:
+                                    gap = comment.dropped
+                                frames.append(comment)
+                                continue
+                            sse = events.decode(line)
+                            if sse is not None and sse.data:
+                                frames.append(Data(sse.data))
+                                meter.activity()
+                        if frames:
+                            handle(frames)
+                        if gap is not None:
+                            raise StreamGap(f"server dropped {gap} messages", gap)
+                        idle.reschedule(loop.time() + meter.idle_timeout)
+            except TimeoutError:
+                raise StreamStalled(
+                    f"no bytes for {meter.idle_timeout:.3g} s (idle timeout)"
+                ) from None
+            raise StreamEnded("the server ended the stream")
+    except StreamClosed:
+        raise
+    except httpx.HTTPError as exc:
+        raise StreamBroken(f"{type(exc).__name__}: {_short(exc)}") from exc
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:160]

@@ -1,0 +1,691 @@
+"""The connection supervisor: keeps every event stream alive and every event exactly once.
+
+Per stream, one loop: connect (resuming a little *before* the last journaled event, because
+same-millisecond ULIDs can sort out of order, API.md §2.5), hand each chunk's events to the
+journal (which drops duplicates by ``(stream, id)`` and by fact), commit, and only then
+publish. A drop backs off (exponential, jittered, never shorter than Retry-After); a
+``dropped N messages`` comment reconnects at once from the cursor; 401/403 end in
+AUTH_FAILED instead of a retry loop. While the trade stream stays down past a threshold, REST
+polling delivers fills and order changes, keyed by the same facts the stream will carry
+when it returns, so nothing arrives twice. Positions and open orders are reconciled over
+REST at start and after every reconnect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import json
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from tui_trader.broker.sse import (
+    ROUTES,
+    AuthRejected,
+    CadenceMeter,
+    Comment,
+    Data,
+    Frame,
+    StreamClosed,
+    StreamGap,
+    StreamRefused,
+    StreamUnavailable,
+    read_stream,
+)
+from tui_trader.broker.status import (
+    ConnectionStatus,
+    Reconciliation,
+    State,
+    StreamStatus,
+    Transition,
+    overall_state,
+)
+from tui_trader.core.backoff import BackoffPolicy, ReconnectStrategy
+from tui_trader.core.events import Event, EventParseError, TradeEvent, parse_event
+from tui_trader.core.types import format_decimal, format_timestamp, parse_timestamp
+
+if TYPE_CHECKING:
+    from tui_trader.broker.journal import Journal
+    from tui_trader.broker.rest import AlpacaREST
+    from tui_trader.core.models import Activity, WireOrder
+
+log = logging.getLogger("tui_trader.stream")
+
+STATUS_FACTS = ("new", "canceled", "expired", "rejected", "replaced")
+AUTH_ATTEMPTS = 2  # a 401 can be a blip at a proxy; twice in a row is a verdict
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """One new event, journaled (committed) before anyone sees it."""
+
+    rowid: int
+    stream: str
+    id: str
+    type: str
+    at: str | None
+    payload: str  # the raw JSON text, byte-identical to the wire (or synthesised, for polls)
+    source: str  # "stream" or "poll"
+    event: Event | None = None
+
+
+@dataclass
+class SupervisorOptions:
+    streams: tuple[str, ...] = ("trades", "accounts", "nta")
+    backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
+    idle_timeout_ceiling: float = 60.0
+    poll_after: float = 15.0  # seconds the trade stream must be down before polling starts
+    poll_interval: float = 2.0
+    overlap: float = 5.0  # seconds of resume overlap after a brief drop
+    long_overlap: float = 120.0  # after a gap, an internal error or a long outage
+    long_outage: float = 60.0
+    since: datetime | None = None  # first start with an empty journal: replay from here
+    reconcile: bool = True
+    poll: bool = True
+
+
+def fact_for(event: Event) -> str | None:
+    """The second de-duplication key (API.md §2.4): what a REST poll can also observe."""
+    if not isinstance(event, TradeEvent) or event.order is None or not event.order.id:
+        return None
+    order_id = str(event.order.id)
+    if event.event in ("fill", "partial_fill"):
+        filled = event.order.filled_qty
+        return None if filled is None else f"fill:{order_id}:{format_decimal(filled)}"
+    if event.event in STATUS_FACTS:
+        return f"{event.event}:{order_id}"
+    return None
+
+
+class _StreamState:
+    """Mutable bookkeeping of one stream, turned into a frozen StreamStatus on demand."""
+
+    def __init__(self, name: str, ceiling: float, now: datetime) -> None:
+        self.name = name
+        self.state = State.CONNECTING
+        self.reason = "starting"
+        self.since = now
+        self.attempt = 0
+        self.next_retry_at: datetime | None = None
+        self.last_event_id: str | None = None
+        self.last_event_at: str | None = None
+        self.last_event_mono: float | None = None
+        self.events = 0
+        self.rate: deque[tuple[float, int]] = deque(maxlen=64)
+        self.reconnects = 0
+        self.opened_once = False
+        self.down_since: float | None = time.monotonic()
+        self.down_since_wall: datetime | None = now
+        self.downtime = 0.0
+        self.duplicates = 0
+        self.gaps = 0
+        self.gaps_recovered = 0
+        self.pending_gap = False
+        self.quarantined = 0
+        self.polled = 0
+        self.polling = False
+        self.internal_error = False
+        self.meter = CadenceMeter(ceiling)
+        self.live_anchor: datetime | None = None
+
+    @property
+    def shown_state(self) -> State:
+        if self.polling and self.state in (State.BACKOFF, State.CONNECTING):
+            return State.POLLING
+        return self.state
+
+    def events_per_sec(self, now: float) -> float:
+        recent = [(t, n) for t, n in self.rate if now - t <= 10.0]
+        if not recent:
+            return 0.0
+        span = max(now - recent[0][0], 1.0)
+        return sum(n for _, n in recent) / span
+
+    def snapshot(self, now_mono: float) -> StreamStatus:
+        downtime = self.downtime
+        if self.down_since is not None and self.opened_once:
+            downtime += now_mono - self.down_since
+        return StreamStatus(
+            name=self.name,
+            state=self.shown_state,
+            reason=self.reason,
+            since=self.since,
+            attempt=self.attempt,
+            next_retry_at=self.next_retry_at,
+            last_event_id=self.last_event_id,
+            last_event_at=self.last_event_at,
+            last_event_age=None
+            if self.last_event_mono is None
+            else round(now_mono - self.last_event_mono, 3),
+            events=self.events,
+            events_per_sec=self.events_per_sec(now_mono),
+            reconnects=self.reconnects,
+            downtime=downtime,
+            duplicates=self.duplicates,
+            gaps=self.gaps,
+            gaps_recovered=self.gaps_recovered,
+            quarantined=self.quarantined,
+            polled=self.polled,
+            idle_timeout=self.meter.idle_timeout,
+            heartbeat_cadence=self.meter.cadence,
+        )
+
+
+class Supervisor:
+    def __init__(
+        self,
+        rest: AlpacaREST,
+        journal: Journal,
+        http: httpx.AsyncClient,
+        auth_headers: dict[str, str],
+        options: SupervisorOptions | None = None,
+        *,
+        sleep: Callable[[float], Any] = asyncio.sleep,
+        random: Callable[[], float] | None = None,
+    ) -> None:
+        self.rest = rest
+        self.journal = journal
+        self.http = http
+        self._auth = auth_headers
+        self.options = options = options or SupervisorOptions()
+        self._sleep = sleep
+        self._random = random
+        now = datetime.now(UTC)
+        unknown = [s for s in options.streams if s not in ROUTES]
+        if unknown:
+            raise ValueError(f"unknown stream(s): {', '.join(unknown)}")
+        self._streams = {
+            name: _StreamState(name, options.idle_timeout_ceiling, now) for name in options.streams
+        }
+        self._event_listeners: list[Callable[[list[Delivered]], None]] = []
+        self._status_listeners: list[Callable[[Transition, ConnectionStatus], None]] = []
+        self._queues: list[asyncio.Queue[Delivered]] = []
+        self._stopping = asyncio.Event()
+        self._reconciliation: Reconciliation | None = None
+        self._reconcile_lock = asyncio.Lock()
+        self._poll_after_wall: datetime | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self.auth_failure: str | None = None
+
+    # ------------------------------------------------------------------- public surface
+    def on_events(self, listener: Callable[[list[Delivered]], None]) -> None:
+        """Called synchronously with each committed batch, in order."""
+        self._event_listeners.append(listener)
+
+    def on_status(self, listener: Callable[[Transition, ConnectionStatus], None]) -> None:
+        self._status_listeners.append(listener)
+
+    def queue(self) -> asyncio.Queue[Delivered]:
+        """An unbounded queue of every delivered event from now on (events are journaled,
+        so holding them in memory for a slow reader loses nothing)."""
+        q: asyncio.Queue[Delivered] = asyncio.Queue()
+        self._queues.append(q)
+        return q
+
+    def status(self) -> ConnectionStatus:
+        now = time.monotonic()
+        streams = tuple(s.snapshot(now) for s in self._streams.values())
+        return ConnectionStatus(
+            state=overall_state([s.state for s in streams]),
+            streams=streams,
+            reconciliation=self._reconciliation,
+        )
+
+    def stop(self) -> None:
+        self._stopping.set()
+        for task in self._tasks:
+            task.cancel()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    async def run(self) -> None:
+        """Run every stream (and the poller) until :meth:`stop` or an authentication failure."""
+        self._tasks = [
+            asyncio.create_task(self._run_stream(name), name=f"stream-{name}")
+            for name in self._streams
+        ]
+        if self.options.poll and "trades" in self._streams:
+            self._tasks.append(asyncio.create_task(self._poll_loop(), name="poller"))
+        if self.options.reconcile:
+            self._tasks.append(asyncio.create_task(self._reconcile(), name="reconcile-start"))
+        try:
+            await asyncio.gather(*self._tasks, return_exceptions=False)
+        except asyncio.CancelledError:
+            if not self._stopping.is_set():
+                raise
+        finally:
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                self.journal.commit()
+            for s in self._streams.values():
+                if s.state is not State.AUTH_FAILED:
+                    self._transition(s, State.STOPPED, "stopped")
+
+    # ----------------------------------------------------------------------- streaming
+    async def _run_stream(self, name: str) -> None:
+        s = self._streams[name]
+        route = ROUTES[name]
+        strategy = (
+            ReconnectStrategy(self.options.backoff, random=self._random)
+            if self._random is not None
+            else ReconnectStrategy(self.options.backoff)
+        )
+        auth_failures = 0
+        overlap = self.options.overlap
+        reason = "starting"
+        while not self._stopping.is_set():
+            retry_after: float | None = None
+            self._transition(s, State.CONNECTING, reason)
+            params = await self._resume_params(s, route.version, overlap)
+
+            def opened(s: _StreamState = s) -> None:
+                strategy.connected()
+                self._opened(s)
+
+            try:
+                await read_stream(
+                    self.http,
+                    route,
+                    params,
+                    self._auth,
+                    s.meter,
+                    functools.partial(self._on_frames, s),
+                    opened,
+                )
+            except StreamGap as gap:
+                s.gaps += 1
+                s.pending_gap = True
+                strategy.disconnected()
+                overlap = self.options.long_overlap
+                reason = gap.reason
+                log.warning("gap", extra={"stream": name, "dropped": gap.dropped})
+                self._went_down(s)
+                continue  # re-read the gap from the cursor at once
+            except AuthRejected as exc:
+                auth_failures += 1
+                self._went_down(s)
+                if auth_failures >= AUTH_ATTEMPTS:
+                    self.auth_failure = exc.reason
+                    self._transition(s, State.AUTH_FAILED, exc.reason)
+                    log.error("authentication failed", extra={"stream": name, "reason": exc.reason})
+                    self._stopping.set()
+                    for task in self._tasks:
+                        if task is not asyncio.current_task():
+                            task.cancel()
+                    return
+                delay = strategy.next_delay()
+                reason = exc.reason
+            except StreamUnavailable as exc:
+                self._went_down(s)
+                s.polling = name == "trades" and self.options.poll
+                self._transition(
+                    s,
+                    State.STOPPED if not s.polling else State.BACKOFF,
+                    f"stream not offered: {exc.reason}",
+                )
+                log.error("stream unavailable", extra={"stream": name, "reason": exc.reason})
+                return
+            except StreamRefused as exc:
+                self._went_down(s)
+                delay = strategy.next_delay(
+                    retry_after=exc.retry_after, rate_limit_reset=exc.rate_limit_reset
+                )
+                retry_after = exc.retry_after
+                reason = exc.reason
+            except StreamClosed as exc:
+                strategy.disconnected()
+                self._went_down(s)
+                delay = strategy.next_delay()
+                reason = exc.reason
+                auth_failures = 0
+            else:  # pragma: no cover - read_stream always raises
+                continue
+            overlap = (
+                self.options.long_overlap
+                if (s.internal_error or self._outage(s) > self.options.long_outage)
+                else self.options.overlap
+            )
+            s.internal_error = False
+            at = datetime.now(UTC) + timedelta(seconds=delay)
+            self._transition(
+                s,
+                State.BACKOFF,
+                reason,
+                attempt=strategy.attempt,
+                next_retry_at=at,
+                delay=delay,
+                retry_after=retry_after,
+            )
+            log.info(
+                "reconnect scheduled",
+                extra={
+                    "stream": name,
+                    "delay": round(delay, 3),
+                    "attempt": strategy.attempt,
+                    "reason": reason,
+                },
+            )
+            await self._wait(delay)
+
+    async def _wait(self, seconds: float) -> None:
+        if seconds <= 0:
+            return
+        sleeper = asyncio.ensure_future(self._sleep(seconds))
+        stopper = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+            stopper.cancel()
+
+    def _outage(self, s: _StreamState) -> float:
+        return 0.0 if s.down_since is None else time.monotonic() - s.down_since
+
+    async def _resume_params(self, s: _StreamState, version: str, overlap: float) -> dict[str, str]:
+        """Where the next connection starts.
+
+        By id when possible: from the last event of an *earlier millisecond* than the last one
+        received, so every same-millisecond event (whose random ULID tail may sort below the
+        last one, API.md §2.5) is re-read, and little else. API.md suggests a time overlap of
+        seconds to minutes; on a fast stream that replays rate x overlap events per reconnect,
+        and under frequent faults a connection may never outlive its own replay. Time is the
+        fallback when ids are not ULIDs or every stored event shares one millisecond.
+        """
+        cursor = self.journal.cursor(s.name)
+        if cursor is not None:
+            key, at = cursor
+            if _is_ulid(key):
+                safe = self.journal.last_id_below(s.name, key[:10])
+                if safe is not None:
+                    return {"since_id": safe} if version == "v2" else {"since_ulid": safe}
+            when = _parse_at(at)
+            if when is not None:
+                return {"since": format_timestamp(when - timedelta(seconds=overlap))}
+            return {"since_id": key} if version == "v2" else {"since_ulid": key}
+        if self.options.since is not None:
+            return {"since": format_timestamp(self.options.since)}
+        if s.live_anchor is not None:  # dropped before the first event: replay the gap
+            return {"since": format_timestamp(s.live_anchor - timedelta(seconds=overlap))}
+        # live only: remember the server's clock so a drop before any event is recoverable
+        with contextlib.suppress(Exception):
+            clock = await self.rest.get_clock()
+            s.live_anchor = _parse_at(str(clock.get("timestamp", "")))
+        return {}
+
+    def _opened(self, s: _StreamState) -> None:
+        if s.down_since is not None and s.opened_once:
+            s.downtime += time.monotonic() - s.down_since
+            s.reconnects += 1
+        s.down_since = None
+        s.down_since_wall = None
+        if s.pending_gap:
+            s.gaps_recovered += 1
+            s.pending_gap = False
+        first = not s.opened_once
+        s.opened_once = True
+        s.polling = False
+        self._transition(s, State.STREAMING, "connected" if first else "reconnected")
+        if self.options.reconcile and s.name == "trades" and not first:
+            asyncio.get_running_loop().create_task(self._reconcile(), name="reconcile")
+
+    def _went_down(self, s: _StreamState) -> None:
+        if s.down_since is None:
+            s.down_since = time.monotonic()
+            s.down_since_wall = datetime.now(UTC)
+
+    def _on_frames(self, s: _StreamState, frames: list[Frame]) -> None:
+        journal = self.journal
+        out: list[Delivered] = []
+        for frame in frames:
+            if isinstance(frame, Comment):
+                if frame.internal_error:
+                    s.internal_error = True
+                continue
+            assert isinstance(frame, Data)
+            text = frame.text
+            try:
+                event = parse_event(s.name, text)
+            except EventParseError as exc:
+                journal.quarantine(s.name, text, exc.reason)
+                s.quarantined += 1
+                log.warning("quarantined", extra={"stream": s.name, "reason": exc.reason})
+                continue
+            key = event.key
+            rowid = journal.add(s.name, key, event.at_raw, event.kind, text, fact=fact_for(event))
+            if rowid is None:
+                s.duplicates += 1
+                continue
+            out.append(
+                Delivered(rowid, s.name, key, event.kind, event.at_raw, text, "stream", event)
+            )
+            s.last_event_id, s.last_event_at = key, event.at_raw
+        if out or journal.pending:
+            journal.commit()
+        if out:
+            s.events += len(out)
+            now = time.monotonic()
+            s.last_event_mono = now
+            s.rate.append((now, len(out)))
+            self._publish(out)
+
+    def _publish(self, items: list[Delivered]) -> None:
+        for listener in self._event_listeners:
+            listener(items)
+        for q in self._queues:
+            for item in items:
+                q.put_nowait(item)
+
+    # -------------------------------------------------------------------------- status
+    def _transition(
+        self,
+        s: _StreamState,
+        state: State,
+        reason: str,
+        *,
+        attempt: int = 0,
+        next_retry_at: datetime | None = None,
+        delay: float | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        before = s.shown_state
+        s.state, s.reason = state, reason
+        s.attempt, s.next_retry_at = attempt, next_retry_at
+        if s.shown_state is before and state is not State.BACKOFF:
+            return
+        s.since = datetime.now(UTC)
+        transition = Transition(
+            s.name, s.shown_state, reason, s.since, attempt, next_retry_at, delay, retry_after
+        )
+        log.info(
+            "transition",
+            extra={
+                "stream": s.name,
+                "state": str(s.shown_state),
+                "reason": reason,
+                "attempt": attempt,
+            },
+        )
+        if self._status_listeners:
+            status = self.status()
+            for listener in self._status_listeners:
+                listener(transition, status)
+
+    # ---------------------------------------------------------------------- reconciling
+    async def _reconcile(self) -> None:
+        async with self._reconcile_lock:
+            at = datetime.now(UTC)
+            try:
+                positions = await self.rest.list_positions()
+                orders = await self.rest.list_orders(status="open")
+            except Exception as exc:  # shown, not fatal: the next reconnect tries again
+                self._reconciliation = Reconciliation(at, {}, 0, error=_short(exc))
+                log.warning("reconciliation failed", extra={"error": _short(exc)})
+                return
+            book = {p.symbol: format_decimal(p.signed_qty) for p in positions}
+            self._reconciliation = Reconciliation(at, book, len(orders))
+            log.info("reconciled", extra={"positions": len(book), "open_orders": len(orders)})
+            s = self._streams.get("trades") or next(iter(self._streams.values()))
+            if self._status_listeners:
+                transition = Transition(s.name, s.shown_state, "reconciled", at)
+                status = self.status()
+                for listener in self._status_listeners:
+                    listener(transition, status)
+
+    # -------------------------------------------------------------------------- polling
+    async def _poll_loop(self) -> None:
+        s = self._streams["trades"]
+        while not self._stopping.is_set():
+            await self._wait(self.options.poll_interval)
+            if self._stopping.is_set() or s.state is State.AUTH_FAILED:
+                return
+            down_for = self._outage(s) if s.opened_once or s.polling else 0.0
+            if s.state is State.STREAMING or (down_for < self.options.poll_after and not s.polling):
+                continue
+            if not s.polling:
+                s.polling = True
+                self._transition(s, s.state, f"stream down {down_for:.0f} s: polling REST")
+            try:
+                await self._poll_once(s)
+            except Exception as exc:  # keep polling; the stream loop handles auth verdicts
+                log.warning("poll failed", extra={"error": _short(exc)})
+
+    async def _poll_once(self, s: _StreamState) -> None:
+        cursor = self.journal.cursor("trades")
+        anchor = _parse_at(cursor[1]) if cursor is not None else None
+        anchor = anchor or s.live_anchor or self.options.since
+        if anchor is None:
+            return  # nothing known about where the stream stood: polling could only guess
+        after = anchor - timedelta(seconds=self.options.long_overlap)
+        fills = await self.rest.activities(activity_types=["FILL"], after=after, direction="asc")
+        orders = {
+            o.id: o
+            for o in await self.rest.list_orders(
+                status="all", after=after - timedelta(days=1), direction="asc", limit=500
+            )
+        }
+        items: list[tuple[str, str, str, str, str]] = []  # (at, id, type, payload, fact)
+        for act in fills:
+            order = orders.get(str(act.order_id)) if act.order_id else None
+            if order is None and act.order_id:
+                order = await self.rest.get_order(str(act.order_id))
+                orders[order.id] = order
+            if order is None or act.cum_qty is None:
+                continue
+            items.append(_synth_fill(act, order))
+        for order in orders.values():
+            synth = _synth_status(order)
+            if synth is not None:
+                items.append(synth)
+        items.sort(key=lambda item: item[0])
+        out: list[Delivered] = []
+        for at, key, kind, payload, fact in items:
+            rowid = self.journal.add(
+                "trades", key, at, kind, payload, fact=fact, source="poll", advance_cursor=False
+            )
+            if rowid is None:
+                continue
+            event = None
+            with contextlib.suppress(EventParseError):
+                event = parse_event("trades", payload)
+            out.append(Delivered(rowid, "trades", key, kind, at, payload, "poll", event))
+        if out:
+            self.journal.commit()
+            s.polled += len(out)
+            s.events += len(out)
+            log.info("polled", extra={"events": len(out)})
+            self._publish(out)
+
+
+# ------------------------------------------------------------------------ synthesis
+def _order_json(order: WireOrder) -> dict[str, Any]:
+    data: dict[str, Any] = order.model_dump(mode="json", by_alias=True)
+    return data
+
+
+def _synth_fill(act: Activity, order: WireOrder) -> tuple[str, str, str, str, str]:
+    cum = format_decimal(act.cum_qty) if act.cum_qty is not None else "0"
+    at = act.transaction_time.isoformat().replace("+00:00", "Z") if act.transaction_time else ""
+    kind = "fill" if str(act.type or "fill") == "fill" else "partial_fill"
+    order_json = _order_json(order)
+    order_json["filled_qty"] = cum  # the order as of this execution
+    payload = {
+        "account_id": getattr(act, "account_id", None),
+        "at": at,
+        "event": kind,
+        "event_id": f"poll:{act.id}",
+        "execution_id": None,
+        "order": order_json,
+        "price": None if act.price is None else format_decimal(act.price),
+        "qty": None if act.qty is None else format_decimal(act.qty),
+        "timestamp": at,
+        "source": "poll",
+    }
+    fact = f"fill:{order.id}:{cum}"
+    return at, f"poll:{act.id}", kind, json.dumps(payload, separators=(",", ":")), fact
+
+
+def _synth_status(order: WireOrder) -> tuple[str, str, str, str, str] | None:
+    status = str(order.status)
+    kind = {
+        "new": "new",
+        "accepted": "new",
+        "pending_new": "new",
+        "partially_filled": "new",
+        "canceled": "canceled",
+        "expired": "expired",
+        "rejected": "rejected",
+        "replaced": "replaced",
+    }.get(status)
+    if kind is None:
+        return None
+    stamp = order.updated_at or order.created_at
+    at = stamp.isoformat().replace("+00:00", "Z") if stamp else ""
+    payload = {
+        "account_id": None,
+        "at": at,
+        "event": kind,
+        "event_id": f"poll:{kind}:{order.id}",
+        "order": _order_json(order),
+        "timestamp": at,
+        "source": "poll",
+    }
+    return (
+        at,
+        f"poll:{kind}:{order.id}",
+        kind,
+        json.dumps(payload, separators=(",", ":")),
+        f"{kind}:{order.id}",
+    )
+
+
+def _is_ulid(text: str) -> bool:
+    return len(text) == 26 and text.isalnum()
+
+
+def _parse_at(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return parse_timestamp(text)
+    except ValueError:
+        return None
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:200]
+
+
+__all__ = ["Delivered", "Supervisor", "SupervisorOptions", "fact_for"]

@@ -1,0 +1,228 @@
+"""``tui-trader headless``: the streaming engine without a screen.
+
+stdout carries JSON lines only: an ``event`` line per new event after de-duplication and a
+``status`` line on each state change. Output is exactly-once across restarts (``kill -9``
+included) up to one tiny window: events are committed to the journal before they are
+printed, and the journal records how far stdout got right after each flush, so a restart
+prints only what the previous run had not.
+
+Exit codes: 0 clean stop, 2 bad usage or configuration, 3 credentials rejected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from tui_trader.broker.status import ConnectionStatus, Transition
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_AUTH = 3
+CONSUMER = "headless"
+
+log = logging.getLogger("tui_trader.headless")
+
+
+@dataclass
+class HeadlessArgs:
+    streams: tuple[str, ...]
+    journal: Path | None
+    since: datetime | None
+    no_trade: bool
+    exit_after: float | None
+    max_events: int | None
+
+
+class Output:
+    """Writes event and status lines to stdout; counts events against --max-events."""
+
+    def __init__(self, stream: IO[bytes], max_events: int | None) -> None:
+        self.out = stream
+        self.max_events = max_events
+        self.printed = 0
+        self.broken = False
+
+    @property
+    def full(self) -> bool:
+        return self.max_events is not None and self.printed >= self.max_events
+
+    def events(self, rows: list[tuple[int, str, str, str, str | None, str]]) -> int | None:
+        """Print (rowid, stream, id, type, at, payload) rows; return the last rowid printed."""
+        lines: list[bytes] = []
+        last: int | None = None
+        for rowid, stream, key, kind, at, payload in rows:
+            if self.full:
+                break
+            head = json.dumps(
+                {"kind": "event", "stream": stream, "id": key, "type": kind, "at": at},
+                separators=(",", ":"),
+            )
+            # the raw payload goes in as received: byte-identical, and no re-serialisation
+            lines.append(f'{head[:-1]},"data":{payload}}}\n'.encode())
+            self.printed += 1
+            last = rowid
+        if lines:
+            self._write(b"".join(lines))
+        return last
+
+    def status(self, transition: Transition, status: ConnectionStatus) -> None:
+        stream = next((s for s in status.streams if s.name == transition.stream), None)
+        line: dict[str, Any] = {
+            "kind": "status",
+            "state": str(status.state),
+            "stream": transition.stream,
+            "stream_state": str(transition.state),
+            "reason": transition.reason,
+            "at": _iso(transition.at),
+        }
+        if transition.next_retry_at is not None:
+            line["attempt"] = transition.attempt
+            line["next_retry_at"] = _iso(transition.next_retry_at)
+            line["delay"] = None if transition.delay is None else round(transition.delay, 3)
+        if stream is not None:
+            line.update(
+                events=stream.events,
+                reconnects=stream.reconnects,
+                duplicates=stream.duplicates,
+                gaps=stream.gaps,
+                gaps_recovered=stream.gaps_recovered,
+                quarantined=stream.quarantined,
+                polled=stream.polled,
+                last_event_id=stream.last_event_id,
+                downtime=round(stream.downtime, 3),
+                idle_timeout=stream.idle_timeout,
+            )
+        rec = status.reconciliation
+        if rec is not None:
+            line["reconciled"] = {
+                "at": _iso(rec.at),
+                "positions": rec.positions,
+                "open_orders": rec.open_orders,
+                **({"error": rec.error} if rec.error else {}),
+            }
+        self._write((json.dumps(line, separators=(",", ":")) + "\n").encode())
+
+    def _write(self, data: bytes) -> None:
+        if self.broken:
+            return
+        try:
+            self.out.write(data)
+            self.out.flush()
+        except (BrokenPipeError, OSError):
+            self.broken = True  # nobody is reading: keep journaling, stop printing
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+async def run(settings: Any, args: HeadlessArgs, stdout: IO[bytes] | None = None) -> int:
+    from tui_trader.broker.journal import Journal, journal_path
+    from tui_trader.broker.supervisor import Delivered, Supervisor, SupervisorOptions
+    from tui_trader.core.backoff import BackoffPolicy
+    from tui_trader.target import resolve
+
+    out = Output(stdout or sys.stdout.buffer, args.max_events)
+    try:
+        target = await asyncio.to_thread(resolve, settings)
+    except (OSError, ValueError) as exc:
+        print(f"tui-trader headless: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    scratch: tempfile.TemporaryDirectory[str] | None = None
+    try:
+        if args.journal is not None:
+            path = args.journal
+        elif target.embedded is not None:
+            # a fresh emulator has a fresh history: a journal from an earlier one would
+            # resume from cursors this one never issued
+            scratch = tempfile.TemporaryDirectory(prefix="tui-trader-")
+            path = Path(scratch.name) / "journal.sqlite3"
+        else:
+            path = journal_path(settings.data_dir, target.account_key())
+        try:
+            journal = Journal.open(path)
+        except Exception as exc:
+            print(f"tui-trader headless: error: journal {path}: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        log.info(
+            "headless start",
+            extra={"target": target.label, "journal": str(path), "streams": ",".join(args.streams)},
+        )
+        s = settings.stream
+        options = SupervisorOptions(
+            streams=args.streams,
+            backoff=BackoffPolicy.from_settings(s),
+            idle_timeout_ceiling=s.idle_timeout_ceiling_seconds,
+            poll_after=s.poll_after_seconds,
+            overlap=s.resume_overlap_seconds,
+            since=args.since,
+        )
+        rest = target.rest()
+        http = target.http()
+        supervisor = Supervisor(rest, journal, http, target.auth_headers(), options)
+        loop = asyncio.get_running_loop()
+
+        def deliver(rows: list[tuple[int, str, str, str, str | None, str]]) -> None:
+            last = out.events(rows)
+            if last is not None:
+                journal.mark_delivered(CONSUMER, last)
+            if out.full:
+                supervisor.stop()
+
+        # what an earlier run journaled but had not printed when it stopped
+        backlog = journal.events_after(journal.delivered(CONSUMER))
+        deliver([(e.rowid, e.stream, e.id, e.type, e.at, e.payload) for e in backlog])
+
+        def on_events(items: list[Delivered]) -> None:
+            if not out.full:
+                deliver([(d.rowid, d.stream, d.id, d.type, d.at, d.payload) for d in items])
+
+        supervisor.on_events(on_events)
+        supervisor.on_status(out.status)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
+                loop.add_signal_handler(sig, supervisor.stop)
+        if args.exit_after is not None:
+            loop.call_later(args.exit_after, supervisor.stop)
+        try:
+            if not out.full:
+                await supervisor.run()
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    loop.remove_signal_handler(sig)
+            await http.aclose()
+            await rest.aclose()
+            journal.close()
+        if supervisor.auth_failure is not None:
+            print(
+                f"tui-trader headless: credentials rejected by {target.label}: "
+                f"{supervisor.auth_failure}",
+                file=sys.stderr,
+            )
+            return EXIT_AUTH
+        return EXIT_OK
+    finally:
+        await asyncio.to_thread(target.close)
+        if scratch is not None:
+            scratch.cleanup()
+
+
+def main(settings: Any, args: HeadlessArgs) -> int:
+    try:
+        return asyncio.run(run(settings, args))
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+__all__ = ["EXIT_AUTH", "EXIT_OK", "EXIT_USAGE", "HeadlessArgs", "main"]

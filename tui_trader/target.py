@@ -1,0 +1,128 @@
+"""Where the program connects: Alpaca (paper or live) or the embedded emulator.
+
+Both are reached through the very same client code; the only difference is that the
+embedded emulator is started here first, on 127.0.0.1 with throwaway credentials.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import httpx
+from pydantic import SecretStr
+
+from tui_trader.config import ApiFamily, Mode, Settings
+from tui_trader.logs import register_secret
+
+if TYPE_CHECKING:
+    from tui_trader.broker.rest import AlpacaREST
+    from tui_trader.sim.runner import RunningEmulator
+
+
+@dataclass
+class Target:
+    base_url: str
+    data_url: str
+    api: ApiFamily
+    key_id: SecretStr
+    secret_key: SecretStr
+    account_id: str | None = None
+    embedded: RunningEmulator | None = field(default=None, repr=False)
+
+    @property
+    def label(self) -> str:
+        return "embedded emulator" if self.embedded is not None else self.base_url
+
+    def auth_headers(self) -> dict[str, str]:
+        """Basic for the Broker API (REST and SSE); the APCA key headers for Trading."""
+        key, secret = self.key_id.get_secret_value(), self.secret_key.get_secret_value()
+        if self.api is ApiFamily.BROKER:
+            token = base64.b64encode(f"{key}:{secret}".encode()).decode()
+            return {"Authorization": f"Basic {token}"}
+        return {"APCA-API-KEY-ID": key, "APCA-API-SECRET-KEY": secret}
+
+    def account_key(self) -> str:
+        """A stable name for this account's journal; the key id stands in for the
+        account on the Trading API (one key, one account), hashed so it is not on disk."""
+        if self.embedded is not None:
+            return f"sim-{self.base_url}"
+        who = self.account_id or hashlib.sha256(self.key_id.get_secret_value().encode())
+        who = who if isinstance(who, str) else who.hexdigest()[:16]
+        return f"{self.api.value}-{httpx.URL(self.base_url).host}-{who}"
+
+    def rest(self) -> AlpacaREST:
+        from tui_trader.broker.rest import AlpacaREST
+
+        return AlpacaREST(
+            self.base_url,
+            self.data_url,
+            self.key_id,
+            self.secret_key,
+            api=self.api,
+            account_id=self.account_id,
+        )
+
+    def http(self) -> httpx.AsyncClient:
+        """The client for the event streams (no read timeout: the stream's idle timer rules)."""
+        return httpx.AsyncClient(base_url=self.base_url, follow_redirects=False)
+
+    def close(self) -> None:
+        if self.embedded is not None:
+            self.embedded.stop()
+            self.embedded = None
+
+
+def resolve(settings: Settings) -> Target:
+    """The remote target the settings describe, or a freshly started embedded emulator."""
+    if settings.mode is not Mode.SIM:
+        assert settings.base_url and settings.key_id and settings.secret_key
+        register_secret(settings.secret_key.get_secret_value())
+        return Target(
+            base_url=settings.base_url,
+            data_url=settings.data_url or settings.base_url,
+            api=settings.api,
+            key_id=settings.key_id,
+            secret_key=settings.secret_key,
+            account_id=settings.account_id,
+        )
+    return start_embedded(settings)
+
+
+def start_embedded(settings: Settings) -> Target:
+    from decimal import Decimal
+
+    from tui_trader.sim.emulator import EmulatorConfig
+    from tui_trader.sim.runner import start_in_thread
+
+    s = settings.sim
+    key, secret = "desk-" + secrets.token_hex(4), secrets.token_urlsafe(24)
+    register_secret(secret)
+    config = EmulatorConfig(
+        symbols=tuple(s.symbols),
+        seed=s.seed,
+        speed=s.speed,
+        heartbeat_seconds=s.heartbeat_seconds,
+        key_id=key,
+        secret_key=secret,
+        rate_limit_per_minute=s.rate_limit_per_minute,
+        chaos=s.chaos,
+        starting_cash=Decimal(s.starting_cash),
+    )
+    running = start_in_thread(config, s.host, s.port)
+    api = settings.api
+    account_id = settings.account_id
+    if api is ApiFamily.BROKER and account_id is None:
+        account_id = running.emulator.exchange.default_account.id
+    return Target(
+        base_url=running.url,
+        data_url=running.url,
+        api=api,
+        key_id=SecretStr(key),
+        secret_key=SecretStr(secret),
+        account_id=account_id,
+        embedded=running,
+    )
