@@ -36,22 +36,6 @@ SECRET = "s3cr3t-Value-9f2b7c1e"
 ANY_KEY = {"APCA-API-KEY-ID": "whoever", "APCA-API-SECRET-KEY": "whatever"}
 
 
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    """The environment of a user with no Alpaca or tui-trader setup at all."""
-    home = tmp_path / "home"
-    home.mkdir()
-    clean = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.upper().startswith(("APCA_", "TUI_TRADER_", "XDG_"))
-    }
-    clean["HOME"] = str(home)
-    for name in ("CONFIG", "DATA", "STATE", "CACHE"):
-        clean[f"XDG_{name}_HOME"] = str(home / name.lower())
-    return clean
-
-
 @dataclass
 class Cli:
     """A running ``tui-trader`` whose stdout and stderr are read by two threads."""

@@ -125,6 +125,7 @@ class Emulator:
         self.limiter = RateLimiter(config.rate_limit_per_minute, wall)
         self.closing = asyncio.Event() if _has_loop() else None
         self._connections: dict[str, int] = {}
+        self.stats: dict[str, int] = {}  # what clients did: auth refusals, SSE connects ...
         self._aborts: dict[int, Callable[[], None]] = {}
         self._ticker: asyncio.Task[None] | None = None
         # every account starts with the status change that activated it
@@ -193,8 +194,12 @@ class Emulator:
         self.exchange.ulids.invert_next = 0
 
     # ------------------------------------------------------------------------ connections
+    def count(self, what: str) -> None:
+        self.stats[what] = self.stats.get(what, 0) + 1
+
     def open_connection(self, stream: str) -> bool:
         """Register an SSE connection; False if the single-connection fault refuses it."""
+        self.count(f"connect_{stream}")
         current = self._connections.get(stream, 0)
         if self.faults.single_connection and current > 0:
             return False

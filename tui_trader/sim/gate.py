@@ -142,6 +142,7 @@ class Gate:
             wanted = "basic" if family in ("broker", "sse") else "headers"
             ok = scheme == wanted
         if not ok:
+            emu.count("auth_rejected")
             return json_body(
                 401, {"code": errors.UNAUTHORIZED, "message": "request is not authorized"}
             )

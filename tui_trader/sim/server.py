@@ -308,6 +308,7 @@ class Api:
                 "connections": self.emu.connections(),
                 "faults": self.emu.pending_faults(),
                 "injected": self.emu.faults.injected,
+                "stats": self.emu.stats,
             }
         )
 

@@ -1,0 +1,255 @@
+"""``tui-trader headless`` as a real subprocess against the emulator: the fixed contract of
+the issue (JSON lines, exit codes 0/2/3), restart after ``kill -9`` with nothing lost or
+repeated, and no retry storm on bad keys."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.integration.conftest import KEY, SECRET
+from tests.test_cli import STOP_TIMEOUT, run, running
+from tui_trader.sim.runner import RunningEmulator
+
+BEGINNING = "2026-11-01T00:00:00Z"
+
+
+def headless_env(env: dict[str, str], secret: str = SECRET) -> dict[str, str]:
+    return {**env, "APCA_API_KEY_ID": KEY, "APCA_API_SECRET_KEY": secret}
+
+
+def lines_of(text_lines: list[str]) -> list[dict[str, Any]]:
+    """Complete JSON lines only: a process killed mid-write may leave a torn last line."""
+    out = []
+    for line in text_lines:
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            continue
+    return out
+
+
+def event_ids(lines: list[dict[str, Any]]) -> list[str]:
+    return [x["id"] for x in lines if x["kind"] == "event"]
+
+
+def emulator_ids(sim: RunningEmulator, stream: str = "trades") -> list[str]:
+    log = sim.emulator.exchange.logs[stream]
+    return sim.call(lambda: [log.get(i).ulid for i in range(log.end)])  # type: ignore[no-any-return,union-attr]
+
+
+def produce(sim: RunningEmulator, orders: int) -> None:
+    r = httpx.post(f"{sim.url}/_emulator/backlog", json={"orders": orders}, timeout=30)
+    assert r.status_code == 200, r.text
+
+
+def wait_until(check: Any, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {seconds} s")
+        time.sleep(0.02)
+
+
+def test_max_events_prints_exactly_n_events_then_exits_0(
+    sim: RunningEmulator, env: dict[str, str], tmp_path: Path
+) -> None:
+    produce(sim, 20)  # 60 trade events
+    code, out, err = run(
+        [
+            "headless",
+            "--base-url",
+            sim.url,
+            "--streams",
+            "trades",
+            "--since",
+            BEGINNING,
+            "--max-events",
+            "25",
+            "--no-trade",
+            "--journal",
+            str(tmp_path / "j.sqlite3"),
+        ],
+        headless_env(env),
+    )
+    assert code == 0, err
+    lines = lines_of(out.splitlines())
+    events = [x for x in lines if x["kind"] == "event"]
+    assert len(events) == 25
+    assert event_ids(lines) == emulator_ids(sim)[:25]  # in order, from the beginning
+    first = events[0]
+    assert set(first) == {"kind", "stream", "id", "type", "at", "data"}
+    assert first["stream"] == "trades" and first["data"]["event_id"] == first["id"]
+    assert first["type"] == first["data"]["event"]
+    statuses = [x for x in lines if x["kind"] == "status"]
+    assert statuses and all({"state", "stream", "reason", "at"} <= set(s) for s in statuses)
+    assert any(s["stream_state"] == "STREAMING" for s in statuses)
+    # a second run on the same journal starts where the first stopped printing
+    code, out2, err = run(
+        [
+            "headless",
+            "--base-url",
+            sim.url,
+            "--streams",
+            "trades",
+            "--max-events",
+            "35",
+            "--no-trade",
+            "--journal",
+            str(tmp_path / "j.sqlite3"),
+        ],
+        headless_env(env),
+    )
+    assert code == 0, err
+    assert event_ids(lines_of(out2.splitlines())) == emulator_ids(sim)[25:60]
+
+
+def test_v1_streams_use_the_ulid_as_id(sim: RunningEmulator, env: dict[str, str]) -> None:
+    r = httpx.post(f"{sim.url}/_emulator/events", json={"stream": "nta"}, timeout=10)
+    assert r.status_code == 200
+    code, out, err = run(
+        [
+            "headless",
+            "--base-url",
+            sim.url,
+            "--streams",
+            "accounts,nta",
+            "--since",
+            BEGINNING,
+            "--max-events",
+            "2",
+            "--no-trade",
+        ],
+        headless_env(env),
+    )
+    assert code == 0, err
+    events = [x for x in lines_of(out.splitlines()) if x["kind"] == "event"]
+    assert {e["stream"] for e in events} == {"accounts", "nta"}
+    for e in events:
+        assert e["id"] == e["data"]["event_ulid"] and isinstance(e["data"]["event_id"], int)
+    nta = next(e for e in events if e["stream"] == "nta")
+    assert nta["type"] == nta["data"]["entry_type"]
+
+
+def test_bad_keys_exit_3_fast_with_one_line_and_no_retry_storm(
+    sim: RunningEmulator, env: dict[str, str]
+) -> None:
+    started = time.monotonic()
+    code, out, err = run(
+        ["headless", "--base-url", sim.url, "--no-trade"],
+        headless_env(env, secret="wrong"),
+        timeout=30,
+    )
+    took = time.monotonic() - started
+    assert code == 3, (code, err)
+    assert took < 15
+    errors = [line for line in err.splitlines() if "credentials rejected" in line]
+    assert len(errors) == 1 and "401" in errors[0]
+    assert "Traceback" not in err and "wrong" not in err
+    stats = httpx.get(f"{sim.url}/_emulator/state", timeout=10).json()["stats"]
+    assert stats.get("auth_rejected", 0) <= 12  # a couple of tries per stream, no storm
+    states = [x["stream_state"] for x in lines_of(out.splitlines()) if x["kind"] == "status"]
+    assert "AUTH_FAILED" in states
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--streams", "trades,bogus"], "bogus"),
+        (["--since", "yesterday"], "--since"),
+        (["--max-events", "0"], "--max-events"),
+        (["--api", "broker"], "account_id"),
+    ],
+    ids=["bad-stream", "bad-since", "zero-events", "broker-without-account"],
+)
+def test_bad_usage_exits_2(
+    sim: RunningEmulator, env: dict[str, str], args: list[str], needle: str
+) -> None:
+    code, out, err = run(["headless", "--base-url", sim.url, *args], headless_env(env))
+    assert code == 2, (code, err)
+    assert needle in err and "Traceback" not in err
+    assert out == ""
+
+
+def test_base_url_without_keys_exits_2(sim: RunningEmulator, env: dict[str, str]) -> None:
+    code, out, err = run(["headless", "--base-url", sim.url], env)
+    assert code == 2 and "APCA_API_KEY_ID" in err and out == ""
+
+
+def test_sigint_and_exit_after_stop_cleanly(sim: RunningEmulator, env: dict[str, str]) -> None:
+    started = time.monotonic()
+    code, _, err = run(
+        ["headless", "--base-url", sim.url, "--exit-after", "1.5"], headless_env(env)
+    )
+    assert code == 0, err
+    assert time.monotonic() - started < 15
+    with running(["headless", "--base-url", sim.url], headless_env(env)) as cli:
+        wait_until(lambda: any('"STREAMING"' in line for line in cli.out), 15)
+        code, took = cli.stop(signal.SIGINT)
+        assert code == 0, cli.stderr
+        assert took < STOP_TIMEOUT
+        final = lines_of(cli.out)
+        assert final[-1]["kind"] == "status" and final[-1]["state"] == "STOPPED"
+
+
+def test_kill_9_then_restart_prints_every_event_exactly_once(
+    sim: RunningEmulator, env: dict[str, str], tmp_path: Path
+) -> None:
+    journal = tmp_path / "journal.sqlite3"
+    args = [
+        "headless",
+        "--base-url",
+        sim.url,
+        "--streams",
+        "trades",
+        "--since",
+        BEGINNING,
+        "--no-trade",
+        "--journal",
+        str(journal),
+    ]
+    stop = threading.Event()
+
+    def producer() -> None:
+        while not stop.is_set():
+            produce(sim, 2)  # 6 events every ~20 ms
+            stop.wait(0.02)
+
+    thread = threading.Thread(target=producer, daemon=True)
+    thread.start()
+    try:
+        with running(args, headless_env(env)) as first:
+            wait_until(lambda: len(event_ids(lines_of(first.out))) >= 60, 20)
+            time.sleep(0.137)  # mid-stream, at a moment unrelated to any line boundary
+            first.proc.send_signal(signal.SIGKILL)
+            first.proc.wait(timeout=STOP_TIMEOUT)
+            time.sleep(0.2)  # the readers drain what the pipe still held
+            run1 = event_ids(lines_of(first.out))
+        assert first.proc.returncode == -signal.SIGKILL
+        with running(args, headless_env(env)) as second:
+            time.sleep(0.5)
+            stop.set()
+            thread.join(10)
+            expected = emulator_ids(sim)
+            wait_until(
+                lambda: len(run1) + len(event_ids(lines_of(second.out))) >= len(expected), 30
+            )
+            time.sleep(0.3)  # anything extra (a duplicate) would show up by now
+            code, _ = second.stop(signal.SIGINT)
+            assert code == 0, second.stderr
+            run2 = event_ids(lines_of(second.out))
+    finally:
+        stop.set()
+        thread.join(10)
+    union = run1 + run2
+    assert len(run1) >= 60 and run2
+    assert sorted(union) == sorted(expected), (
+        f"lost {len(set(expected) - set(union))}, repeated {len(union) - len(set(union))}"
+    )
