@@ -253,3 +253,22 @@ def test_kill_9_then_restart_prints_every_event_exactly_once(
     assert sorted(union) == sorted(expected), (
         f"lost {len(set(expected) - set(union))}, repeated {len(union) - len(set(union))}"
     )
+
+
+def test_structured_logs_to_stderr_and_the_log_file_without_secrets(
+    sim: RunningEmulator, env: dict[str, str]
+) -> None:
+    code, out, err = run(
+        ["headless", "--base-url", sim.url, "--exit-after", "1", "--log-format", "json"],
+        headless_env(env),
+    )
+    assert code == 0, err
+    logged = [json.loads(line) for line in err.splitlines()]
+    transitions = [e for e in logged if e["msg"] == "transition"]
+    assert {e["stream"] for e in transitions} == {"trades", "accounts", "nta"}
+    assert all(e["state"] for e in transitions)
+    files = list(Path(env["HOME"]).rglob("tui-trader.log"))
+    assert len(files) == 1
+    text = files[0].read_text()
+    assert '"msg":"transition"' in text
+    assert SECRET not in text and SECRET not in err and SECRET not in out
