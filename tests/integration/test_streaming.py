@@ -320,3 +320,28 @@ async def test_polling_covers_an_outage_without_duplicates_and_reconciles(
         positions = (await client.get("/v2/positions")).json()
         assert rec.positions == {p["symbol"]: p["qty"] for p in positions}
         assert trades.polled >= 3
+
+
+async def test_resume_recovers_a_same_millisecond_event_that_sorts_lower(
+    sim_with: Any, harness_for: Any
+) -> None:
+    """The hazard of API.md §2.5: resuming with since_id=<last id> would skip C."""
+    sim: RunningEmulator = sim_with(speed=0)  # a frozen clock: every event in one millisecond
+    h: Harness = await harness_for(
+        sim, streams=("trades",), poll=False, reconcile=False, since=BEGINNING
+    )
+    trades = h.supervisor._streams["trades"]
+    await h.until(lambda: trades.state is State.STREAMING)
+    await admin(sim, "/_emulator/events", {"stream": "trades"})
+    await admin(sim, "/_emulator/events", {"stream": "trades"})
+    await h.until(lambda: len(h.ids("trades")) == 2)
+    a, b = h.ids("trades")
+    # the stream drops and is refused once; meanwhile C is written with an inverted id
+    await admin(sim, "/_emulator/faults", {"kind": "connect", "status": 503, "count": 1})
+    await admin(sim, "/_emulator/faults", {"kind": "ulid_inversion", "count": 1})
+    await admin(sim, "/_emulator/disconnect")
+    await admin(sim, "/_emulator/events", {"stream": "trades"})
+    c = h.emulator_ids("trades")[-1]
+    assert c < b and c[:10] == b[:10]  # same millisecond, sorts below the last one seen
+    await h.until(lambda: c in h.ids("trades"), 10)
+    assert sorted(h.ids("trades")) == sorted([a, b, c])
