@@ -20,6 +20,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime
+from json.encoder import encode_basestring_ascii
 from pathlib import Path
 from typing import IO, Any
 
@@ -63,12 +64,13 @@ class Output:
         for rowid, stream, key, kind, at, payload in rows:
             if self.full:
                 break
-            head = json.dumps(
-                {"kind": "event", "stream": stream, "id": key, "type": kind, "at": at},
-                separators=(",", ":"),
-            )
             # the raw payload goes in as received: byte-identical, and no re-serialisation
-            lines.append(f'{head[:-1]},"data":{payload}}}\n'.encode())
+            lines.append(
+                (
+                    f'{{"kind":"event","stream":{_q(stream)},"id":{_q(key)},"type":{_q(kind)},'
+                    f'"at":{_q(at) if at is not None else "null"},"data":{payload}}}\n'
+                ).encode()
+            )
             self.printed += 1
             last = rowid
         if lines:
@@ -122,13 +124,17 @@ class Output:
             self.broken = True  # nobody is reading: keep journaling, stop printing
 
 
+_q = encode_basestring_ascii  # a JSON string literal, escaped (json's own C encoder)
+
+
 def _iso(value: datetime) -> str:
     return value.isoformat().replace("+00:00", "Z")
 
 
 async def run(settings: Any, args: HeadlessArgs, stdout: IO[bytes] | None = None) -> int:
     from tui_trader.broker.journal import Journal, journal_path
-    from tui_trader.broker.supervisor import Delivered, Supervisor, SupervisorOptions
+    from tui_trader.broker.supervisor import Supervisor, SupervisorOptions
+    from tui_trader.broker.writer import Record
     from tui_trader.core.backoff import BackoffPolicy
     from tui_trader.target import resolve
 
@@ -172,22 +178,23 @@ async def run(settings: Any, args: HeadlessArgs, stdout: IO[bytes] | None = None
         supervisor = Supervisor(rest, journal, http, target.auth_headers(), options)
         loop = asyncio.get_running_loop()
 
-        def deliver(rows: list[tuple[int, str, str, str, str | None, str]]) -> None:
+        def deliver(rows: list[tuple[int, str, str, str, str | None, str]], commit: bool) -> None:
             last = out.events(rows)
             if last is not None:
-                journal.mark_delivered(CONSUMER, last)
+                journal.mark_delivered(CONSUMER, last, commit=commit)
             if out.full:
                 supervisor.stop()
 
         # what an earlier run journaled but had not printed when it stopped
         backlog = journal.events_after(journal.delivered(CONSUMER))
-        deliver([(e.rowid, e.stream, e.id, e.type, e.at, e.payload) for e in backlog])
+        deliver([(e.rowid, e.stream, e.id, e.type, e.at, e.payload) for e in backlog], True)
 
-        def on_events(items: list[Delivered]) -> None:
+        def on_commit(records: list[Record]) -> None:
+            # printed just before the batch's commit, which carries the delivery mark too
             if not out.full:
-                deliver([(d.rowid, d.stream, d.id, d.type, d.at, d.payload) for d in items])
+                deliver(records, False)
 
-        supervisor.on_events(on_events)
+        supervisor.on_commit(on_commit)
         supervisor.on_status(out.status)
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread

@@ -47,14 +47,14 @@ _DROPPED = re.compile(r"dropped\s+(\d+)\s+messages?", re.IGNORECASE)
 
 
 # ------------------------------------------------------------------------------ frames
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Data:
     """The text after ``data:`` of one event (joined if a server ever splits it)."""
 
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Comment:
     text: str
 
@@ -246,13 +246,19 @@ async def read_stream(
             text = codecs.getincrementaldecoder("utf-8")(errors="replace")
             lines = SSELineDecoder()
             events = SSEDecoder()
+            idle_decoder = True  # httpx-sse's decoder holds no half-read event
             try:
                 async with asyncio.timeout(meter.idle_timeout) as idle:
                     async for chunk in response.aiter_bytes():
                         now = loop.time()
                         frames: list[Frame] = []
                         gap: int | None = None
-                        for line in lines.decode(text.decode(chunk)):
+                        got = lines.decode(text.decode(chunk))
+                        last = len(got) - 1
+                        i = 0
+                        while i <= last:
+                            line = got[i]
+                            i += 1
                             if line.startswith(":"):
                                 comment = Comment(line[1:].strip())
                                 if comment.heartbeat:
@@ -261,7 +267,19 @@ async def read_stream(
                                     gap = comment.dropped
                                 frames.append(comment)
                                 continue
-                            sse = events.decode(line)
+                            if (
+                                idle_decoder
+                                and i <= last
+                                and not got[i]
+                                and line.startswith("data: ")
+                            ):
+                                # Alpaca's shape, one data line and a blank: the event as is
+                                frames.append(Data(line[6:]))
+                                meter.activity()
+                                i += 1
+                                continue
+                            sse = events.decode(line)  # anything else: the full SSE rules
+                            idle_decoder = sse is not None or not line
                             if sse is not None and sse.data:
                                 frames.append(Data(sse.data))
                                 meter.activity()

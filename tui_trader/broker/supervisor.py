@@ -48,8 +48,10 @@ from tui_trader.broker.status import (
     Transition,
     overall_state,
 )
+from tui_trader.broker.writer import BatchWriter, Record, Row
 from tui_trader.core.backoff import BackoffPolicy, ReconnectStrategy
 from tui_trader.core.events import Event, EventParseError, TradeEvent, parse_event
+from tui_trader.core.fastparse import fact_of, trade_facts
 from tui_trader.core.types import format_decimal, format_timestamp, parse_timestamp
 
 if TYPE_CHECKING:
@@ -59,22 +61,50 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("tui_trader.stream")
 
-STATUS_FACTS = ("new", "canceled", "expired", "rejected", "replaced")
-AUTH_ATTEMPTS = 2  # a 401 can be a blip at a proxy; twice in a row is a verdict
+AUTH_ATTEMPTS = 2
+# a 401 can be a blip at a proxy; twice in a row is a verdict
 
 
-@dataclass(frozen=True, slots=True)
 class Delivered:
-    """One new event, journaled (committed) before anyone sees it."""
+    """One new event, journaled (committed) before anyone sees it. Treat as read-only.
 
-    rowid: int
-    stream: str
-    id: str
-    type: str
-    at: str | None
-    payload: str  # the raw JSON text, byte-identical to the wire (or synthesised, for polls)
-    source: str  # "stream" or "poll"
-    event: Event | None = None
+    ``event`` (the full tolerant model) is parsed on first access: ingest only validates
+    (:mod:`tui_trader.core.fastparse`), and most consumers of a fast stream never need it.
+    """
+
+    __slots__ = ("_event", "at", "id", "payload", "rowid", "source", "stream", "symbol", "type")
+
+    def __init__(
+        self,
+        rowid: int,
+        stream: str,
+        id: str,
+        type: str,
+        at: str | None,
+        payload: str,
+        source: str,
+        event: Event | None = None,
+        symbol: str | None = None,
+    ) -> None:
+        self.rowid = rowid
+        self.stream = stream
+        self.id = id
+        self.type = type
+        self.at = at
+        self.payload = payload  # the raw JSON text (byte-identical), or synthesised by a poll
+        self.source = source  # "stream" or "poll"
+        self.symbol = symbol
+        self._event = event
+
+    @property
+    def event(self) -> Event | None:
+        if self._event is None:
+            with contextlib.suppress(EventParseError):
+                self._event = parse_event(self.stream, self.payload)
+        return self._event
+
+    def __repr__(self) -> str:
+        return f"Delivered({self.rowid}, {self.stream}, {self.id}, {self.type}, {self.source})"
 
 
 @dataclass
@@ -94,15 +124,21 @@ class SupervisorOptions:
 
 def fact_for(event: Event) -> str | None:
     """The second de-duplication key (API.md §2.4): what a REST poll can also observe."""
-    if not isinstance(event, TradeEvent) or event.order is None or not event.order.id:
+    if not isinstance(event, TradeEvent) or event.order is None:
         return None
-    order_id = str(event.order.id)
-    if event.event in ("fill", "partial_fill"):
-        filled = event.order.filled_qty
-        return None if filled is None else f"fill:{order_id}:{format_decimal(filled)}"
-    if event.event in STATUS_FACTS:
-        return f"{event.event}:{order_id}"
-    return None
+    return fact_of(event.event, str(event.order.id), event.order.filled_qty)
+
+
+def _delivered(row: Row, rowid: int) -> Delivered:
+    return Delivered(
+        rowid, row.stream, row.key, row.kind, row.at, row.payload, row.source, None, row.symbol
+    )
+
+
+def _symbol_of(event: Event) -> str | None:
+    if isinstance(event, TradeEvent):
+        return event.order.symbol if event.order is not None else None
+    return getattr(event, "symbol", None)
 
 
 class _StreamState:
@@ -206,6 +242,10 @@ class Supervisor:
             name: _StreamState(name, options.idle_timeout_ceiling, now) for name in options.streams
         }
         self._event_listeners: list[Callable[[list[Delivered]], None]] = []
+        self._before_commit: list[Callable[[list[Record]], None]] = []
+        self._writer: BatchWriter | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.journal_error: str | None = None
         self._status_listeners: list[Callable[[Transition, ConnectionStatus], None]] = []
         self._queues: list[asyncio.Queue[Delivered]] = []
         self._stopping = asyncio.Event()
@@ -217,8 +257,14 @@ class Supervisor:
 
     # ------------------------------------------------------------------- public surface
     def on_events(self, listener: Callable[[list[Delivered]], None]) -> None:
-        """Called synchronously with each committed batch, in order."""
+        """Called on the loop with each committed batch of new events, in order."""
         self._event_listeners.append(listener)
+
+    def on_commit(self, hook: Callable[[list[Record]], None]) -> None:
+        """Called with each batch of new events just before the commit that stores them:
+        what the hook records in the journal (a delivery mark) becomes durable in the same
+        transaction as the events, so no crash can separate the two."""
+        self._before_commit.append(hook)
 
     def on_status(self, listener: Callable[[Transition, ConnectionStatus], None]) -> None:
         self._status_listeners.append(listener)
@@ -250,6 +296,10 @@ class Supervisor:
 
     async def run(self) -> None:
         """Run every stream (and the poller) until :meth:`stop` or an authentication failure."""
+        self._loop = asyncio.get_running_loop()
+        self._writer = BatchWriter(self.journal, self._loop, self._written, self._writer_failed)
+        self.journal.checkpoint_in_background()
+        self._writer.before_commit = self._before_commit
         self._tasks = [
             asyncio.create_task(self._run_stream(name), name=f"stream-{name}")
             for name in self._streams
@@ -267,8 +317,7 @@ class Supervisor:
             for task in self._tasks:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
-            with contextlib.suppress(Exception):
-                self.journal.commit()
+            self._writer.flush()
             for s in self._streams.values():
                 if s.state is not State.AUTH_FAILED:
                     self._transition(s, State.STOPPED, "stopped")
@@ -446,8 +495,9 @@ class Supervisor:
             s.down_since_wall = datetime.now(UTC)
 
     def _on_frames(self, s: _StreamState, frames: list[Frame]) -> None:
-        journal = self.journal
-        out: list[Delivered] = []
+        """Validate a chunk's events and stage them for the journal."""
+        rows: list[Row] = []
+        fast = s.name == "trades"
         for frame in frames:
             if isinstance(frame, Comment):
                 if frame.internal_error:
@@ -455,37 +505,64 @@ class Supervisor:
                 continue
             assert isinstance(frame, Data)
             text = frame.text
+            facts = trade_facts(text) if fast else None
+            if facts is not None:
+                key, kind, at, fact, symbol = facts
+                rows.append(Row(s.name, key, at, kind, text, fact, "stream", symbol))
+                continue
             try:
                 event = parse_event(s.name, text)
             except EventParseError as exc:
-                journal.quarantine(s.name, text, exc.reason)
+                rows.append(Row(s.name, "", None, "", text, quarantine=exc.reason))
                 s.quarantined += 1
                 log.warning("quarantined", extra={"stream": s.name, "reason": exc.reason})
                 continue
-            key = event.key
-            rowid = journal.add(s.name, key, event.at_raw, event.kind, text, fact=fact_for(event))
-            if rowid is None:
-                s.duplicates += 1
-                continue
-            out.append(
-                Delivered(rowid, s.name, key, event.kind, event.at_raw, text, "stream", event)
+            rows.append(
+                Row(
+                    s.name,
+                    event.key,
+                    event.at_raw,
+                    event.kind,
+                    text,
+                    fact_for(event),
+                    symbol=_symbol_of(event),
+                )
             )
-            s.last_event_id, s.last_event_at = key, event.at_raw
-        if out or journal.pending:
-            journal.commit()
-        if out:
-            s.events += len(out)
-            now = time.monotonic()
-            s.last_event_mono = now
-            s.rate.append((now, len(out)))
-            self._publish(out)
+        if rows:
+            assert self._writer is not None
+            self._writer.submit(rows)
 
-    def _publish(self, items: list[Delivered]) -> None:
-        for listener in self._event_listeners:
-            listener(items)
-        for q in self._queues:
-            for item in items:
-                q.put_nowait(item)
+    def _written(self, new: list[tuple[int, Row]], duplicates: dict[str, int]) -> None:
+        """After a batch's commit: count it, then announce it."""
+        now = time.monotonic()
+        for name, count in duplicates.items():
+            if name in self._streams:
+                self._streams[name].duplicates += count
+        per_stream: dict[str, int] = {}
+        for _, row in new:
+            per_stream[row.stream] = per_stream.get(row.stream, 0) + 1
+            if row.source == "poll":
+                self._streams[row.stream].polled += 1
+        for name, count in per_stream.items():
+            s = self._streams[name]
+            s.events += count
+            s.last_event_mono = now
+            s.rate.append((now, count))
+            last = next(r for _, r in reversed(new) if r.stream == name)
+            if last.source == "stream":
+                s.last_event_id, s.last_event_at = last.key, last.at
+        if new and (self._event_listeners or self._queues):
+            items = [_delivered(row, rowid) for rowid, row in new]
+            for listener in self._event_listeners:
+                listener(items)
+            for q in self._queues:
+                for item in items:
+                    q.put_nowait(item)
+
+    def _writer_failed(self, exc: BaseException) -> None:
+        self.journal_error = f"journal write failed: {type(exc).__name__}: {exc}"
+        log.error("stopping: the journal cannot be written", extra={"error": str(exc)[:200]})
+        self.stop()
 
     # -------------------------------------------------------------------------- status
     def _transition(
@@ -589,23 +666,14 @@ class Supervisor:
             if synth is not None:
                 items.append(synth)
         items.sort(key=lambda item: item[0])
-        out: list[Delivered] = []
-        for at, key, kind, payload, fact in items:
-            rowid = self.journal.add(
-                "trades", key, at, kind, payload, fact=fact, source="poll", advance_cursor=False
+        if items and self._writer is not None:
+            self._writer.submit(
+                [
+                    Row("trades", key, at, kind, payload, fact, source="poll")
+                    for at, key, kind, payload, fact in items
+                ]
             )
-            if rowid is None:
-                continue
-            event = None
-            with contextlib.suppress(EventParseError):
-                event = parse_event("trades", payload)
-            out.append(Delivered(rowid, "trades", key, kind, at, payload, "poll", event))
-        if out:
-            self.journal.commit()
-            s.polled += len(out)
-            s.events += len(out)
-            log.info("polled", extra={"events": len(out)})
-            self._publish(out)
+            self._writer.flush()
 
 
 # ------------------------------------------------------------------------ synthesis
@@ -632,7 +700,7 @@ def _synth_fill(act: Activity, order: WireOrder) -> tuple[str, str, str, str, st
         "timestamp": at,
         "source": "poll",
     }
-    fact = f"fill:{order.id}:{cum}"
+    fact = fact_of(kind, order.id, act.cum_qty) or f"fill:{order.id}:{cum}"
     return at, f"poll:{act.id}", kind, json.dumps(payload, separators=(",", ":")), fact
 
 
@@ -666,7 +734,7 @@ def _synth_status(order: WireOrder) -> tuple[str, str, str, str, str] | None:
         f"poll:{kind}:{order.id}",
         kind,
         json.dumps(payload, separators=(",", ":")),
-        f"{kind}:{order.id}",
+        fact_of(kind, order.id, None) or f"{kind}:{order.id}",
     )
 
 
