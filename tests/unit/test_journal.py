@@ -589,3 +589,46 @@ def test_kill9_in_a_batch_loop_keeps_a_consistent_prefix(tmp_path: Path, delay: 
         assert j.cursor("trades") == (stored[-1].id, f"at{n - 1}")
         assert j.count() == n
         assert j.add("trades", f"{n:09d}", None, "fill", "{}") == n + 1  # resumes cleanly
+
+
+# --- add_many: the batch path the supervisor uses must decide exactly as add() does --------
+_many_rows = st.lists(
+    st.tuples(
+        st.sampled_from(["trades", "nta"]),
+        st.sampled_from(["A", "B", "C", "D"]),
+        st.one_of(st.none(), st.sampled_from(["f1", "f2"])),
+        st.sampled_from(["stream", "poll"]),
+    ),
+    max_size=30,
+)
+
+
+@settings(max_examples=120, deadline=None)
+@given(batches=st.lists(_many_rows, max_size=4))
+def test_add_many_decides_like_add(tmp_path_factory: pytest.TempPathFactory, batches: Any) -> None:
+    base = tmp_path_factory.mktemp("many")
+    one = Journal.open(base / "one.sqlite3")
+    many = Journal.open(base / "many.sqlite3")
+    try:
+        for batch in batches:
+            rows = [
+                (s, i, f"at-{i}", "fill", f"{{{s}{i}}}", fact, src) for s, i, fact, src in batch
+            ]
+            expected = [
+                one.add(s, i, at, t, p, fact=fact, source=src, advance_cursor=src == "stream")
+                for s, i, at, t, p, fact, src in rows
+            ]
+            got = many.add_many(rows)
+            assert [r is None for r in got] == [r is None for r in expected]
+            one.commit()
+            many.commit()
+            for stream in ("trades", "nta"):
+                assert many.cursor(stream) == one.cursor(stream)
+        assert many.count() == one.count()
+        assert many.duplicates == one.duplicates
+        assert [(e.stream, e.id, e.fact) for e in many.events_after(0)] == [
+            (e.stream, e.id, e.fact) for e in one.events_after(0)
+        ]
+    finally:
+        one.close()
+        many.close()

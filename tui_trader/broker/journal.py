@@ -125,7 +125,7 @@ def _insert_many_sql(rows: int) -> str:
         values = ",".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * rows)
         sql = (
             "INSERT INTO events (stream, id, fact, at, type, payload, source, received_at)"
-            f" VALUES {values} ON CONFLICT DO NOTHING RETURNING rowid, stream, id"
+            f" VALUES {values} ON CONFLICT DO NOTHING RETURNING rowid, stream, id, fact"
         )
         _MANY_SQL[rows] = sql
     return sql
@@ -441,16 +441,19 @@ class Journal:
                 params: list[Any] = []
                 for row in chunk:
                     params += (row[0], row[1], row[5], row[2], row[3], row[4], row[6], now)
+                # keyed by (stream, id, fact): one id may come twice in a chunk with different
+                # facts, and only the one that was inserted must count as new
                 inserted = {
-                    (stream, id_): rowid
-                    for rowid, stream, id_ in self._conn.execute(
+                    (stream, id_, fact): rowid
+                    for rowid, stream, id_, fact in self._conn.execute(
                         _insert_many_sql(len(chunk)), params
                     ).fetchall()
                 }
                 self._pending += len(chunk)
                 for row in chunk:
                     stream, id_, at, source = row[0], row[1], row[2], row[6]
-                    rowid = inserted.pop((stream, id_), None)  # pop: a repeat in one chunk
+                    # pop: of identical rows in one chunk only the first can be the new one
+                    rowid = inserted.pop((stream, id_, row[5]), None)
                     results.append(rowid)
                     if rowid is None:
                         self._duplicates[stream] = self._duplicates.get(stream, 0) + 1

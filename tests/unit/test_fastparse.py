@@ -1,0 +1,113 @@
+"""The ingest fast path agrees with the tolerant parser, and steps aside when unsure."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tui_trader.broker.supervisor import fact_for
+from tui_trader.core.events import TradeEvent, parse_event
+from tui_trader.core.fastparse import fact_of, trade_facts
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "alpaca"
+
+
+def sample(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((FIXTURES / name).read_text())
+    return data
+
+
+def agree(payload: dict[str, Any]) -> None:
+    text = json.dumps(payload, separators=(",", ":"))
+    fast = trade_facts(text)
+    slow = parse_event("trades", text)
+    assert isinstance(slow, TradeEvent)
+    assert fast is not None
+    assert fast.key == slow.key
+    assert fast.kind == slow.kind
+    assert fast.at == slow.at_raw
+    assert fast.fact == fact_for(slow)
+    assert fast.symbol == (slow.order.symbol if slow.order else None)
+
+
+@pytest.mark.parametrize("name", ["trade_event_fill.json", "trade_event_new.json"])
+def test_fixtures_agree_with_the_tolerant_parser(name: str) -> None:
+    agree(sample(name))
+
+
+decimal_text = st.decimals(min_value=0, max_value=10**6, places=4, allow_nan=False).map(
+    lambda d: format(d.normalize(), "f") if d != 0 else "0"
+)
+
+
+@settings(max_examples=150)
+@given(
+    kind=st.sampled_from(["fill", "partial_fill", "new", "canceled", "restated", "held"]),
+    filled=decimal_text,
+    symbol=st.sampled_from(["AAPL", "MSFT ", " BRK.B"]),
+    offset=st.sampled_from(["Z", "+00:00", "-04:00"]),
+)
+def test_generated_events_agree(kind: str, filled: str, symbol: str, offset: str) -> None:
+    event = sample("trade_event_fill.json")
+    event["event"] = kind
+    event["at"] = f"2023-10-13T13:30:00.673857{offset}"
+    event["order"]["filled_qty"] = filled
+    event["order"]["symbol"] = symbol
+    agree(event)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"price": 181.36},  # a JSON number where decimal text belongs: exact path instead
+        {"qty": ""},  # "" meaning none
+        {"event_id": None},  # the v1 shape is left to the tolerant parser's rules
+        {"at": "yesterday"},
+        {"at": "2023-10-13T13:30:00"},  # no zone
+        {"order": {"id": ""}},
+        {"order": "not an object"},
+        {"event": ""},
+    ],
+)
+def test_unusual_events_take_the_tolerant_path(change: dict[str, Any]) -> None:
+    event = {**sample("trade_event_fill.json"), **change}
+    assert trade_facts(json.dumps(event)) is None
+
+
+def test_numbers_are_still_parsed_exactly_on_the_tolerant_path() -> None:
+    from decimal import Decimal
+
+    event = sample("trade_event_fill.json")
+    event["qty"] = "QTY"
+    text = json.dumps(event).replace('"QTY"', "0.1000000000000000055511151231257827")
+    assert trade_facts(text) is None  # a float would round it: not the fast path's job
+    slow = parse_event("trades", text)
+    assert isinstance(slow, TradeEvent)
+    assert slow.qty == Decimal("0.1000000000000000055511151231257827")
+
+
+@settings(max_examples=300)
+@given(st.text(max_size=200) | st.just('{"at":"2023-10-13T13:30:00Z","event":"x"}'))
+def test_never_raises_on_garbage(text: str) -> None:
+    result = trade_facts(text)
+    assert result is None or result.key
+
+
+def test_fact_spelling_is_canonical() -> None:
+    from decimal import Decimal
+
+    assert fact_of("fill", "o1", Decimal("10.500")) == "fill:o1:10.5"
+    assert fact_of("partial_fill", "o1", Decimal("3")) == "fill:o1:3"
+    assert fact_of("new", "o1", None) == "new:o1"
+    assert fact_of("restated", "o1", Decimal(1)) is None
+    for text in ("10.50", "007", "1.0", "0.0"):
+        event = sample("trade_event_fill.json")
+        event["order"]["filled_qty"] = text
+        facts = trade_facts(json.dumps(event))
+        assert facts is not None
+        assert facts.fact == fact_of("fill", event["order"]["id"], Decimal(text))
