@@ -17,7 +17,7 @@ import asyncio
 import codecs
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -223,6 +223,7 @@ async def read_stream(
     meter: CadenceMeter,
     handle: Callable[[list[Frame]], None],
     on_open: Callable[[], None] | None = None,
+    pause: Callable[[], Awaitable[None] | None] | None = None,
 ) -> None:
     """Read one connection until it ends; always raises a :class:`StreamClosed`.
 
@@ -285,6 +286,8 @@ async def read_stream(
                                 meter.activity()
                         if frames:
                             handle(frames)
+                            if pause is not None and (wait := pause()) is not None:
+                                await wait  # the consumer is behind: stop reading a moment
                         if gap is not None:
                             raise StreamGap(f"server dropped {gap} messages", gap)
                         idle.reschedule(loop.time() + meter.idle_timeout)

@@ -18,9 +18,10 @@ import contextlib
 import functools
 import json
 import logging
+import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -286,6 +287,11 @@ class Supervisor:
         )
 
     def stop(self) -> None:
+        """Stop everything; safe from any thread (a journal hook may ask for it)."""
+        loop = self._loop
+        if loop is not None and threading.get_ident() != self._loop_thread:
+            loop.call_soon_threadsafe(self.stop)
+            return
         self._stopping.set()
         for task in self._tasks:
             task.cancel()
@@ -297,6 +303,7 @@ class Supervisor:
     async def run(self) -> None:
         """Run every stream (and the poller) until :meth:`stop` or an authentication failure."""
         self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
         self._writer = BatchWriter(self.journal, self._loop, self._written, self._writer_failed)
         self.journal.checkpoint_in_background()
         self._writer.before_commit = self._before_commit
@@ -317,7 +324,9 @@ class Supervisor:
             for task in self._tasks:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
-            self._writer.flush()
+            with contextlib.suppress(Exception):
+                await self._writer.drain()
+            await asyncio.to_thread(self._writer.close)
             for s in self._streams.values():
                 if s.state is not State.AUTH_FAILED:
                     self._transition(s, State.STOPPED, "stopped")
@@ -352,6 +361,7 @@ class Supervisor:
                     s.meter,
                     functools.partial(self._on_frames, s),
                     opened,
+                    self._backpressure,
                 )
             except StreamGap as gap:
                 s.gaps += 1
@@ -532,6 +542,10 @@ class Supervisor:
             assert self._writer is not None
             self._writer.submit(rows)
 
+    def _backpressure(self) -> Awaitable[None] | None:
+        writer = self._writer
+        return writer.room() if writer is not None and writer.congested else None
+
     def _written(self, new: list[tuple[int, Row]], duplicates: dict[str, int]) -> None:
         """After a batch's commit: count it, then announce it."""
         now = time.monotonic()
@@ -673,7 +687,7 @@ class Supervisor:
                     for at, key, kind, payload, fact in items
                 ]
             )
-            self._writer.flush()
+            await self._writer.drain()
 
 
 # ------------------------------------------------------------------------ synthesis

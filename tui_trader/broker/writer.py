@@ -1,18 +1,19 @@
-"""Writing validated events to the journal in batches: the commit is the costly part.
+"""Writing validated events to the journal: in batches, on a thread of their own.
 
-A network chunk carries a few dozen events; committing each chunk made commits the largest
-cost of a fast replay. Events are therefore staged and written a few hundred at a time, or
-after at most 2 ms when the stream is quiet, in one multi-row INSERT per few hundred rows
-(:meth:`Journal.add_many`), with WAL checkpoints moved off this thread
-(:meth:`Journal.checkpoint_in_background`).
+Measured on ``bench/ingest.py`` (100,000 trade events): SQLite was the larger half of the
+cost once validation moved to msgspec, and commits the costliest part of it. So events are
+staged and written a few hundred at a time (or after at most 2 ms when the stream is
+quiet), with one multi-row INSERT per few hundred rows (:meth:`Journal.add_many`) and WAL
+checkpoints on their own thread (:meth:`Journal.checkpoint_in_background`). The write runs
+on one journal thread, one batch at a time and in order, while the event loop reads and
+validates the next ones (sqlite3 releases the GIL as it works); the loop also stays free
+for keys and paints during a burst. When more than a few batches wait, the reader pauses:
+memory stays bounded and a ``--max-events`` stop is not preceded by a huge read-ahead.
 
-A writer thread was tried and measured (``bench/ingest.py``, same run): under one GIL it
-used more CPU in all and read ahead of what it could store, 15-17k events/s against 26-33k
-inline, so it was dropped.
-
-Order and safety: batches are written in the order events arrived; ``before_commit`` hooks
-(a consumer printing events and recording how far it got, in the same transaction) run just
-before the commit that makes the events durable; ``on_written`` hears of them after it.
+Order and safety: batches are written in arrival order; ``before_commit`` hooks (a consumer
+printing events and recording how far it got, in the same transaction) run on the journal
+thread just before the commit that makes the events durable; ``on_written`` hears of them
+on the loop after it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
@@ -67,6 +69,8 @@ class BatchWriter:
         self.before_commit: list[Callable[[list[Record]], None]] = []
         self._staged: list[Row] = []
         self._timer: asyncio.TimerHandle | None = None
+        self._inflight: asyncio.Future[tuple[list[tuple[int, Row]], dict[str, int]]] | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal")
         self.failed: BaseException | None = None
 
     def submit(self, rows: list[Row]) -> None:
@@ -80,22 +84,53 @@ class BatchWriter:
         elif self._timer is None:
             self._timer = self._loop.call_later(STAGE_SECONDS, self.flush)
 
+    @property
+    def congested(self) -> bool:
+        """More is staged than the next write will take: the reader should wait."""
+        return len(self._staged) >= 4 * STAGE_ROWS
+
+    async def room(self) -> None:
+        """Wait until the write in flight is done (backpressure for a fast reader)."""
+        while self.congested and self._inflight is not None and self.failed is None:
+            await asyncio.shield(self._inflight)
+
     def flush(self) -> None:
-        """Write and commit what is staged, now."""
+        """Start writing what is staged (one write at a time, in order)."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        rows, self._staged = self._staged, []
-        if not rows or self.failed is not None:
+        if self._inflight is not None or not self._staged or self.failed is not None:
             return
-        try:
-            self._write(rows)
-        except Exception as exc:  # the supervisor stops: an unwritable journal loses nothing
-            self.failed = exc
-            log.exception("journal write failed")
-            self._on_failed(exc)
+        rows, self._staged = self._staged, []
+        self._inflight = self._loop.run_in_executor(self._executor, self._write, rows)
+        self._inflight.add_done_callback(self._done)
 
-    def _write(self, rows: list[Row]) -> None:
+    def _done(self, future: asyncio.Future[tuple[list[tuple[int, Row]], dict[str, int]]]) -> None:
+        self._inflight = None
+        exc = future.exception()
+        if exc is not None:
+            self.failed = exc
+            log.error("journal write failed: %s", exc)
+            self._on_failed(exc)
+            return
+        new, duplicates = future.result()
+        self._on_written(new, duplicates)
+        if self._staged:
+            self.flush()
+
+    async def drain(self) -> None:
+        """Write everything staged and wait for it."""
+        while self.failed is None and (self._inflight is not None or self._staged):
+            self.flush()
+            if self._inflight is not None:
+                await asyncio.shield(self._inflight)
+                await asyncio.sleep(0)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+
+    def _write(self, rows: list[Row]) -> tuple[list[tuple[int, Row]], dict[str, int]]:
+        """On the journal thread: store, let the hooks record, commit."""
         journal = self.journal
         events = [row for row in rows if row.quarantine is None]
         if len(events) != len(rows):
@@ -115,4 +150,4 @@ class BatchWriter:
             for hook in self.before_commit:
                 hook(records)
         journal.commit()
-        self._on_written(new, duplicates)
+        return new, duplicates
