@@ -17,7 +17,6 @@ import json
 import logging
 import signal
 import sys
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from json.encoder import encode_basestring_ascii
@@ -132,10 +131,9 @@ def _iso(value: datetime) -> str:
 
 
 async def run(settings: Any, args: HeadlessArgs, stdout: IO[bytes] | None = None) -> int:
-    from tui_trader.broker.journal import Journal, journal_path
+    from tui_trader.broker.journal import Journal
     from tui_trader.broker.supervisor import Supervisor, SupervisorOptions
     from tui_trader.broker.writer import Record
-    from tui_trader.core.backoff import BackoffPolicy
     from tui_trader.target import resolve
 
     out = Output(stdout or sys.stdout.buffer, args.max_events)
@@ -144,17 +142,9 @@ async def run(settings: Any, args: HeadlessArgs, stdout: IO[bytes] | None = None
     except (OSError, ValueError) as exc:
         print(f"tui-trader headless: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    scratch: tempfile.TemporaryDirectory[str] | None = None
+    scratch = None
     try:
-        if args.journal is not None:
-            path = args.journal
-        elif target.embedded is not None:
-            # a fresh emulator has a fresh history: a journal from an earlier one would
-            # resume from cursors this one never issued
-            scratch = tempfile.TemporaryDirectory(prefix="tui-trader-")
-            path = Path(scratch.name) / "journal.sqlite3"
-        else:
-            path = journal_path(settings.data_dir, target.account_key())
+        path, scratch = target.journal_file(settings.data_dir, args.journal)
         try:
             journal = Journal.open(path)
         except Exception as exc:
@@ -164,14 +154,8 @@ async def run(settings: Any, args: HeadlessArgs, stdout: IO[bytes] | None = None
             "headless start",
             extra={"target": target.label, "journal": str(path), "streams": ",".join(args.streams)},
         )
-        s = settings.stream
-        options = SupervisorOptions(
-            streams=args.streams,
-            backoff=BackoffPolicy.from_settings(s),
-            idle_timeout_ceiling=s.idle_timeout_ceiling_seconds,
-            poll_after=s.poll_after_seconds,
-            overlap=s.resume_overlap_seconds,
-            since=args.since,
+        options = SupervisorOptions.from_settings(
+            settings.stream, streams=args.streams, since=args.since
         )
         rest = target.rest()
         http = target.http()

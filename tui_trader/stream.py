@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import tempfile
 import threading
 import time
 import weakref
@@ -197,9 +196,8 @@ class EventStream:
         settings, :class:`EventStreamError` when credentials are rejected or the streams
         do not connect in time.
         """
-        from tui_trader.broker.journal import Journal, journal_path
+        from tui_trader.broker.journal import Journal
         from tui_trader.broker.supervisor import Supervisor, SupervisorOptions
-        from tui_trader.core.backoff import BackoffPolicy
 
         names = tuple(dict.fromkeys([streams] if isinstance(streams, str) else streams))
         unknown = [s for s in names if s not in ROUTES]
@@ -213,28 +211,15 @@ class EventStream:
         try:
             target = await _resolve(settings)
             resources.push_async_callback(asyncio.to_thread, target.close)
-            if journal is not None:
-                path = journal
-            elif target.embedded is not None:
-                scratch = tempfile.TemporaryDirectory(prefix="tui-trader-stream-")
+            path, scratch = target.journal_file(settings.data_dir, journal)
+            if scratch is not None:
                 resources.callback(scratch.cleanup)
-                path = Path(scratch.name) / "journal.sqlite3"
-            else:
-                path = journal_path(settings.data_dir, target.account_key())
             try:
                 store = Journal.open(path)
             except Exception as exc:
                 raise EventStreamError(f"cannot open the journal {path}: {exc}") from exc
             resources.callback(store.close)
-            s = settings.stream
-            options = SupervisorOptions(
-                streams=names,
-                backoff=BackoffPolicy.from_settings(s),
-                idle_timeout_ceiling=s.idle_timeout_ceiling_seconds,
-                poll_after=s.poll_after_seconds,
-                overlap=s.resume_overlap_seconds,
-                since=since,
-            )
+            options = SupervisorOptions.from_settings(settings.stream, streams=names, since=since)
             rest = target.rest()
             resources.push_async_callback(rest.aclose)
             http = target.http()

@@ -9,7 +9,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
@@ -53,6 +55,23 @@ class Target:
         who = self.account_id or hashlib.sha256(self.key_id.get_secret_value().encode())
         who = who if isinstance(who, str) else who.hexdigest()[:16]
         return f"{self.api.value}-{httpx.URL(self.base_url).host}-{who}"
+
+    def journal_file(
+        self, data_dir: Path, explicit: Path | None = None
+    ) -> tuple[Path, tempfile.TemporaryDirectory[str] | None]:
+        """Where this target's journal lives, and a scratch dir to remove afterwards.
+
+        A fresh embedded emulator has a fresh history, so a journal from an earlier one
+        would resume from cursors it never issued: it gets a throwaway journal.
+        """
+        if explicit is not None:
+            return explicit, None
+        if self.embedded is not None:
+            scratch = tempfile.TemporaryDirectory(prefix="tui-trader-")
+            return Path(scratch.name) / "journal.sqlite3", scratch
+        from tui_trader.broker.journal import journal_path
+
+        return journal_path(data_dir, self.account_key()), None
 
     def rest(self) -> AlpacaREST:
         from tui_trader.broker.rest import AlpacaREST

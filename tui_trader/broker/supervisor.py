@@ -58,6 +58,7 @@ from tui_trader.core.types import format_decimal, format_timestamp, parse_timest
 if TYPE_CHECKING:
     from tui_trader.broker.journal import Journal
     from tui_trader.broker.rest import AlpacaREST
+    from tui_trader.config import StreamSettings
     from tui_trader.core.models import Activity, WireOrder
 
 log = logging.getLogger("tui_trader.stream")
@@ -121,6 +122,19 @@ class SupervisorOptions:
     since: datetime | None = None  # first start with an empty journal: replay from here
     reconcile: bool = True
     poll: bool = True
+
+    @classmethod
+    def from_settings(
+        cls, s: StreamSettings, *, streams: tuple[str, ...], since: datetime | None = None
+    ) -> SupervisorOptions:
+        return cls(
+            streams=streams,
+            backoff=BackoffPolicy.from_settings(s),
+            idle_timeout_ceiling=s.idle_timeout_ceiling_seconds,
+            poll_after=s.poll_after_seconds,
+            overlap=s.resume_overlap_seconds,
+            since=since,
+        )
 
 
 def fact_for(event: Event) -> str | None:
