@@ -176,7 +176,7 @@ async def run(settings: Any, args: HeadlessArgs, stdout: IO[bytes] | None = None
         def on_commit(records: list[Record]) -> None:
             # printed just before the batch's commit, which carries the delivery mark too
             if not out.full:
-                deliver(records, False)
+                deliver([(i, r[0], r[1], r[3], r[2], r[4]) for i, r in records], False)
 
         supervisor.on_commit(on_commit)
         supervisor.on_status(out.status)

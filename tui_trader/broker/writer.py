@@ -48,8 +48,8 @@ class Row(NamedTuple):
     quarantine: str | None = None  # the reason, for a line that did not parse
 
 
-Record = tuple[int, str, str, str, str | None, str]
-"""A stored new event as consumers print it: (rowid, stream, id, type, at, payload)."""
+Record = tuple[int, Row]
+"""A stored new event: its rowid and what was stored."""
 
 Written = Callable[[list[tuple[int, Row]], dict[str, int]], None]
 
@@ -93,6 +93,9 @@ class BatchWriter:
         """Wait until the write in flight is done (backpressure for a fast reader)."""
         while self.congested and self._inflight is not None and self.failed is None:
             await asyncio.shield(self._inflight)
+            # a finished write's callback (which starts the next one) must run before we
+            # look again; awaiting a done future does not yield, so this would spin
+            await asyncio.sleep(0)
 
     def flush(self) -> None:
         """Start writing what is staged (one write at a time, in order)."""
@@ -138,16 +141,18 @@ class BatchWriter:
                 if row.quarantine is not None:
                     journal.quarantine(row.stream, row.payload, row.quarantine)
         rowids = journal.add_many(events)
-        new: list[tuple[int, Row]] = []
         duplicates: dict[str, int] = {}
-        for row, rowid in zip(events, rowids, strict=True):
-            if rowid is None:
-                duplicates[row.stream] = duplicates.get(row.stream, 0) + 1
-            else:
-                new.append((rowid, row))
-        if new and self.before_commit:
-            records: list[Record] = [(i, r[0], r[1], r[3], r[2], r[4]) for i, r in new]
+        if None in rowids:
+            new: list[tuple[int, Row]] = []
+            for row, rowid in zip(events, rowids, strict=True):
+                if rowid is None:
+                    duplicates[row.stream] = duplicates.get(row.stream, 0) + 1
+                else:
+                    new.append((rowid, row))
+        else:
+            new = list(zip(rowids, events, strict=True))  # type: ignore[arg-type]
+        if new:
             for hook in self.before_commit:
-                hook(records)
+                hook(new)
         journal.commit()
         return new, duplicates
