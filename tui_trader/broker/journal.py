@@ -122,9 +122,13 @@ def _insert_many_sql(rows: int) -> str:
     few hundred events, and RETURNING says exactly which rows were new."""
     sql = _MANY_SQL.get(rows)
     if sql is None:
-        values = ",".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * rows)
+        # numbered parameters: ?1 is the shared received_at, then seven per row in the
+        # callers' row order (stream, id, at, type, payload, fact, source)
+        values = ",".join(
+            "(" + ", ".join(f"?{2 + 7 * i + j}" for j in range(7)) + ", ?1)" for i in range(rows)
+        )
         sql = (
-            "INSERT INTO events (stream, id, fact, at, type, payload, source, received_at)"
+            "INSERT INTO events (stream, id, at, type, payload, fact, source, received_at)"
             f" VALUES {values} ON CONFLICT DO NOTHING RETURNING rowid, stream, id, fact"
         )
         _MANY_SQL[rows] = sql
@@ -438,18 +442,21 @@ class Journal:
             now = self._clock()
             for start in range(0, len(rows), _MANY_ROWS):
                 chunk = rows[start : start + _MANY_ROWS]
-                params: list[Any] = []
+                params: list[Any] = [now]
                 for row in chunk:
-                    params += (row[0], row[1], row[5], row[2], row[3], row[4], row[6], now)
+                    params += row[:7]
+                returned = self._conn.execute(_insert_many_sql(len(chunk)), params).fetchall()
+                self._pending += len(chunk)
+                if len(returned) == len(chunk):
+                    # nothing was a duplicate: rowids were given in row order (max + 1 each)
+                    results += sorted(r[0] for r in returned)
+                    for row in chunk:
+                        if row[6] == "stream":
+                            self._cursor_moves[row[0]] = (row[1], row[2])
+                    continue
                 # keyed by (stream, id, fact): one id may come twice in a chunk with different
                 # facts, and only the one that was inserted must count as new
-                inserted = {
-                    (stream, id_, fact): rowid
-                    for rowid, stream, id_, fact in self._conn.execute(
-                        _insert_many_sql(len(chunk)), params
-                    ).fetchall()
-                }
-                self._pending += len(chunk)
+                inserted = {(stream, id_, fact): rowid for rowid, stream, id_, fact in returned}
                 for row in chunk:
                     stream, id_, at, source = row[0], row[1], row[2], row[6]
                     # pop: of identical rows in one chunk only the first can be the new one
