@@ -312,7 +312,7 @@ def test_schema_version_and_pragmas_and_reopening(tmp_path: Path) -> None:
     with Journal.open(path) as j:
         add(j, "trades", "1")
         conn = j._conn
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 1
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
         assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
@@ -632,3 +632,28 @@ def test_add_many_decides_like_add(tmp_path_factory: pytest.TempPathFactory, bat
     finally:
         one.close()
         many.close()
+
+
+def test_order_intents_and_the_audit_trail(tmp_path: Path) -> None:
+    journal = Journal.open(tmp_path / "j.sqlite3")
+    try:
+        journal.record_intent("cid-1", "AAPL", {"symbol": "AAPL", "qty": "1"}, "policy")
+        journal.record_intent("cid-2", "MSFT", {"symbol": "MSFT", "qty": "2"}, "manual")
+        with pytest.raises(sqlite3.IntegrityError):  # one client_order_id, one order, ever
+            journal.record_intent("cid-1", "AAPL", {}, "policy")
+        journal.update_intent("cid-1", "submitted", order_id="o-1")
+        journal.update_intent("cid-1", "submitted", detail="seen on the stream")
+        pending = journal.intents(["pending"])
+        assert [i.client_order_id for i in pending] == ["cid-2"]
+        done = journal.intents(["submitted"])[0]
+        assert done.order_id == "o-1" and done.detail == "seen on the stream"
+        assert done.intent == {"symbol": "AAPL", "qty": "1"} and done.source == "policy"
+        first = journal.audit("signal", {"mu": 0.001}, symbol="AAPL")
+        journal.audit("denied", {"verdict": "HALTED: state=HALTED"}, symbol="MSFT")
+        assert [e.kind for e in journal.audit_entries()] == ["signal", "denied"]
+        assert [e.kind for e in journal.audit_entries(after=first)] == ["denied"]
+        assert journal.audit_entries(kind="signal")[0].data == {"mu": 0.001}
+    finally:
+        journal.close()
+    with Journal.open(tmp_path / "j.sqlite3") as again:  # durable, reopened
+        assert len(again.intents()) == 2 and len(again.audit_entries()) == 2

@@ -28,7 +28,7 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,7 +48,7 @@ __all__ = [
 
 log = logging.getLogger("tui_trader.broker.journal")
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 APPLICATION_ID: Final = 0x54545452
 """``PRAGMA application_id`` ("TTTR"): refuse to migrate some other program's database."""
 
@@ -103,6 +103,35 @@ _MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         """,
         "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     ),
+    (
+        # Every order intent, written before it is sent: a restart, a timeout or a dropped
+        # response is resolved by looking the client_order_id up, never by sending again
+        # blind. state: pending, submitted, rejected, unknown, abandoned.
+        """
+        CREATE TABLE orders (
+            client_order_id TEXT PRIMARY KEY,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            state TEXT NOT NULL,
+            symbol TEXT NOT NULL,
+            source TEXT NOT NULL,
+            intent TEXT NOT NULL,
+            order_id TEXT,
+            detail TEXT
+        )
+        """,
+        "CREATE INDEX orders_state ON orders (state)",
+        # The desk's audit trail: every signal, risk verdict, order and denial, with why.
+        """
+        CREATE TABLE audit (
+            rowid INTEGER PRIMARY KEY,
+            at REAL NOT NULL,
+            kind TEXT NOT NULL,
+            symbol TEXT,
+            data TEXT NOT NULL
+        )
+        """,
+    ),
 )
 assert len(_MIGRATIONS) == SCHEMA_VERSION
 
@@ -144,6 +173,28 @@ _SELECT_EVENTS: Final = "SELECT rowid, stream, id, fact, at, type, payload, sour
 
 class JournalError(Exception):
     """The file cannot be used as a journal (another program's, or a newer schema)."""
+
+
+@dataclass(frozen=True, slots=True)
+class IntentRow:
+    client_order_id: str
+    created_at: float
+    updated_at: float
+    state: str
+    symbol: str
+    source: str
+    intent: dict[str, Any]
+    order_id: str | None
+    detail: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    rowid: int
+    at: float
+    kind: str
+    symbol: str | None
+    data: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -617,6 +668,81 @@ class Journal:
             self._conn.execute(sql, (consumer, rowid))
 
     # -- settings --------------------------------------------------------------------------
+
+    # -- order intents and the audit trail --------------------------------------------------
+
+    def record_intent(
+        self, client_order_id: str, symbol: str, intent: Mapping[str, Any], source: str
+    ) -> None:
+        """Write an order intent before it is sent (committed at once); a repeat is an error:
+        one client_order_id is one order, ever."""
+        now = self._clock()
+        with self._write_now():
+            self._conn.execute(
+                "INSERT INTO orders (client_order_id, created_at, updated_at, state, symbol,"
+                " source, intent) VALUES (?, ?, ?, 'pending', ?, ?, ?)",
+                (client_order_id, now, now, symbol, source, json.dumps(dict(intent))),
+            )
+
+    def update_intent(
+        self,
+        client_order_id: str,
+        state: str,
+        *,
+        order_id: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        with self._write_now():
+            self._conn.execute(
+                "UPDATE orders SET state = ?, updated_at = ?,"
+                " order_id = coalesce(?, order_id), detail = coalesce(?, detail)"
+                " WHERE client_order_id = ?",
+                (state, self._clock(), order_id, detail, client_order_id),
+            )
+
+    def intents(self, states: Sequence[str] | None = None) -> list[IntentRow]:
+        """Order intents, oldest first (all, or those in ``states``)."""
+        sql = (
+            "SELECT client_order_id, created_at, updated_at, state, symbol, source, intent,"
+            " order_id, detail FROM orders"
+        )
+        params: tuple[Any, ...] = ()
+        if states is not None:
+            sql += f" WHERE state IN ({','.join('?' * len(states))})"
+            params = tuple(states)
+        with self._lock:
+            rows = self._conn.execute(sql + " ORDER BY created_at, rowid", params).fetchall()
+        return [
+            IntentRow(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7], r[8])
+            for r in rows
+        ]
+
+    def audit(self, kind: str, data: Mapping[str, Any], symbol: str | None = None) -> int:
+        """Append to the audit trail (committed at once); returns the entry's rowid."""
+        text = json.dumps(dict(data), default=str, separators=(",", ":"))
+        with self._write_now():
+            cur = self._conn.execute(
+                "INSERT INTO audit (at, kind, symbol, data) VALUES (?, ?, ?, ?)",
+                (self._clock(), kind, symbol, text),
+            )
+            return int(cur.lastrowid or 0)
+
+    def audit_entries(self, after: int = 0, kind: str | None = None) -> list[AuditEntry]:
+        sql = "SELECT rowid, at, kind, symbol, data FROM audit WHERE rowid > ?"
+        params: list[Any] = [after]
+        if kind is not None:
+            sql += " AND kind = ?"
+            params.append(kind)
+        with self._lock:
+            rows = self._conn.execute(sql + " ORDER BY rowid", params).fetchall()
+        return [AuditEntry(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows]
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Hold the journal for a whole batch (adds, hooks, commit): no other thread's
+        write can commit it half-way."""
+        with self._lock:
+            yield
 
     def get_setting(self, key: str, default: Any = None) -> Any:
         """The JSON value stored under ``key``, or ``default``."""

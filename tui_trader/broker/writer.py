@@ -134,6 +134,10 @@ class BatchWriter:
 
     def _write(self, rows: list[Row]) -> tuple[list[tuple[int, Row]], dict[str, int]]:
         """On the journal thread: store, let the hooks record, commit."""
+        with self.journal.batch():  # nobody commits this batch before its hooks ran
+            return self._write_locked(rows)
+
+    def _write_locked(self, rows: list[Row]) -> tuple[list[tuple[int, Row]], dict[str, int]]:
         journal = self.journal
         events = [row for row in rows if row.quarantine is None]
         if len(events) != len(rows):
