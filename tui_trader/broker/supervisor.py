@@ -59,7 +59,7 @@ if TYPE_CHECKING:
     from tui_trader.broker.journal import Journal
     from tui_trader.broker.rest import AlpacaREST
     from tui_trader.config import StreamSettings
-    from tui_trader.core.models import Activity, WireOrder
+    from tui_trader.core.models import Activity, Position, WireOrder
 
 log = logging.getLogger("tui_trader.stream")
 
@@ -262,6 +262,7 @@ class Supervisor:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.journal_error: str | None = None
         self._status_listeners: list[Callable[[Transition, ConnectionStatus], None]] = []
+        self._reconcile_listeners: list[Callable[[list[Position], list[WireOrder]], None]] = []
         self._queues: list[asyncio.Queue[Delivered]] = []
         self._stopping = asyncio.Event()
         self._reconciliation: Reconciliation | None = None
@@ -283,6 +284,11 @@ class Supervisor:
 
     def on_status(self, listener: Callable[[Transition, ConnectionStatus], None]) -> None:
         self._status_listeners.append(listener)
+
+    def on_reconcile(self, listener: Callable[[list[Position], list[WireOrder]], None]) -> None:
+        """Called with the broker's positions and open orders after each reconciliation
+        (at start and after every reconnect), so a ledger can correct itself."""
+        self._reconcile_listeners.append(listener)
 
     def queue(self) -> asyncio.Queue[Delivered]:
         """An unbounded queue of every delivered event from now on (events are journaled,
@@ -638,6 +644,8 @@ class Supervisor:
                 self._reconciliation = Reconciliation(at, {}, 0, error=_short(exc))
                 log.warning("reconciliation failed", extra={"error": _short(exc)})
                 return
+            for reconcile_listener in self._reconcile_listeners:
+                reconcile_listener(positions, orders)
             book = {p.symbol: format_decimal(p.signed_qty) for p in positions}
             self._reconciliation = Reconciliation(at, book, len(orders))
             log.info("reconciled", extra={"positions": len(book), "open_orders": len(orders)})

@@ -93,6 +93,7 @@ class Exchange:
             acct.last_equity = acct.cash
             self.accounts[acct.id] = acct
         self._open: list[SimOrder] = []  # open orders of every account, oldest first
+        self.halted: set[str] = set()  # symbols the venue will not trade (a trading halt)
         self._pending_cancels: list[SimOrder] = []
 
     # ----------------------------------------------------------------------------- lookups
@@ -280,6 +281,8 @@ class Exchange:
             raise errors.forbidden("trading is blocked for this account")
         if not self.market.has(intent.symbol):
             raise errors.validation(f'asset "{intent.symbol}" not found')
+        if intent.symbol in self.halted:
+            raise errors.forbidden(f"asset {intent.symbol} is not tradable (trading halt)")
         if intent.client_order_id in acct.client_ids:
             raise errors.validation("client_order_id must be unique")
         side = str(intent.side)

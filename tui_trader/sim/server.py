@@ -131,6 +131,7 @@ class Api:
             Route("/_emulator/config", self.admin_config, methods=["POST"]),
             Route("/_emulator/backlog", self.admin_backlog, methods=["POST"]),
             Route("/_emulator/disconnect", self.admin_disconnect, methods=["POST"]),
+            Route("/_emulator/halt", self.admin_halt, methods=["POST", "DELETE"]),
             Route("/_emulator/accounts/{account_id}", self.admin_account, methods=["POST"]),
         ]
 
@@ -362,6 +363,18 @@ class Api:
         else:
             raise errors.validation("stream must be trades, accounts or nta")
         return JSON({"events": {name: log.end for name, log in self.ex.logs.items()}})
+
+    async def admin_halt(self, request: Request) -> Response:
+        """Halt trading in symbols (orders for them get 403), or lift every halt (DELETE)."""
+        if request.method == "DELETE":
+            self.ex.halted.clear()
+        else:
+            body = await _json_body(request)
+            symbols = body.get("symbols", [])
+            if not isinstance(symbols, list):
+                raise errors.validation("symbols must be a list")
+            self.ex.halted.update(str(s).strip().upper() for s in symbols)
+        return JSON({"halted": sorted(self.ex.halted)})
 
     async def admin_disconnect(self, request: Request) -> Response:
         return JSON({"cut": self.emu.disconnect_all()})
