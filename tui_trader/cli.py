@@ -145,10 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
         "de-duplication) and every connection state change as JSON lines on stdout. "
         "No --base-url and no keys: the embedded emulator.",
     )
-    head.add_argument("--base-url", help="Trading or Broker API root (default: from settings)")
-    head.add_argument("--data-url", help="market data root")
-    head.add_argument("--api", choices=["broker", "trading"], help="API family")
-    head.add_argument("--account-id", help="account (needed for the Broker API)")
+    _account_options(head)
     head.add_argument(
         "--streams",
         type=_streams,
@@ -177,7 +174,33 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["json", "text"],
         help="also log to stderr in this format (default: warnings only)",
     )
+    for name, text in (
+        ("flatten", "cancel every open order and close every position, then stay paused"),
+        ("pause", "stop new exposure (the desk and headless pick it up); ask nothing"),
+        ("resume", "allow new exposure again"),
+    ):
+        lever = sub.add_parser(name, help=text, description=text)
+        _account_options(lever)
+        if name != "pause":
+            lever.add_argument(
+                "--yes", action="store_true", help="do not ask (paper only: live always asks)"
+            )
+        if name == "flatten":
+            lever.add_argument(
+                "--deadline",
+                type=_positive(float),
+                default=30.0,
+                metavar="SECONDS",
+                help="give up waiting for flat after this",
+            )
     return parser
+
+
+def _account_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--base-url", help="Trading or Broker API root (default: settings)")
+    parser.add_argument("--data-url", help="market data root")
+    parser.add_argument("--api", choices=["broker", "trading"], help="API family")
+    parser.add_argument("--account-id", help="account (needed for the Broker API)")
 
 
 def _streams(text: str) -> tuple[str, ...]:
@@ -368,7 +391,7 @@ def _main(argv: Sequence[str] | None) -> int:
     # the emulator needs no Alpaca settings: keys or a live URL in the environment must not
     # stop it, and must never reach it
     overrides: dict[str, Any] = {"mode": "sim"} if args.command == "sim" else {}
-    if args.command == "headless":
+    if args.command in ("headless", "flatten", "pause", "resume"):
         overrides.update(
             base_url=args.base_url,
             data_url=args.data_url,
@@ -384,6 +407,14 @@ def _main(argv: Sequence[str] | None) -> int:
         return cmd_sim(settings, args)
     if args.command == "headless":
         return cmd_headless(settings, args)
+    if args.command in ("flatten", "pause", "resume"):
+        from tui_trader import commands
+
+        if args.command == "pause":
+            return commands.cmd_pause(settings)
+        if args.command == "resume":
+            return commands.cmd_resume(settings, args.yes)
+        return commands.cmd_flatten(settings, args.yes, args.deadline)
     return cmd_desk(settings)
 
 

@@ -1,0 +1,165 @@
+"""``tui-trader flatten``, ``pause`` and ``resume``: the panic levers from the shell, for when
+the screen is not running.
+
+They act on the configured account (Alpaca keys, or ``--base-url`` for any Alpaca-compatible
+server). Pausing is always safe and asks nothing; flattening and resuming change what the
+account does, so they ask first: type ``yes`` (paper) or the account number (live), unless
+``--yes`` is given for paper. The pause flag lives in the account's journal, where a running
+desk reads it too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from tui_trader.config import Mode, Settings
+
+if TYPE_CHECKING:
+    from tui_trader.broker.journal import Journal
+    from tui_trader.broker.ordering import FlattenReport
+    from tui_trader.target import Target
+
+EXIT_OK = 0
+EXIT_NOT_FLAT = 1
+EXIT_USAGE = 2
+EXIT_AUTH = 3
+PAUSED_KEY = "paused"
+
+
+def _remote(settings: Settings) -> bool:
+    if settings.mode is Mode.SIM:
+        print(
+            "tui-trader: no account to act on: set APCA_API_KEY_ID and APCA_API_SECRET_KEY "
+            "(Alpaca paper) or pass --base-url with keys (any Alpaca-compatible server)",
+            file=sys.stderr,
+        )
+        return False
+    return True
+
+
+def confirm(
+    what: str,
+    settings: Settings,
+    account_number: str,
+    *,
+    yes: bool,
+    ask: Callable[[str], str] = input,
+) -> bool:
+    """Paper: ``--yes`` or typing yes. Live: typing the account number, always."""
+    live = settings.mode is Mode.LIVE
+    if yes and not live:
+        return True
+    if not sys.stdin.isatty() and ask is input:
+        print(
+            f"tui-trader: {what} needs confirmation; run it in a terminal"
+            + ("" if live else " or pass --yes"),
+            file=sys.stderr,
+        )
+        return False
+    if live:
+        answer = ask(f"LIVE account {account_number}: {what}. Type the account number to confirm: ")
+        return answer.strip() == account_number
+    answer = ask(f"{what} on {settings.base_url}. Type yes to confirm: ")
+    return answer.strip().lower() == "yes"
+
+
+def _journal(settings: Settings) -> tuple[Target, Journal]:
+    from tui_trader.broker.journal import Journal
+    from tui_trader.target import resolve
+
+    target = resolve(settings)
+    path, _ = target.journal_file(settings.data_dir)
+    return target, Journal.open(path)
+
+
+def cmd_pause(settings: Settings) -> int:
+    if not _remote(settings):
+        return EXIT_USAGE
+    target, journal = _journal(settings)
+    try:
+        journal.set_setting(PAUSED_KEY, True)
+        journal.audit("pause", {"by": "command line"})
+    finally:
+        journal.close()
+    print(
+        f"paused: no new exposure on {target.label}; a running desk picks this up"
+        " within seconds. Resting orders are untouched."
+    )
+    return EXIT_OK
+
+
+def cmd_resume(settings: Settings, yes: bool, ask: Callable[[str], str] = input) -> int:
+    if not _remote(settings):
+        return EXIT_USAGE
+    account = asyncio.run(_account_number(settings))
+    if account is None:
+        return EXIT_AUTH
+    if not confirm(
+        "resume trading (the policy may open positions)", settings, account, yes=yes, ask=ask
+    ):
+        print("not resumed.", file=sys.stderr)
+        return EXIT_USAGE
+    target, journal = _journal(settings)
+    try:
+        journal.set_setting(PAUSED_KEY, False)
+        journal.audit("resume", {"by": "command line"})
+    finally:
+        journal.close()
+    print(f"resumed on {target.label}.")
+    return EXIT_OK
+
+
+def cmd_flatten(
+    settings: Settings, yes: bool, deadline: float, ask: Callable[[str], str] = input
+) -> int:
+    if not _remote(settings):
+        return EXIT_USAGE
+    account = asyncio.run(_account_number(settings))
+    if account is None:
+        return EXIT_AUTH
+    if not confirm(
+        "cancel every open order and close every position", settings, account, yes=yes, ask=ask
+    ):
+        print("not flattened.", file=sys.stderr)
+        return EXIT_USAGE
+    _, journal = _journal(settings)
+    try:
+        journal.set_setting(PAUSED_KEY, True)
+        report = asyncio.run(_flatten(settings, deadline))
+        journal.audit(
+            "flatten", {"by": "command line", "flat": report.flat, "summary": report.summary()}
+        )
+    finally:
+        journal.close()
+    print(report.summary())
+    print("trading stays paused; `tui-trader resume` when you are ready.")
+    return EXIT_OK if report.flat else EXIT_NOT_FLAT
+
+
+async def _account_number(settings: Settings) -> str | None:
+    from tui_trader.broker.rest import AlpacaError, AuthenticationError
+    from tui_trader.target import resolve
+
+    target = resolve(settings)
+    async with target.rest() as rest:
+        try:
+            account = await rest.get_account()
+        except AuthenticationError as exc:
+            print(f"tui-trader: credentials rejected by {target.label}: {exc}", file=sys.stderr)
+            return None
+        except AlpacaError as exc:
+            print(f"tui-trader: cannot reach {target.label}: {exc}", file=sys.stderr)
+            return None
+    return str(getattr(account, "account_number", None) or account.id)
+
+
+async def _flatten(settings: Settings, deadline: float) -> FlattenReport:
+    from tui_trader.broker.ordering import flatten
+    from tui_trader.target import resolve
+
+    target = resolve(settings)
+    async with target.rest() as rest:
+        return await flatten(rest, deadline=deadline)
