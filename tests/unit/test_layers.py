@@ -16,8 +16,9 @@ def test_core_imports_no_io_libraries() -> None:
     code = (
         "import json, sys\n"
         "import tui_trader.core.events, tui_trader.core.models, tui_trader.core.orders\n"
-        "import tui_trader.core.types, tui_trader.core.backoff\n"
+        "import tui_trader.core.types, tui_trader.core.backoff, tui_trader.core.risk\n"
         "import tui_trader.core.convexity\n"
+        "import tui_trader.core.portfolio\n"
         "print(json.dumps(sorted(sys.modules)))\n"
     )
     out = subprocess.run(
