@@ -1,0 +1,547 @@
+"""The book: positions, cash and P&L, built from trade events (API.md §3.1, §3.4, §4.1).
+
+Fed by the engine with parsed stream events, quotes and the occasional broker REST
+snapshot; read by the UI as immutable :class:`BookSnapshot` objects (cached, so reading
+at 20 Hz costs nothing between changes). Pure and synchronous, like the rest of the core.
+
+Streams are replayed with an overlap after every reconnect (§2.4), so every input is
+idempotent: fills per execution id, NTA entries per event key. Each symbol keeps the list
+of its executions, so that a ``trade_bust`` or ``trade_correct`` simply edits that list and
+recomputes the symbol, which undoes quantity, cash and realized P&L together. Money stays
+Decimal; the open cost is kept as an exact sum rather than as an average, so fills neither
+create nor destroy money (``cash + cost basis - realized`` is conserved).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from types import MappingProxyType
+from typing import Any, Final
+
+from tui_trader.core.events import NtaEvent, TradeEvent
+from tui_trader.core.models import Position, WireOrder
+from tui_trader.core.types import format_decimal, parse_timestamp, to_decimal
+
+__all__ = ["BookSnapshot", "Portfolio", "PositionView", "symbol_key"]
+
+_ZERO: Final = Decimal(0)
+_COST_QUANTUM: Final = Decimal("1e-12")
+"""Pro-rata cost taken off a reduced position is rounded here, so sums stay exact."""
+_SHOW_QUANTUM: Final = Decimal("1e-6")
+_AVG_TOLERANCE: Final = Decimal("1e-6")
+"""Relative difference of average entry below which reconcile fixes silently (rounding)."""
+_CASH_TOLERANCE: Final = Decimal("0.005")
+"""Cash differences under half a cent are rounding, not a missed fee."""
+_FILL_EVENTS: Final = frozenset({"fill", "partial_fill"})
+
+
+def symbol_key(symbol: str) -> str:
+    """One key for every spelling of a symbol: orders say ``BTC/USD``, positions ``BTCUSD``
+    (API.md §8), and a ledger that kept both would show a phantom position.
+    """
+    return symbol.strip().upper().replace("/", "")
+
+
+def _direction(side: str) -> int:
+    """+1 for buys, -1 for sells (Broker's ``buy_minus``, ``sell_short``... included); 0 for
+    sides whose direction cannot be told (``cross``, ``undisclosed``): those are not booked
+    and a reconcile corrects the book.
+    """
+    text = side.strip().lower()
+    if text.startswith("buy"):
+        return 1
+    if text.startswith("sell"):
+        return -1
+    return 0
+
+
+def _round_cost(value: Decimal) -> Decimal:
+    try:
+        rounded = value.quantize(_COST_QUANTUM)
+    except InvalidOperation:  # beyond 16 integer digits: no room to round, keep as is
+        return value
+    return value if rounded == value else rounded  # exact values keep their digits
+
+
+def _show(value: Decimal) -> str:
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -6:
+        value = value.quantize(_SHOW_QUANTUM)
+    return format_decimal(value)
+
+
+def _later(a: datetime | None, b: datetime | None) -> datetime | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return max(a, b)
+
+
+def _step(
+    qty: Decimal, cost: Decimal, realized: Decimal, trade: Decimal, price: Decimal
+) -> tuple[Decimal, Decimal, Decimal]:
+    """Book one signed trade on a position held as (qty, total cost, realized P&L).
+
+    Adding moves the cost by ``trade * price`` (a weighted average entry); reducing takes
+    the pro-rata cost off and realizes the difference to the proceeds; crossing zero closes
+    the whole position that way and opens the rest at ``price``.
+    """
+    if trade == 0:
+        return qty, cost, realized
+    if qty == 0 or (qty > 0) == (trade > 0):
+        return qty + trade, cost + trade * price, realized
+    closing = trade if abs(trade) <= abs(qty) else -qty  # part of the trade that closes
+    removed = cost if closing == -qty else _round_cost(cost * -closing / qty)
+    realized += -closing * price - removed
+    qty += closing
+    cost -= removed
+    rest = trade - closing
+    if rest:
+        qty, cost = rest, rest * price
+    return qty, cost, realized
+
+
+@dataclass(frozen=True)
+class PositionView:
+    """One symbol as the UI shows it. ``qty`` and money are signed: a short has negative
+    ``qty``, ``cost_basis`` and ``market_value``. Without a mark the position is valued at
+    its cost, so ``unrealized`` is zero until a price arrives.
+    """
+
+    symbol: str
+    qty: Decimal
+    avg_entry: Decimal
+    realized: Decimal
+    mark: Decimal | None
+    unrealized: Decimal
+    market_value: Decimal
+    cost_basis: Decimal
+    last_fill_at: datetime | None
+
+
+@dataclass(frozen=True)
+class BookSnapshot:
+    """The whole book at one moment; immutable, so the UI can hold it across frames.
+
+    ``positions`` holds open positions only (what the broker lists); realized P&L of closed
+    symbols is still in ``realized_pnl`` and in :meth:`Portfolio.position`.
+    """
+
+    cash: Decimal
+    equity: Decimal
+    positions: Mapping[str, PositionView]
+    realized_pnl: Decimal
+    unrealized_pnl: Decimal
+    day_pnl: Decimal
+    day_start_equity: Decimal
+    peak_equity: Decimal
+    drawdown: Decimal
+    gross_exposure: Decimal
+    net_exposure: Decimal
+    leverage: Decimal
+    fills: int
+    as_of: datetime | None
+
+    def weight(self, symbol: str) -> Decimal:
+        """Market value of ``symbol`` over equity (signed; 0 when flat or equity <= 0)."""
+        if self.equity <= 0:
+            return _ZERO
+        view = self.positions.get(symbol)
+        if view is None:
+            key = symbol_key(symbol)
+            view = next((v for v in self.positions.values() if symbol_key(v.symbol) == key), None)
+        return _ZERO if view is None else view.market_value / self.equity
+
+
+@dataclass(slots=True, eq=False)
+class _Exec:
+    """One execution as booked. ``side`` is kept apart from ``qty`` so a correction to
+    zero shares cannot lose the direction.
+    """
+
+    key: str
+    line: _Line
+    side: int
+    qty: Decimal
+    price: Decimal
+    at: datetime | None
+    live: bool = True
+    frozen: bool = False
+    """Folded into a reconcile base: undoing it needs an offsetting entry."""
+
+
+@dataclass(slots=True, eq=False)
+class _Line:
+    """One symbol's ledger: a base (zero, or what the last reconcile set) plus executions."""
+
+    symbol: str
+    base_qty: Decimal = _ZERO
+    base_cost: Decimal = _ZERO
+    base_realized: Decimal = _ZERO
+    base_at: datetime | None = None
+    execs: list[_Exec] = field(default_factory=list)
+    qty: Decimal = _ZERO
+    cost: Decimal = _ZERO
+    realized: Decimal = _ZERO
+    last_fill_at: datetime | None = None
+    mark: Decimal | None = None
+    traded: bool = False
+
+    def book(self, ex: _Exec) -> None:
+        self.qty, self.cost, self.realized = _step(
+            self.qty, self.cost, self.realized, ex.qty, ex.price
+        )
+        self.last_fill_at = _later(self.last_fill_at, ex.at)
+
+    def refold(self) -> None:
+        self.qty, self.cost, self.realized = self.base_qty, self.base_cost, self.base_realized
+        self.last_fill_at = self.base_at
+        for ex in self.execs:
+            if ex.live:
+                self.book(ex)
+
+    def reset(self, qty: Decimal, cost: Decimal) -> None:
+        for ex in self.execs:
+            ex.frozen = True
+        self.execs = []
+        self.base_qty, self.base_cost = qty, cost
+        self.base_realized, self.base_at = self.realized, self.last_fill_at
+        self.qty, self.cost = qty, cost
+        self.traded = True
+
+    @property
+    def avg(self) -> Decimal:
+        return self.cost / self.qty if self.qty else _ZERO
+
+    @property
+    def market_value(self) -> Decimal:
+        return self.cost if self.mark is None else self.qty * self.mark
+
+    def view(self) -> PositionView:
+        value = self.market_value
+        return PositionView(
+            symbol=self.symbol,
+            qty=self.qty,
+            avg_entry=self.avg,
+            realized=self.realized,
+            mark=self.mark,
+            unrealized=value - self.cost,
+            market_value=value,
+            cost_basis=self.cost,
+            last_fill_at=self.last_fill_at,
+        )
+
+
+class Portfolio:
+    """The ledger. Feed it :meth:`apply` / :meth:`apply_nta` / :meth:`mark`; read it through
+    :meth:`snapshot`. Never raises on odd events: what it cannot book it ignores (returning
+    False), and :meth:`reconcile` against the broker repairs whatever drifted.
+    """
+
+    def __init__(self, cash: Decimal = _ZERO, *, day_start_equity: Decimal | None = None) -> None:
+        self._cash = cash
+        self._lines: dict[str, _Line] = {}
+        self._execs: dict[str, _Exec] = {}  # execution key (and correction ids) -> execution
+        self._voided: set[str] = set()  # busted before their fill arrived
+        self._pending: dict[str, tuple[Decimal | None, Decimal | None, str | None]] = {}
+        self._seen: set[str] = set()  # corrections and NTA entries already booked
+        self._fills = 0
+        self._as_of: datetime | None = None
+        self._day_start = cash if day_start_equity is None else day_start_equity
+        self._peak = cash
+        self._snap: BookSnapshot | None = None
+
+    # --- inputs ---------------------------------------------------------------------------
+
+    def apply(self, event: TradeEvent) -> bool:
+        """Book a trade event; True if the book changed. Replays and non-trade kinds are no-ops."""
+        kind = event.event
+        if kind in _FILL_EVENTS:
+            changed = self._fill(event)
+        elif kind == "trade_bust":
+            changed = self._bust(event)
+        elif kind == "trade_correct":
+            changed = self._correct(event)
+        else:
+            return False
+        if changed:
+            self._touched(event.timestamp or event.at)
+        return changed
+
+    def apply_nta(self, event: NtaEvent) -> bool:
+        """Add a non-trade activity's ``net_amount`` to cash (fees negative, dividends
+        positive), once per event key. ``pending`` entries are not booked yet: the executed
+        one arrives as its own event.
+        """
+        amount = event.net_amount
+        if amount is None or amount == 0 or (event.status or "").lower() == "pending":
+            return False
+        key = f"nta:{event.key}"
+        if key in self._seen:
+            return False
+        self._seen.add(key)
+        self._cash += amount
+        self._touched(event.at)
+        return True
+
+    def mark(self, symbol: str, price: Decimal, at: datetime | None = None) -> None:
+        """Set the price that values ``symbol`` (last trade or mid, the caller's choice)."""
+        if not price.is_finite():
+            raise ValueError(f"mark for {symbol} is not a finite price: {price}")
+        at = parse_timestamp(at)  # a naive time is read as UTC, like every wire time
+        line = self._line(symbol)
+        if line.mark == price and (at is None or (self._as_of is not None and at <= self._as_of)):
+            return
+        line.mark = price
+        self._touched(at)
+
+    def start_day(self, equity: Decimal | None = None) -> None:
+        """Start a new day's P&L from ``equity`` (the broker's ``last_equity``) or from now."""
+        self._day_start = self._equity() if equity is None else equity
+        self._snap = None
+
+    def reconcile(self, positions: Iterable[Position], cash: Decimal | None = None) -> list[str]:
+        """Make the book equal the broker's positions (and cash, if given).
+
+        Returns one readable line per real discrepancy it corrected; differences in the
+        average entry or cash that are only rounding are adopted silently. Marks are taken
+        from ``current_price``. Realized P&L is kept: the broker does not report it.
+        """
+        messages: list[str] = []
+        broker: dict[str, Position] = {}
+        for position in positions:
+            broker[symbol_key(position.symbol)] = position
+        for key, line in self._lines.items():
+            if line.qty and key not in broker:
+                messages.append(
+                    f"{line.symbol}: book had {_show(line.qty)} @ {_show(line.avg)}, broker is flat"
+                )
+                line.reset(_ZERO, _ZERO)
+        for position in broker.values():
+            line = self._line(position.symbol)
+            if position.current_price is not None:
+                line.mark = position.current_price
+            qty = position.signed_qty
+            avg = position.avg_entry_price
+            if avg is None:
+                same_side = line.qty and (line.qty > 0) == (qty > 0)
+                avg = line.avg if same_side else (position.current_price or _ZERO)
+            cost = qty * avg
+            if line.qty == qty and line.cost == cost:
+                continue
+            if not qty:
+                messages.append(
+                    f"{line.symbol}: book had {_show(line.qty)} @ {_show(line.avg)}, broker is flat"
+                )
+            elif not line.qty:
+                messages.append(
+                    f"{line.symbol}: broker has {_show(qty)} @ {_show(avg)}, book had none"
+                )
+            else:
+                changes = []
+                if line.qty != qty:
+                    changes.append(f"qty {_show(line.qty)} -> {_show(qty)}")
+                if abs(line.avg - avg) > _AVG_TOLERANCE * max(Decimal(1), abs(avg)):
+                    changes.append(f"avg entry {_show(line.avg)} -> {_show(avg)}")
+                if changes:
+                    messages.append(f"{line.symbol}: " + ", ".join(changes))
+            line.reset(qty, cost)
+        if cash is not None and cash != self._cash:
+            if abs(cash - self._cash) >= _CASH_TOLERANCE:
+                messages.append(f"cash {_show(self._cash)} -> {_show(cash)}")
+            self._cash = cash
+        self._touched(None)
+        return messages
+
+    # --- outputs --------------------------------------------------------------------------
+
+    def snapshot(self) -> BookSnapshot:
+        """The current book; the same object is returned until something changes."""
+        if self._snap is None:
+            self._snap = self._build()
+        return self._snap
+
+    def position(self, symbol: str) -> PositionView | None:
+        """``symbol``'s line, flat ones included (for their realized P&L); None if never traded."""
+        line = self._lines.get(symbol_key(symbol))
+        return line.view() if line is not None and line.traded else None
+
+    # --- internals ------------------------------------------------------------------------
+
+    def _line(self, symbol: str) -> _Line:
+        key = symbol_key(symbol)
+        line = self._lines.get(key)
+        if line is None:
+            line = self._lines[key] = _Line(symbol.strip())
+        elif "/" in symbol and "/" not in line.symbol:
+            line.symbol = symbol.strip()  # BTC/USD reads better than BTCUSD
+        return line
+
+    def _touched(self, at: datetime | None) -> None:
+        self._as_of = _later(self._as_of, at)
+        self._peak = max(self._peak, self._equity())
+        self._snap = None
+
+    def _equity(self) -> Decimal:
+        return self._cash + sum((line.market_value for line in self._lines.values()), _ZERO)
+
+    def _fill(self, event: TradeEvent) -> bool:
+        order = event.order
+        if event.legs:
+            return self._fill_legs(event, order)
+        if order is None or event.qty is None or event.price is None:
+            return False
+        # A fill without execution id is keyed by how much of its order it completes.
+        key = event.execution_id or f"order:{order.id}:{format_decimal(order.filled_qty)}"
+        return self._book(
+            key, order.symbol, order.side, event.qty, event.price, event.timestamp or event.at
+        )
+
+    def _fill_legs(self, event: TradeEvent, order: WireOrder | None) -> bool:
+        """Multi-leg fills: one execution per leg; the side comes from the parent order's
+        child of that leg (the leg entry itself carries none).
+        """
+        children = (order.legs or []) if order is not None else []
+        changed = False
+        for index, leg in enumerate(event.legs or []):
+            try:
+                qty = to_decimal(leg.get("qty"))
+                price = to_decimal(leg.get("price"))
+                at = parse_timestamp(leg.get("timestamp")) or event.timestamp or event.at
+            except ValueError:
+                continue
+            symbol = _text(leg.get("symbol"))
+            order_id = _text(leg.get("order_id"))
+            child = next((c for c in children if order_id and c.id == order_id), None)
+            if child is None and symbol:
+                child = next(
+                    (c for c in children if symbol_key(c.symbol) == symbol_key(symbol)), None
+                )
+            side = _text(leg.get("side")) or (child.side if child is not None else "")
+            symbol = symbol or (child.symbol if child is not None else "")
+            key = _text(leg.get("execution_id")) or f"leg:{event.key}:{index}"
+            if qty is not None and price is not None:
+                changed |= self._book(key, symbol, side, qty, price, at)
+        return changed
+
+    def _book(
+        self, key: str, symbol: str, side: str, qty: Decimal, price: Decimal, at: datetime | None
+    ) -> bool:
+        sign = _direction(side)
+        if not sign or not symbol.strip() or not qty or key in self._execs or key in self._voided:
+            return False
+        fix = self._pending.pop(key, None)
+        if fix is not None:  # a correction that arrived before its fill
+            qty = qty if fix[0] is None else fix[0]
+            price = price if fix[1] is None else fix[1]
+        line = self._line(symbol)
+        ex = _Exec(key, line, sign, sign * abs(qty), price, at)
+        self._execs[key] = ex
+        if fix is not None and fix[2] is not None:
+            self._execs.setdefault(fix[2], ex)
+        line.execs.append(ex)
+        line.traded = True
+        line.book(ex)
+        self._cash -= ex.qty * ex.price
+        self._fills += 1
+        return True
+
+    def _bust(self, event: TradeEvent) -> bool:
+        target = event.previous_execution_id
+        if target is None:
+            return False
+        ex = self._execs.get(target)
+        if ex is None:
+            self._voided.add(target)  # its fill, if it ever comes, must not be booked
+            return False
+        if not ex.live:
+            return False
+        self._void(ex)
+        return True
+
+    def _correct(self, event: TradeEvent) -> bool:
+        target = event.previous_execution_id
+        if target is None or (event.qty is None and event.price is None):
+            return False
+        own = f"correct:{event.execution_id or event.key}"
+        if own in self._seen:
+            return False
+        self._seen.add(own)
+        ex = self._execs.get(target)
+        if ex is None:
+            if target not in self._voided:
+                self._pending[target] = (event.qty, event.price, event.execution_id)
+            return False
+        if event.execution_id is not None:  # a later bust or correct may name the correction
+            self._execs.setdefault(event.execution_id, ex)
+        if not ex.live:
+            return False
+        qty = ex.qty if event.qty is None else ex.side * abs(event.qty)
+        price = ex.price if event.price is None else event.price
+        if qty == ex.qty and price == ex.price:
+            return False
+        if ex.frozen:
+            self._void(ex)
+            new = _Exec(ex.key, ex.line, ex.side, qty, price, ex.at)
+            for key, value in self._execs.items():
+                if value is ex:
+                    self._execs[key] = new
+            new.line.execs.append(new)
+            new.line.book(new)
+            self._cash -= qty * price
+            return True
+        self._cash += ex.qty * ex.price - qty * price
+        ex.qty, ex.price = qty, price
+        ex.line.refold()
+        return True
+
+    def _void(self, ex: _Exec) -> None:
+        """Take an execution out: recompute its symbol, or offset it after a reconcile."""
+        line = ex.line
+        self._cash += ex.qty * ex.price
+        ex.live = False
+        if ex.frozen:
+            offset = _Exec(f"undo:{ex.key}", line, -ex.side, -ex.qty, ex.price, None)
+            line.execs.append(offset)
+            line.book(offset)
+        else:
+            line.refold()
+
+    def _build(self) -> BookSnapshot:
+        views: dict[str, PositionView] = {}
+        realized = unrealized = gross = net = _ZERO
+        for line in self._lines.values():
+            realized += line.realized
+            if line.qty:
+                view = line.view()
+                views[view.symbol] = view
+                unrealized += view.unrealized
+                gross += abs(view.market_value)
+                net += view.market_value
+        equity = self._cash + net
+        peak = max(self._peak, equity)
+        drawdown = (peak - equity) / peak if peak > 0 else _ZERO
+        return BookSnapshot(
+            cash=self._cash,
+            equity=equity,
+            positions=MappingProxyType(views),
+            realized_pnl=realized,
+            unrealized_pnl=unrealized,
+            day_pnl=equity - self._day_start,
+            day_start_equity=self._day_start,
+            peak_equity=peak,
+            drawdown=max(drawdown, _ZERO),
+            gross_exposure=gross,
+            net_exposure=net,
+            leverage=gross / equity if equity > 0 else _ZERO,
+            fills=self._fills,
+            as_of=self._as_of,
+        )
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
