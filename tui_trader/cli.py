@@ -174,6 +174,36 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["json", "text"],
         help="also log to stderr in this format (default: warnings only)",
     )
+    back = sub.add_parser(
+        "backtest",
+        help="run the policy over bars without HTTP, beside buy-and-hold, flat and a control",
+        description="Run the same policy over bars (a CSV, or the emulator's seeded market "
+        "model) and print return, Sharpe, max drawdown, turnover and hit rate beside "
+        "buy-and-hold, flat and a shuffled-signal control.",
+    )
+    back.add_argument("--csv", type=Path, help="bars: timestamp,symbol,open,high,low,close,volume")
+    back.add_argument("--seed", type=int, default=7, help="synthetic market seed (default 7)")
+    back.add_argument(
+        "--bars",
+        type=_positive(int),
+        default=5000,
+        help="one-minute bars per symbol for the synthetic market (default 5000)",
+    )
+    back.add_argument(
+        "--drift",
+        type=float,
+        default=None,
+        help="annualised regime drift of the synthetic market (default: the emulator's)",
+    )
+    back.add_argument(
+        "--no-drift",
+        action="store_true",
+        help="a pure random walk: the control where nothing should earn",
+    )
+    back.add_argument("--symbols", help="comma-separated tickers (default: the sim symbols)")
+    back.add_argument("--cost-bps", type=float, default=2.0, help="cost per trade, in bps")
+    back.add_argument("--json", action="store_true", help="print JSON")
+    back.add_argument("--plot", action="store_true", help="draw the equity curve")
     for name, text in (
         ("flatten", "cancel every open order and close every position, then stay paused"),
         ("pause", "stop new exposure (the desk and headless pick it up); ask nothing"),
@@ -407,6 +437,22 @@ def _main(argv: Sequence[str] | None) -> int:
         return cmd_sim(settings, args)
     if args.command == "headless":
         return cmd_headless(settings, args)
+    if args.command == "backtest":
+        from tui_trader import backtesting
+
+        return backtesting.run(
+            settings,
+            csv=args.csv,
+            seed=args.seed,
+            bars=args.bars,
+            drift=0.0 if args.no_drift else args.drift,
+            symbols=[s.strip().upper() for s in args.symbols.split(",") if s.strip()]
+            if args.symbols
+            else None,
+            cost_bps=args.cost_bps,
+            as_json=args.json,
+            plot=args.plot,
+        )
     if args.command in ("flatten", "pause", "resume"):
         from tui_trader import commands
 

@@ -315,6 +315,8 @@ class PolicySettings(_Section):
     max_weight: float = Field(0.25, gt=0, le=1)
     forgetting: float = Field(0.995, ge=0.9, le=1)
     warmup_bars: int = Field(60, ge=10)
+    # how sure a prediction must be (its t-statistic) before it counts as an edge at all
+    min_t: float = Field(2.0, ge=0, le=10)
 
     @model_validator(mode="after")
     def _target_needs_equity(self) -> Self:

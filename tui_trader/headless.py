@@ -154,12 +154,25 @@ async def run(settings: Any, args: HeadlessArgs, stdout: IO[bytes] | None = None
             "headless start",
             extra={"target": target.label, "journal": str(path), "streams": ",".join(args.streams)},
         )
-        options = SupervisorOptions.from_settings(
-            settings.stream, streams=args.streams, since=args.since
-        )
-        rest = target.rest()
-        http = target.http()
-        supervisor = Supervisor(rest, journal, http, target.auth_headers(), options)
+        desk = None
+        if args.no_trade:
+            options = SupervisorOptions.from_settings(
+                settings.stream, streams=args.streams, since=args.since
+            )
+            rest = target.rest()
+            http = target.http()
+            supervisor = Supervisor(rest, journal, http, target.auth_headers(), options)
+        else:  # the whole desk: the policy trades through the risk gate
+            from tui_trader.engine import Desk, DeskOptions
+
+            desk = Desk(
+                settings,
+                target,
+                journal,
+                DeskOptions(trade=True, streams=args.streams, since=args.since),
+            )
+            supervisor = desk.supervisor
+            rest, http = desk.rest, desk.http
         loop = asyncio.get_running_loop()
 
         def deliver(rows: list[tuple[int, str, str, str, str | None, str]], commit: bool) -> None:
@@ -187,7 +200,7 @@ async def run(settings: Any, args: HeadlessArgs, stdout: IO[bytes] | None = None
             loop.call_later(args.exit_after, supervisor.stop)
         try:
             if not out.full:
-                await supervisor.run()
+                await (desk.run() if desk is not None else supervisor.run())
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 with contextlib.suppress(NotImplementedError, RuntimeError):

@@ -19,6 +19,7 @@ def test_core_imports_no_io_libraries() -> None:
         "import tui_trader.core.types, tui_trader.core.backoff, tui_trader.core.risk\n"
         "import tui_trader.core.convexity\n"
         "import tui_trader.core.portfolio\n"
+        "import tui_trader.core.policy, tui_trader.core.backtest\n"
         "print(json.dumps(sorted(sys.modules)))\n"
     )
     out = subprocess.run(

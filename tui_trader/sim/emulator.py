@@ -22,7 +22,12 @@ from pathlib import Path
 from tui_trader.sim.clock import SimClock, default_start
 from tui_trader.sim.exchange import Exchange, ExchangeOptions
 from tui_trader.sim.faults import Faults, FaultSpec, LateNew, UlidInversion
-from tui_trader.sim.market import DEFAULT_SYMBOLS, MarketModel, ReplayMarket
+from tui_trader.sim.market import (
+    DEFAULT_REGIME_DRIFT,
+    DEFAULT_SYMBOLS,
+    MarketModel,
+    ReplayMarket,
+)
 
 log = logging.getLogger("tui_trader.sim")
 
@@ -46,7 +51,7 @@ class EmulatorConfig:
     starting_cash: Decimal = Decimal(100_000)
     csv: Path | None = None
     history_days: int = 5
-    regime_drift: float = 0.6
+    regime_drift: float = DEFAULT_REGIME_DRIFT
     retention: int | None = None
     slippage_bps: float = 1.0
     emit_pending_new: bool = True

@@ -1,0 +1,610 @@
+"""The desk: events feed the ledger and the risk engine; market data feeds the policy; the
+policy's proposals pass the risk gate and go out exactly once; the trader's levers (pause,
+resume, flatten, manual orders, breaker resets) act through the same gate.
+
+It owns no screen and speaks HTTP only through the broker layer. The UI (and anything else)
+reads :meth:`Desk.snapshot`, an immutable view rebuilt on demand, and calls the commands.
+Every decision (signal, risk verdict, order, denial, lever) is written to the journal's
+audit trail, so the journal explains every order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from tui_trader.broker.ordering import FlattenReport, OrderResult, OrderSender, Outcome, flatten
+from tui_trader.broker.rest import AlpacaError, AlpacaREST
+from tui_trader.broker.status import ConnectionStatus, State, Transition
+from tui_trader.broker.supervisor import Delivered, Supervisor, SupervisorOptions
+from tui_trader.core.convexity import ConvexityDetector, ConvexityReading
+from tui_trader.core.events import AccountStatusEvent, NtaEvent, TradeEvent
+from tui_trader.core.models import Position, WireOrder
+from tui_trader.core.orders import Order, OrderBuilder
+from tui_trader.core.policy import Decision, OnlinePolicy, PolicyConfig
+from tui_trader.core.portfolio import BookSnapshot, Portfolio
+from tui_trader.core.risk import Flatten, RiskEngine, RiskLimits, RiskSnapshot, Verdict
+
+if TYPE_CHECKING:
+    from tui_trader.broker.journal import Journal
+    from tui_trader.config import Settings
+    from tui_trader.target import Target
+
+log = logging.getLogger("tui_trader.desk")
+
+PAUSED_KEY = "paused"
+MAX_EVENTS = 200
+MAX_ORDERS = 100
+MAX_NOTICES = 20
+
+
+@dataclass(frozen=True)
+class EventLine:
+    """One event as the events pane shows it."""
+
+    at: str | None
+    stream: str
+    kind: str
+    symbol: str | None
+    text: str
+    source: str = "stream"
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    client_order_id: str
+    symbol: str
+    side: str
+    qty: str
+    source: str
+    state: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class DeskSnapshot:
+    """Everything the screen shows, at one moment, immutable."""
+
+    at: datetime
+    target: str
+    trading: bool
+    connection: ConnectionStatus
+    book: BookSnapshot
+    risk: RiskSnapshot
+    signals: Mapping[str, Decision]
+    convexity: Mapping[str, ConvexityReading]
+    events: tuple[EventLine, ...]
+    orders: tuple[OrderLine, ...]
+    notices: tuple[str, ...]
+    market_data_age: float | None
+    symbols: tuple[str, ...]
+
+
+class _RiskBook:
+    """The ledger's snapshot in the shape the risk engine reads (positions and prices)."""
+
+    def __init__(self, book: BookSnapshot, prices: Mapping[str, Decimal]) -> None:
+        self._book = book
+        self._prices = prices
+        self.equity = book.equity
+        self.day_start_equity = book.day_start_equity
+        self.peak_equity = book.peak_equity
+        self.gross_exposure = book.gross_exposure
+
+    def qty(self, symbol: str) -> Decimal:
+        pos = self._book.positions.get(symbol)
+        return pos.qty if pos is not None else Decimal(0)
+
+    def price(self, symbol: str) -> Decimal | None:
+        if symbol in self._prices:
+            return self._prices[symbol]
+        pos = self._book.positions.get(symbol)
+        return pos.mark if pos is not None else None
+
+
+@dataclass
+class DeskOptions:
+    trade: bool = False  # the policy sends orders (False: it only proposes)
+    poll_interval: float = 1.0  # seconds between market data polls
+    symbols: tuple[str, ...] = ()
+    streams: tuple[str, ...] = ("trades", "accounts", "nta")
+    since: datetime | None = None
+    warmup: bool = True  # fetch history for the policy at start
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+
+class Desk:
+    def __init__(
+        self, settings: Settings, target: Target, journal: Journal, options: DeskOptions
+    ) -> None:
+        self.settings = settings
+        self.target = target
+        self.journal = journal
+        self.options = options
+        self.symbols = tuple(options.symbols or settings.sim.symbols)
+        self.rest: AlpacaREST = target.rest()
+        self.http = target.http()
+        self.supervisor = Supervisor(
+            self.rest,
+            journal,
+            self.http,
+            target.auth_headers(),
+            SupervisorOptions.from_settings(
+                settings.stream, streams=options.streams, since=options.since
+            ),
+        )
+        self.portfolio = Portfolio()
+        self.risk = RiskEngine(
+            RiskLimits.from_settings(settings.risk),
+            paused=bool(journal.get_setting(PAUSED_KEY, False)),
+        )
+        self.convexity = ConvexityDetector()
+        self.policy = OnlinePolicy(PolicyConfig.from_settings(settings.policy), self.convexity)
+        self.sender = OrderSender(self.rest, journal)
+        self._clock = options.clock
+        self._signals: dict[str, Decision] = {}
+        self._readings: dict[str, ConvexityReading] = {}
+        self._prices: dict[str, Decimal] = {}
+        self._last_bar: dict[str, datetime] = {}
+        self._events: deque[EventLine] = deque(maxlen=MAX_EVENTS)
+        self._orders: deque[OrderLine] = deque(maxlen=MAX_ORDERS)
+        self._notices: deque[str] = deque(maxlen=MAX_NOTICES)
+        self._data_at: float | None = None
+        self._working: dict[str, str] = {}  # symbol -> client_order_id of our live order
+        self._queue: asyncio.Queue[tuple[Order, str]] = asyncio.Queue()
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._listeners: list[Callable[[], None]] = []
+        self.supervisor.on_events(self._on_events)
+        self.supervisor.on_reconcile(self._on_reconcile)
+        self.supervisor.on_status(self._on_status)
+
+    # ------------------------------------------------------------------------ lifecycle
+    async def run(self) -> None:
+        """Run until :meth:`stop` (or an authentication failure)."""
+        await self._bootstrap()
+        self._tasks = [
+            asyncio.create_task(self.supervisor.run(), name="supervisor"),
+            asyncio.create_task(self._market_loop(), name="market"),
+            asyncio.create_task(self._order_loop(), name="orders"),
+        ]
+        try:
+            await self._tasks[0]  # the supervisor ends on stop() or AUTH_FAILED
+        finally:
+            self._stop.set()
+            for task in self._tasks[1:]:
+                task.cancel()
+            await asyncio.gather(*self._tasks[1:], return_exceptions=True)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.supervisor.stop()
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+        await self.rest.aclose()
+
+    def on_change(self, listener: Callable[[], None]) -> None:
+        """Told (without arguments) whenever the snapshot would differ; read it then."""
+        self._listeners.append(listener)
+
+    async def _bootstrap(self) -> None:
+        try:
+            account = await self.rest.get_account()
+            positions = await self.rest.list_positions()
+        except AlpacaError as exc:
+            self._notice(f"start-up reconciliation failed: {exc}")
+            return
+        cash = account.cash if account.cash is not None else Decimal(0)
+        corrections = self.portfolio.reconcile(positions, cash)
+        self.portfolio.start_day(account.last_equity or None)
+        if corrections:
+            self._audit("reconcile", {"corrections": corrections})
+        for result in await self.sender.resolve_pending():
+            self._audit("order", _result_data(result), result.symbol)
+        if self.options.warmup:
+            await self._warm_up()
+        if self.risk.paused:
+            self._notice("trading is paused (from the journal); resume to trade")
+
+    async def _warm_up(self) -> None:
+        """Feed the policy the recent history (days of minute bars): its model learns from
+        all of it, not just the warm-up minimum, so it can act on the first live bar."""
+        try:
+            clock = await self.rest.get_clock()
+            now = _parse_time(str(clock.get("timestamp", ""))) or self._clock()
+            history = await self.rest.bars(
+                list(self.symbols), "1Min", start=now - timedelta(days=5), end=now
+            )
+        except AlpacaError as exc:
+            self._notice(f"no history for the policy ({exc}); it warms up live")
+            return
+        for symbol, bars in history.items():
+            for bar in bars:
+                self.policy.observe(symbol, float(bar.close), bar.timestamp)
+                self._readings[symbol] = self.convexity.reading(symbol)
+                self._last_bar[symbol] = bar.timestamp
+
+    # ---------------------------------------------------------------------------- events
+    def _on_events(self, items: list[Delivered]) -> None:
+        now = self._clock()
+        for d in items:
+            event = d.event
+            symbol = d.symbol
+            if isinstance(event, TradeEvent):
+                self.portfolio.apply(event)
+                if event.order is not None and not event.order.is_open:
+                    self._release(event.order.client_order_id)
+                if event.event == "rejected":
+                    self.risk.record_reject(now)
+                elif event.event in ("new", "fill", "partial_fill"):
+                    self.risk.record_accept(now)
+                symbol = event.order.symbol if event.order is not None else symbol
+                text = _trade_text(event)
+            elif isinstance(event, NtaEvent):
+                self.portfolio.apply_nta(event)
+                text = f"{event.entry_type} {event.net_amount} {event.description or ''}".strip()
+            elif isinstance(event, AccountStatusEvent):
+                text = _account_text(event)
+                if event.trading_blocked:
+                    self._notice("the broker blocked trading on this account")
+            else:
+                text = d.type
+            self._events.append(EventLine(d.at, d.stream, d.type, symbol, text, d.source))
+        self._evaluate_risk()
+        self._changed()
+
+    def _on_reconcile(self, positions: list[Position], orders: list[WireOrder]) -> None:
+        corrections = self.portfolio.reconcile(positions)
+        if corrections:
+            self._audit("reconcile", {"corrections": corrections})
+            self._notice("ledger reconciled: " + "; ".join(corrections)[:200])
+        self._changed()
+
+    def _on_status(self, transition: Transition, status: ConnectionStatus) -> None:
+        self._evaluate_risk()
+        self._changed()
+
+    # ------------------------------------------------------------------------ market data
+    async def _market_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                await self._poll_market()
+            except AlpacaError as exc:
+                log.warning("market data poll failed", extra={"error": str(exc)[:200]})
+            except Exception:  # a bug in one poll must not stop the desk
+                log.exception("market loop error")
+            self._sync_pause()
+            self._evaluate_risk()
+            self._changed()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), self.options.poll_interval)
+
+    async def _poll_market(self) -> None:
+        quotes = await self.rest.latest_quotes(list(self.symbols))
+        self._data_at = time.monotonic()
+        for symbol, q in quotes.items():
+            if q.bid_price and q.ask_price and q.bid_price > 0 and q.ask_price > 0:
+                mid = (q.bid_price + q.ask_price) / 2
+                self._prices[symbol] = mid
+                self.portfolio.mark(symbol, mid)
+        # every bar since the last one seen, not just the latest: the policy's features
+        # assume consecutive bars, and a poll may span several (a fast sim, a slow poll)
+        seen = [self._last_bar[s] for s in self.symbols if s in self._last_bar]
+        if seen:
+            new = await self.rest.bars(
+                list(self.symbols), "1Min", start=min(seen) + timedelta(seconds=1)
+            )
+        else:
+            latest = await self.rest.latest_bars(list(self.symbols))
+            new = {s: [b] for s, b in latest.items() if b is not None}
+        for symbol in self.symbols:
+            for bar in new.get(symbol, []):
+                last = self._last_bar.get(symbol)
+                if last is not None and bar.timestamp <= last:
+                    continue
+                self._last_bar[symbol] = bar.timestamp
+                self.policy.observe(symbol, float(bar.close), bar.timestamp)
+                self._readings[symbol] = self.convexity.reading(symbol)
+                await self._decide(symbol, bar.timestamp, bar.close)
+
+    async def _decide(self, symbol: str, at: datetime, close: Decimal) -> None:
+        if symbol in self._working:  # one order per symbol at a time: its fills first
+            return
+        book = self.portfolio.snapshot()
+        price = self._prices.get(symbol, close)
+        pos = book.positions.get(symbol)
+        decision = self.policy.decide(
+            symbol, price, book.equity, pos.qty if pos is not None else Decimal(0), at
+        )
+        self._signals[symbol] = decision
+        self._audit("signal", _decision_data(decision), symbol)
+        qty = self._within_limits(symbol, decision.proposed_qty, pos.qty if pos else None, price)
+        if not self.options.trade or qty is None or qty == 0:
+            return
+        order = (
+            (
+                OrderBuilder().symbol(symbol).buy(qty)
+                if qty > 0
+                else OrderBuilder().symbol(symbol).sell(-qty)
+            )
+            .market()
+            .day()
+            .build()
+        )
+        verdict = self.check(order)
+        self._audit(
+            "risk",
+            {
+                "client_order_id": order.client_order_id,
+                "verdict": str(verdict),
+                "allowed": verdict.allowed,
+                "order": order.to_request(),
+            },
+            symbol,
+        )
+        if verdict.allowed:
+            self._working[symbol] = order.client_order_id
+            await self._queue.put((order, "policy"))
+
+    def _within_limits(
+        self, symbol: str, proposed: Decimal | None, current: Decimal | None, price: Decimal
+    ) -> Decimal | None:
+        """Shrink the policy's proposal so the position stays inside the per-symbol notional
+        limit: the policy sizes aggressively, the desk never past the risk limits (a
+        proposal the gate would deny every bar is worth nothing)."""
+        if proposed is None or price <= 0:
+            return proposed
+        held = current or Decimal(0)
+        target = held + proposed
+        cap = (self.risk.limits.max_symbol_notional * Decimal("0.98") / price).to_integral_value(
+            rounding="ROUND_DOWN"
+        )
+        if abs(target) > cap:
+            target = cap if target > 0 else -cap
+        if held and target and (held > 0) != (target > 0):
+            target = Decimal(0)  # a flip is two orders at the broker: close now, open next bar
+        delta = target - held
+        return None if delta == 0 else delta
+
+    # --------------------------------------------------------------------------- orders
+    async def _order_loop(self) -> None:
+        while not self._stop.is_set():
+            order, source = await self._queue.get()
+            result = await self._send(order, source)
+            self._audit("order", _result_data(result), order.symbol)
+
+    async def _send(self, order: Order, source: str) -> OrderResult:
+        now = self._clock()
+        self.risk.record_order(now)
+        line = OrderLine(
+            order.client_order_id,
+            order.symbol,
+            str(order.side),
+            str(order.qty or order.notional),
+            source,
+            "pending",
+        )
+        self._orders.append(line)
+        self._changed()
+        result = await self.sender.send(order, source)
+        if result.outcome is not Outcome.SUBMITTED:
+            self._release(order.client_order_id)
+        if result.outcome is Outcome.REJECTED:
+            self.risk.record_reject(self._clock())
+            self._notice(f"{order.symbol} {order.side} rejected: {result.detail[:120]}")
+        self._orders.append(
+            OrderLine(
+                line.client_order_id,
+                line.symbol,
+                line.side,
+                line.qty,
+                source,
+                str(result.outcome),
+                result.detail[:200],
+            )
+        )
+        self._changed()
+        return result
+
+    # ------------------------------------------------------------------------- commands
+    def check(self, order: Order) -> Verdict:
+        book = _RiskBook(self.portfolio.snapshot(), self._prices)
+        return self.risk.check(order, book, price=self._prices.get(order.symbol), now=self._clock())
+
+    async def submit(self, order: Order) -> Verdict:
+        """A manual order through the same risk gate; queued if allowed."""
+        verdict = self.check(order)
+        self._audit(
+            "risk",
+            {
+                "client_order_id": order.client_order_id,
+                "verdict": str(verdict),
+                "allowed": verdict.allowed,
+                "order": order.to_request(),
+                "source": "manual",
+            },
+            order.symbol,
+        )
+        if verdict.allowed:
+            await self._queue.put((order, "manual"))
+        else:
+            self._notice(f"denied: {verdict}")
+        self._changed()
+        return verdict
+
+    def pause(self, reason: str = "by the trader") -> None:
+        self.risk.pause()
+        self.journal.set_setting(PAUSED_KEY, True)
+        self._audit("pause", {"reason": reason})
+        self._notice(f"paused ({reason}): only orders that reduce exposure go out")
+        self._changed()
+
+    def resume(self) -> str:
+        state = self.risk.resume()
+        self.journal.set_setting(PAUSED_KEY, False)
+        self._audit("resume", {"state": str(state)})
+        self._notice(f"resumed: {state}")
+        self._changed()
+        return str(state)
+
+    async def flatten(self) -> FlattenReport:
+        """Pause, cancel everything, close everything, check until flat; stay paused."""
+        verdict = self.risk.check(
+            Flatten(),
+            _RiskBook(self.portfolio.snapshot(), self._prices),
+            price=None,
+            now=self._clock(),
+        )
+        assert verdict.allowed  # flatten always passes
+        self.pause("flatten")
+        report = await flatten(self.rest)
+        self._audit(
+            "flatten",
+            {
+                "flat": report.flat,
+                "summary": report.summary(),
+                "failures": [f.__dict__ for f in report.failures],
+            },
+        )
+        self._notice(report.summary())
+        self._changed()
+        return report
+
+    def reset_breaker(self, name: str) -> Verdict:
+        verdict = self.risk.reset(name, self._clock())
+        self._audit("reset", {"breaker": name, "verdict": str(verdict)})
+        self._notice(f"reset {name}: {verdict}")
+        self._changed()
+        return verdict
+
+    # ------------------------------------------------------------------------- snapshot
+    def snapshot(self) -> DeskSnapshot:
+        age = None if self._data_at is None else round(time.monotonic() - self._data_at, 3)
+        return DeskSnapshot(
+            at=self._clock(),
+            target=self.target.label,
+            trading=self.options.trade,
+            connection=self.supervisor.status(),
+            book=self.portfolio.snapshot(),
+            risk=self.risk.snapshot(),
+            signals=dict(self._signals),
+            convexity=dict(self._readings),
+            events=tuple(self._events),
+            orders=tuple(self._orders),
+            notices=tuple(self._notices),
+            market_data_age=age,
+            symbols=self.symbols,
+        )
+
+    # -------------------------------------------------------------------------- helpers
+    def _release(self, client_order_id: str | None) -> None:
+        for symbol, cid in list(self._working.items()):
+            if cid == client_order_id:
+                del self._working[symbol]
+
+    def _evaluate_risk(self) -> None:
+        status = self.supervisor.status()
+        trades = next((s for s in status.streams if s.name == "trades"), None)
+        stream_up = trades is None or trades.state is State.STREAMING
+        age = None if self._data_at is None else time.monotonic() - self._data_at
+        before = self.risk.state
+        self.risk.update(
+            _RiskBook(self.portfolio.snapshot(), self._prices),
+            now=self._clock(),
+            market_data_age=age,
+            stream_up=stream_up,
+            reconciling=False,
+        )
+        after = self.risk.state
+        if after != before:
+            self._audit("state", {"from": str(before), "to": str(after)})
+            self._notice(f"trading state {before} -> {after}")
+
+    def _sync_pause(self) -> None:
+        """Honour ``tui-trader pause``/``resume`` given from another shell."""
+        wanted = bool(self.journal.get_setting(PAUSED_KEY, False))
+        if wanted and not self.risk.paused:
+            self.risk.pause()
+            self._notice("paused from the command line")
+        elif not wanted and self.risk.paused:
+            self.risk.resume()
+            self._notice("resumed from the command line")
+
+    def _audit(self, kind: str, data: Mapping[str, Any], symbol: str | None = None) -> None:
+        try:
+            self.journal.audit(kind, data, symbol)
+        except Exception:  # the audit trail must not stop trading decisions... but say so
+            log.exception("audit write failed")
+
+    def _notice(self, text: str) -> None:
+        stamp = self._clock().strftime("%H:%M:%S")
+        self._notices.append(f"{stamp} {text}")
+        log.info("notice", extra={"text": text[:300]})
+
+    def _changed(self) -> None:
+        for listener in self._listeners:
+            listener()
+
+
+# ---------------------------------------------------------------------------- helpers
+def _parse_time(text: str) -> datetime | None:
+    from tui_trader.core.types import parse_timestamp
+
+    try:
+        return parse_timestamp(text)
+    except ValueError:
+        return None
+
+
+def _trade_text(event: TradeEvent) -> str:
+    order = event.order
+    if order is None:
+        return event.event
+    what = f"{order.side} {order.qty or order.notional or ''} {order.symbol}".strip()
+    if event.event in ("fill", "partial_fill"):
+        return f"{event.event} {event.qty} @ {event.price} ({what}) pos {event.position_qty}"
+    return f"{event.event} {what} {order.type}".strip()
+
+
+def _account_text(event: AccountStatusEvent) -> str:
+    parts = []
+    if event.status_to:
+        parts.append(f"status {event.status_from or '-'} -> {event.status_to}")
+    for flag in ("trading_blocked", "account_blocked"):
+        value = getattr(event, flag)
+        if value is not None:
+            parts.append(f"{flag}={value}")
+    return ", ".join(parts) or "account update"
+
+
+def _decision_data(d: Decision) -> dict[str, Any]:
+    return {
+        "at": d.at.isoformat() if d.at else None,
+        "mu": d.mu,
+        "sigma": d.sigma,
+        "target_weight": d.target_weight,
+        "current_weight": d.current_weight,
+        "utility_gain": d.utility_gain,
+        "proposed_qty": None if d.proposed_qty is None else str(d.proposed_qty),
+        "reason": d.reason,
+        "features": dict(d.features),
+    }
+
+
+def _result_data(r: OrderResult) -> dict[str, Any]:
+    return {
+        "client_order_id": r.client_order_id,
+        "outcome": str(r.outcome),
+        "order_id": r.order.id if r.order is not None else None,
+        "detail": r.detail[:300],
+        "attempts": r.attempts,
+    }
