@@ -11,16 +11,91 @@ from __future__ import annotations
 import json
 import math
 import sys
+from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
+from dataclasses import asdict, replace
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from tui_trader.config import Settings
+from tui_trader.core.backtest import PolicyLike
+from tui_trader.core.orders import OrderBuilder
+from tui_trader.core.policy import Decision, OnlinePolicy
+from tui_trader.core.risk import RiskEngine
+from tui_trader.core.sizing import fit_to_limits
 
 EXIT_OK = 0
 EXIT_USAGE = 2
+
+
+class _Book:
+    """What the risk engine reads, from the backtest's own positions and marks."""
+
+    def __init__(
+        self,
+        equity: Decimal,
+        day_start: Decimal,
+        peak: Decimal,
+        qty: dict[str, Decimal],
+        price: dict[str, Decimal],
+    ) -> None:
+        self.equity, self.day_start_equity, self.peak_equity = equity, day_start, peak
+        self._qty, self._price = qty, price
+        self.gross_exposure = sum(
+            (abs(q * price.get(s, Decimal(0))) for s, q in qty.items()), Decimal(0)
+        )
+
+    def qty(self, symbol: str) -> Decimal:
+        return self._qty.get(symbol, Decimal(0))
+
+    def price(self, symbol: str) -> Decimal | None:
+        return self._price.get(symbol)
+
+
+class GatedPolicy:
+    """The policy as the desk runs it: each proposal sized to the limits
+    (:func:`fit_to_limits`) and passed through the same :class:`RiskEngine`, on the
+    backtest's clock. Denials are counted; latched breakers stay latched (no one resets
+    them in a backtest), which is the conservative reading of a bad day."""
+
+    def __init__(self, policy: PolicyLike, risk: RiskEngine, equity: float) -> None:
+        self.policy = policy
+        self.risk = risk
+        self._qty: dict[str, Decimal] = {}
+        self._price: dict[str, Decimal] = {}
+        self._peak = Decimal(repr(equity))
+        self._day_start = self._peak
+        self._day: date | None = None
+        self.denied: Counter[str] = Counter()
+
+    def observe(self, symbol: str, close: float, at: datetime) -> None:
+        self.policy.observe(symbol, close, at)
+
+    def decide(
+        self, symbol: str, price: Decimal, equity: Decimal, current_qty: Decimal, at: datetime
+    ) -> Decision:
+        self._qty[symbol], self._price[symbol] = current_qty, price
+        if at.date() != self._day:
+            self._day, self._day_start = at.date(), equity
+        self._peak = max(self._peak, equity)
+        decision = self.policy.decide(symbol, price, equity, current_qty, at)
+        qty = fit_to_limits(
+            decision.proposed_qty, current_qty, price, self.risk.limits.max_symbol_notional
+        )
+        if qty is None:
+            return replace(decision, proposed_qty=None)
+        book = _Book(equity, self._day_start, self._peak, self._qty, self._price)
+        self.risk.update(book, now=at, market_data_age=0.0, stream_up=True, reconciling=False)
+        side = OrderBuilder().symbol(symbol)
+        order = (side.buy(qty) if qty > 0 else side.sell(-qty)).market().day().build()
+        verdict = self.risk.check(order, book, price=price, now=at)
+        if not verdict.allowed:
+            self.denied[verdict.code or "DENIED"] += 1
+            return replace(decision, proposed_qty=None, reason=f"denied: {verdict}")
+        self.risk.record_order(at)
+        return replace(decision, proposed_qty=qty)
 
 
 def synthetic_bars(
@@ -66,7 +141,8 @@ def run(
 ) -> int:
     from tui_trader.core.backtest import run_backtest
     from tui_trader.core.convexity import ConvexityDetector
-    from tui_trader.core.policy import OnlinePolicy, PolicyConfig
+    from tui_trader.core.policy import PolicyConfig
+    from tui_trader.core.risk import RiskLimits
 
     try:
         if csv is not None:
@@ -74,12 +150,8 @@ def run(
         else:
             from tui_trader.sim.market import DEFAULT_REGIME_DRIFT
 
-            series = synthetic_bars(
-                symbols or settings.sim.symbols,
-                seed,
-                bars,
-                DEFAULT_REGIME_DRIFT if drift is None else drift,
-            )
+            drift = DEFAULT_REGIME_DRIFT if drift is None else drift
+            series = synthetic_bars(symbols or settings.sim.symbols, seed, bars, drift)
     except (OSError, ValueError) as exc:
         print(f"tui-trader backtest: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -87,11 +159,18 @@ def run(
         print("tui-trader backtest: error: not enough bars", file=sys.stderr)
         return EXIT_USAGE
     config = PolicyConfig.from_settings(settings.policy)
+    limits = RiskLimits.from_settings(settings.risk)
+    equity = 100_000.0
+    gates: list[GatedPolicy] = []
 
-    def factory() -> OnlinePolicy:
-        return OnlinePolicy(config, ConvexityDetector())
+    def factory() -> GatedPolicy:
+        gate = GatedPolicy(OnlinePolicy(config, ConvexityDetector()), RiskEngine(limits), equity)
+        gates.append(gate)
+        return gate
 
-    result = run_backtest(series, factory, cost_bps=cost_bps, seed=seed)
+    result = run_backtest(series, factory, cost_bps=cost_bps, seed=seed, starting_equity=equity)
+    gate = gates[0]
+    denied = dict(gate.denied)
     rows = {
         "policy": result.policy,
         "buy_and_hold": result.buy_and_hold,
@@ -107,6 +186,8 @@ def run(
                     "cost_bps": cost_bps,
                     "decisions": result.decisions,
                     "orders": result.orders,
+                    "risk_denials": denied,
+                    "risk_state": gate.risk.state.value,
                     **{name: asdict(stats) for name, stats in rows.items()},
                 },
                 indent=2,
@@ -114,6 +195,9 @@ def run(
         )
     else:
         print(_table(rows, series, result.decisions, result.orders))
+        if denied:
+            counts = ", ".join(f"{code} {n:,}" for code, n in sorted(denied.items()))
+            print(f"risk gate denied: {counts} (risk state at the end: {gate.risk.state.value})")
     if plot:
         print(ascii_plot([float(x) for x in result.equity]))
     return EXIT_OK

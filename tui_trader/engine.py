@@ -32,6 +32,7 @@ from tui_trader.core.orders import Order, OrderBuilder
 from tui_trader.core.policy import Decision, OnlinePolicy, PolicyConfig
 from tui_trader.core.portfolio import BookSnapshot, Portfolio
 from tui_trader.core.risk import Flatten, RiskEngine, RiskLimits, RiskSnapshot, Verdict
+from tui_trader.core.sizing import fit_to_limits
 
 if TYPE_CHECKING:
     from tui_trader.broker.journal import Journal
@@ -327,7 +328,12 @@ class Desk:
         )
         self._signals[symbol] = decision
         self._audit("signal", _decision_data(decision), symbol)
-        qty = self._within_limits(symbol, decision.proposed_qty, pos.qty if pos else None, price)
+        qty = fit_to_limits(
+            decision.proposed_qty,
+            pos.qty if pos is not None else Decimal(0),
+            price,
+            self.risk.limits.max_symbol_notional,
+        )
         if not self.options.trade or qty is None or qty == 0:
             return
         order = (
@@ -354,26 +360,6 @@ class Desk:
         if verdict.allowed:
             self._working[symbol] = order.client_order_id
             await self._queue.put((order, "policy"))
-
-    def _within_limits(
-        self, symbol: str, proposed: Decimal | None, current: Decimal | None, price: Decimal
-    ) -> Decimal | None:
-        """Shrink the policy's proposal so the position stays inside the per-symbol notional
-        limit: the policy sizes aggressively, the desk never past the risk limits (a
-        proposal the gate would deny every bar is worth nothing)."""
-        if proposed is None or price <= 0:
-            return proposed
-        held = current or Decimal(0)
-        target = held + proposed
-        cap = (self.risk.limits.max_symbol_notional * Decimal("0.98") / price).to_integral_value(
-            rounding="ROUND_DOWN"
-        )
-        if abs(target) > cap:
-            target = cap if target > 0 else -cap
-        if held and target and (held > 0) != (target > 0):
-            target = Decimal(0)  # a flip is two orders at the broker: close now, open next bar
-        delta = target - held
-        return None if delta == 0 else delta
 
     # --------------------------------------------------------------------------- orders
     async def _order_loop(self) -> None:

@@ -1,0 +1,61 @@
+"""The backtest trades through the desk's sizing and risk gate, not around it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from tui_trader.backtesting import GatedPolicy
+from tui_trader.core.policy import Decision
+from tui_trader.core.risk import RiskEngine, RiskLimits
+
+T0 = datetime(2024, 1, 2, 15, 0, tzinfo=UTC)
+
+
+class AlwaysBuy:
+    """A policy that wants 500 more shares every bar."""
+
+    def observe(self, symbol: str, close: float, at: datetime) -> None:
+        return None
+
+    def decide(
+        self, symbol: str, price: Decimal, equity: Decimal, current_qty: Decimal, at: datetime
+    ) -> Decision:
+        return Decision(symbol, at, {}, 0.01, 0.01, 1.0, 0.0, 1.0, Decimal(500), "buy")
+
+
+def test_proposals_are_sized_to_the_notional_limit() -> None:
+    gate = GatedPolicy(
+        AlwaysBuy(), RiskEngine(RiskLimits(max_symbol_notional=Decimal(10_000))), 1e5
+    )
+    first = gate.decide("AAPL", Decimal(100), Decimal(100_000), Decimal(0), T0)
+    assert first.proposed_qty == Decimal(98)
+    full = gate.decide(
+        "AAPL", Decimal(100), Decimal(100_000), Decimal(98), T0 + timedelta(minutes=1)
+    )
+    assert full.proposed_qty is None
+
+
+def test_the_rate_breaker_denies_and_is_counted() -> None:
+    limits = RiskLimits(max_orders_per_minute=2, max_symbol_notional=Decimal(1_000_000))
+    gate = GatedPolicy(AlwaysBuy(), RiskEngine(limits), 1e6)
+    sent = [
+        gate.decide(
+            "AAPL", Decimal(10), Decimal(1_000_000), Decimal(500 * i), T0 + timedelta(seconds=i)
+        )
+        for i in range(4)
+    ]
+    assert [d.proposed_qty for d in sent[:2]] == [Decimal(500), Decimal(500)]
+    assert all(d.proposed_qty is None and d.reason.startswith("denied") for d in sent[2:])
+    assert sum(gate.denied.values()) == 2
+
+
+def test_a_loss_past_the_daily_limit_halts_the_backtest_policy() -> None:
+    limits = RiskLimits(daily_loss_limit=Decimal(1_000), max_symbol_notional=Decimal(1_000_000))
+    gate = GatedPolicy(AlwaysBuy(), RiskEngine(limits), 100_000.0)
+    assert gate.decide("AAPL", Decimal(10), Decimal(100_000), Decimal(0), T0).proposed_qty
+    later = gate.decide(
+        "AAPL", Decimal(10), Decimal(98_000), Decimal(500), T0 + timedelta(minutes=5)
+    )
+    assert later.proposed_qty is None
+    assert gate.risk.state.value == "HALTED"
