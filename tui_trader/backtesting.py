@@ -21,8 +21,10 @@ from typing import Any
 
 from tui_trader.config import Settings
 from tui_trader.core.backtest import PolicyLike
+from tui_trader.core.events import NtaEvent, TradeEvent
 from tui_trader.core.orders import OrderBuilder
 from tui_trader.core.policy import Decision, OnlinePolicy
+from tui_trader.core.portfolio import Portfolio
 from tui_trader.core.risk import RiskEngine
 from tui_trader.core.sizing import fit_to_limits
 
@@ -30,63 +32,74 @@ EXIT_OK = 0
 EXIT_USAGE = 2
 
 
-class _Book:
-    """What the risk engine reads, from the backtest's own positions and marks."""
-
-    def __init__(
-        self,
-        equity: Decimal,
-        day_start: Decimal,
-        peak: Decimal,
-        qty: dict[str, Decimal],
-        price: dict[str, Decimal],
-    ) -> None:
-        self.equity, self.day_start_equity, self.peak_equity = equity, day_start, peak
-        self._qty, self._price = qty, price
-        self.gross_exposure = sum(
-            (abs(q * price.get(s, Decimal(0))) for s, q in qty.items()), Decimal(0)
-        )
-
-    def qty(self, symbol: str) -> Decimal:
-        return self._qty.get(symbol, Decimal(0))
-
-    def price(self, symbol: str) -> Decimal | None:
-        return self._price.get(symbol)
-
-
 class GatedPolicy:
     """The policy as the desk runs it: each proposal sized to the limits
-    (:func:`fit_to_limits`) and passed through the same :class:`RiskEngine`, on the
-    backtest's clock. Denials are counted; latched breakers stay latched (no one resets
-    them in a backtest), which is the conservative reading of a bad day."""
+    (:func:`fit_to_limits`) and passed through the same :class:`RiskEngine`, which reads a
+    real :class:`Portfolio` ledger fed with the backtest's fills (and their costs as fees),
+    on the backtest's clock. Denials are counted; latched breakers stay latched (no one
+    resets them in a backtest), which is the conservative reading of a bad day."""
 
     def __init__(self, policy: PolicyLike, risk: RiskEngine, equity: float) -> None:
         self.policy = policy
         self.risk = risk
-        self._qty: dict[str, Decimal] = {}
-        self._price: dict[str, Decimal] = {}
-        self._peak = Decimal(repr(equity))
-        self._day_start = self._peak
+        self.ledger = Portfolio(Decimal(repr(equity)))
         self._day: date | None = None
+        self._fills = 0
         self.denied: Counter[str] = Counter()
 
     def observe(self, symbol: str, close: float, at: datetime) -> None:
         self.policy.observe(symbol, close, at)
 
+    def fill(self, symbol: str, qty: float, price: float, fee: float, at: datetime) -> None:
+        """Book one of the backtest's fills in the ledger, as the broker's events would."""
+        self._fills += 1
+        n, stamp = self._fills, at.isoformat()
+        self.ledger.apply(
+            TradeEvent.model_validate(
+                {
+                    "event": "fill",
+                    "event_id": f"backtest-{n}",
+                    "execution_id": f"backtest-{n}",
+                    "qty": repr(abs(qty)),
+                    "price": repr(price),
+                    "timestamp": stamp,
+                    "at": stamp,
+                    "order": {
+                        "id": f"backtest-{n}",
+                        "symbol": symbol,
+                        "side": "buy" if qty > 0 else "sell",
+                        "filled_qty": repr(abs(qty)),
+                    },
+                }
+            )
+        )
+        if fee:
+            self.ledger.apply_nta(
+                NtaEvent.model_validate(
+                    {
+                        "at": stamp,
+                        "event_ulid": f"backtest-fee-{n}",
+                        "entry_type": "FEE",
+                        "net_amount": -fee,
+                        "status": "executed",
+                    }
+                )
+            )
+
     def decide(
         self, symbol: str, price: Decimal, equity: Decimal, current_qty: Decimal, at: datetime
     ) -> Decision:
-        self._qty[symbol], self._price[symbol] = current_qty, price
+        self.ledger.mark(symbol, price, at)
         if at.date() != self._day:
-            self._day, self._day_start = at.date(), equity
-        self._peak = max(self._peak, equity)
+            self._day = at.date()
+            self.ledger.start_day()
         decision = self.policy.decide(symbol, price, equity, current_qty, at)
         qty = fit_to_limits(
             decision.proposed_qty, current_qty, price, self.risk.limits.max_symbol_notional
         )
         if qty is None:
             return replace(decision, proposed_qty=None)
-        book = _Book(equity, self._day_start, self._peak, self._qty, self._price)
+        book = self.ledger.snapshot()
         self.risk.update(book, now=at, market_data_age=0.0, stream_up=True, reconciling=False)
         side = OrderBuilder().symbol(symbol)
         order = (side.buy(qty) if qty > 0 else side.sell(-qty)).market().day().build()
@@ -168,9 +181,17 @@ def run(
         gates.append(gate)
         return gate
 
-    result = run_backtest(series, factory, cost_bps=cost_bps, seed=seed, starting_equity=equity)
+    result = run_backtest(
+        series,
+        factory,
+        cost_bps=cost_bps,
+        seed=seed,
+        starting_equity=equity,
+        on_fill=lambda *fill: gates[0].fill(*fill),
+    )
     gate = gates[0]
     denied = dict(gate.denied)
+    book = gate.ledger.snapshot()
     rows = {
         "policy": result.policy,
         "buy_and_hold": result.buy_and_hold,
@@ -186,6 +207,11 @@ def run(
                     "cost_bps": cost_bps,
                     "decisions": result.decisions,
                     "orders": result.orders,
+                    "ledger": {
+                        "equity": float(book.equity),
+                        "realized_pnl": float(book.realized_pnl),
+                        "fills": book.fills,
+                    },
                     "risk_denials": denied,
                     "risk_state": gate.risk.state.value,
                     **{name: asdict(stats) for name, stats in rows.items()},
@@ -195,6 +221,10 @@ def run(
         )
     else:
         print(_table(rows, series, result.decisions, result.orders))
+        print(
+            f"ledger: equity {book.equity:,.2f}, realized {book.realized_pnl:,.2f}, "
+            f"{book.fills:,} fills"
+        )
         if denied:
             counts = ", ".join(f"{code} {n:,}" for code, n in sorted(denied.items()))
             print(f"risk gate denied: {counts} (risk state at the end: {gate.risk.state.value})")

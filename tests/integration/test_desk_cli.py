@@ -113,6 +113,9 @@ def test_backtest_beats_its_baselines_with_drift_and_stays_quiet_without(
     policy, hold, shuffled = result["policy"], result["buy_and_hold"], result["shuffled_control"]
     assert policy["sharpe"] > 3
     assert policy["sharpe"] > hold["sharpe"] and policy["sharpe"] > shuffled["sharpe"]
+    # the ledger beside the vectorised accounting: same fills, same equity to the cent
+    assert result["ledger"]["fills"] == policy["trades"]
+    assert abs(result["ledger"]["equity"] - 100_000 * (1 + policy["total_return"])) < 0.01
     code, out, err = run(
         ["backtest", "--bars", "3000", "--seed", "7", "--json", "--no-drift"], env, timeout=120
     )

@@ -53,9 +53,35 @@ def test_the_rate_breaker_denies_and_is_counted() -> None:
 def test_a_loss_past_the_daily_limit_halts_the_backtest_policy() -> None:
     limits = RiskLimits(daily_loss_limit=Decimal(1_000), max_symbol_notional=Decimal(1_000_000))
     gate = GatedPolicy(AlwaysBuy(), RiskEngine(limits), 100_000.0)
-    assert gate.decide("AAPL", Decimal(10), Decimal(100_000), Decimal(0), T0).proposed_qty
+    first = gate.decide("AAPL", Decimal(10), Decimal(100_000), Decimal(0), T0)
+    assert first.proposed_qty == Decimal(500)
+    gate.fill("AAPL", 500.0, 10.0, 1.0, T0 + timedelta(minutes=1))
+    # the ledger, not the equity the caller passes, is what the risk engine reads
     later = gate.decide(
-        "AAPL", Decimal(10), Decimal(98_000), Decimal(500), T0 + timedelta(minutes=5)
+        "AAPL", Decimal(7), Decimal(100_000), Decimal(500), T0 + timedelta(minutes=5)
     )
+    assert gate.ledger.snapshot().day_pnl == Decimal(-1501)
     assert later.proposed_qty is None
     assert gate.risk.state.value == "HALTED"
+
+
+def test_the_ledger_books_every_fill_and_agrees_with_the_backtest() -> None:
+    from tui_trader.backtesting import synthetic_bars
+    from tui_trader.core.backtest import run_backtest
+    from tui_trader.core.convexity import ConvexityDetector
+    from tui_trader.core.policy import OnlinePolicy, PolicyConfig
+
+    bars = synthetic_bars(["AAPL", "MSFT"], seed=3, bars=1500, drift=10.0)
+    gates: list[GatedPolicy] = []
+
+    def factory() -> GatedPolicy:
+        gates.append(
+            GatedPolicy(OnlinePolicy(PolicyConfig(), ConvexityDetector()), RiskEngine(), 1e5)
+        )
+        return gates[-1]
+
+    result = run_backtest(bars, factory, cost_bps=5.0, on_fill=lambda *f: gates[0].fill(*f))
+    book = gates[0].ledger.snapshot()
+    assert result.policy.trades > 0
+    assert book.fills == result.policy.trades
+    assert abs(float(book.equity) - float(result.equity[-1])) < 0.01 * result.policy.trades + 1e-6

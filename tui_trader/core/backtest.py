@@ -115,6 +115,8 @@ class _Run:
 
 # order_fn(step, column, price, equity, qty) -> share delta to fill at the column's next bar
 _OrderFn = Callable[[int, int, float, float, float], float]
+FillFn = Callable[[str, float, float, float, datetime], None]
+"""``(symbol, signed qty, price, fee, at)`` for each of the policy's fills."""
 
 
 class _Market:
@@ -137,7 +139,9 @@ class _Market:
             self.mark[i, gap] = self.mark[i - 1, gap]
         self.mark = np.nan_to_num(self.mark, nan=0.0)
 
-    def simulate(self, order_fn: _OrderFn, *, cost: float, equity0: float) -> _Run:
+    def simulate(
+        self, order_fn: _OrderFn, *, cost: float, equity0: float, on_fill: FillFn | None = None
+    ) -> _Run:
         n_steps, n_symbols = self.close.shape
         qty = np.zeros(n_symbols)
         pending = np.zeros(n_symbols)
@@ -157,6 +161,14 @@ class _Market:
                     traded += abs(notional)
                     costs += fee
                     trades += 1
+                    if on_fill is not None:
+                        on_fill(
+                            self.symbols[j],
+                            float(pending[j]),
+                            float(self.close[t, j]),
+                            fee,
+                            self.timestamps[t],
+                        )
                     pending[j] = 0.0
             value = cash + float(qty @ self.mark[t])
             equity[t] = value
@@ -248,11 +260,13 @@ def run_backtest(
     bars_per_year: float = BARS_PER_YEAR,
     seed: int = 0,
     shuffles: int = 8,
+    on_fill: FillFn | None = None,
 ) -> BacktestResult:
     """Run a fresh policy over ``bars`` (per symbol ``(timestamp, close)``, oldest first).
 
     ``seed`` drives the shuffled control, whose stats are the mean over ``shuffles``
-    permutations.
+    permutations. ``on_fill`` sees each of the policy's fills (not the baselines'), so a
+    caller can keep a ledger beside the vectorised accounting.
     """
     if not bars or not any(bars.values()):
         raise ValueError("the backtest needs at least one bar")
@@ -284,7 +298,7 @@ def run_backtest(
         run = market.simulate(orders, cost=cost, equity0=starting_equity)
         return _stats(run, starting_equity, bars_per_year)
 
-    run = market.simulate(policy_orders, cost=cost, equity0=starting_equity)
+    run = market.simulate(policy_orders, cost=cost, equity0=starting_equity, on_fill=on_fill)
     n = len(market.symbols)
     first = market.active & (np.cumsum(market.active, axis=0) == 1)
     rng = np.random.default_rng(seed)

@@ -146,14 +146,27 @@ class BookSnapshot:
     fills: int
     as_of: datetime | None
 
-    def weight(self, symbol: str) -> Decimal:
-        """Market value of ``symbol`` over equity (signed; 0 when flat or equity <= 0)."""
-        if self.equity <= 0:
-            return _ZERO
+    def qty(self, symbol: str) -> Decimal:
+        """Signed quantity held (0 when flat): with :meth:`price`, the risk engine's Book."""
+        view = self._view(symbol)
+        return _ZERO if view is None else view.qty
+
+    def price(self, symbol: str) -> Decimal | None:
+        view = self._view(symbol)
+        return None if view is None else view.mark
+
+    def _view(self, symbol: str) -> PositionView | None:
         view = self.positions.get(symbol)
         if view is None:
             key = symbol_key(symbol)
             view = next((v for v in self.positions.values() if symbol_key(v.symbol) == key), None)
+        return view
+
+    def weight(self, symbol: str) -> Decimal:
+        """Market value of ``symbol`` over equity (signed; 0 when flat or equity <= 0)."""
+        if self.equity <= 0:
+            return _ZERO
+        view = self._view(symbol)
         return _ZERO if view is None else view.market_value / self.equity
 
 
