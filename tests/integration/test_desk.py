@@ -125,6 +125,7 @@ async def test_a_forced_loss_halts_the_desk_and_flatten_still_works(
 ) -> None:
     desk: Desk = await desk_for(sim, risk={"daily_loss_limit": 1})
     buy = OrderBuilder().symbol("TSLA").buy(90).market().day().build()
+    await until(lambda: desk.snapshot().market_data_age is not None, 10)
     assert (await desk.submit(buy)).allowed
     # the spread alone costs more than $1 at the mid: daily loss trips and latches
     await until(lambda: desk.snapshot().risk.state is TradingState.HALTED, 20)
@@ -172,6 +173,8 @@ async def test_manual_orders_pass_the_gate_and_reach_the_book(
 ) -> None:
     desk: Desk = await desk_for(sim)
     order = OrderBuilder().symbol("MSFT").buy(3).market().day().build()
+    # before the first prices the gate fails closed (STALE_DATA), as it should
+    await until(lambda: desk.snapshot().market_data_age is not None, 10)
     assert (await desk.submit(order)).allowed
     await until(
         lambda: (p := desk.snapshot().book.positions.get("MSFT")) is not None and p.qty == 3, 15
