@@ -75,15 +75,36 @@ def _journal(settings: Settings) -> tuple[Target, Journal]:
     return target, Journal.open(path)
 
 
+def _set_paused(settings: Settings, paused: bool) -> Target:
+    """Write the flag a running desk polls, with its audit row."""
+    target, journal = _journal(settings)
+    try:
+        journal.set_setting(PAUSED_KEY, paused)
+        journal.audit("pause" if paused else "resume", {"by": "command line"})
+    finally:
+        journal.close()
+    return target
+
+
+def _confirmed(
+    settings: Settings, what: str, refused: str, yes: bool, ask: Callable[[str], str]
+) -> int | None:
+    """None when the account answers and the trader confirms ``what``; else the exit code."""
+    if not _remote(settings):
+        return EXIT_USAGE
+    account = asyncio.run(_account_number(settings))
+    if account is None:
+        return EXIT_AUTH
+    if not confirm(what, settings, account, yes=yes, ask=ask):
+        print(refused, file=sys.stderr)
+        return EXIT_USAGE
+    return None
+
+
 def cmd_pause(settings: Settings) -> int:
     if not _remote(settings):
         return EXIT_USAGE
-    target, journal = _journal(settings)
-    try:
-        journal.set_setting(PAUSED_KEY, True)
-        journal.audit("pause", {"by": "command line"})
-    finally:
-        journal.close()
+    target = _set_paused(settings, True)
     print(
         f"paused: no new exposure on {target.label}; a running desk picks this up"
         " within seconds. Resting orders are untouched."
@@ -92,22 +113,12 @@ def cmd_pause(settings: Settings) -> int:
 
 
 def cmd_resume(settings: Settings, yes: bool, ask: Callable[[str], str] = input) -> int:
-    if not _remote(settings):
-        return EXIT_USAGE
-    account = asyncio.run(_account_number(settings))
-    if account is None:
-        return EXIT_AUTH
-    if not confirm(
-        "resume trading (the policy may open positions)", settings, account, yes=yes, ask=ask
-    ):
-        print("not resumed.", file=sys.stderr)
-        return EXIT_USAGE
-    target, journal = _journal(settings)
-    try:
-        journal.set_setting(PAUSED_KEY, False)
-        journal.audit("resume", {"by": "command line"})
-    finally:
-        journal.close()
+    refused = _confirmed(
+        settings, "resume trading (the policy may open positions)", "not resumed.", yes, ask
+    )
+    if refused is not None:
+        return refused
+    target = _set_paused(settings, False)
     print(f"resumed on {target.label}.")
     return EXIT_OK
 
@@ -115,16 +126,11 @@ def cmd_resume(settings: Settings, yes: bool, ask: Callable[[str], str] = input)
 def cmd_flatten(
     settings: Settings, yes: bool, deadline: float, ask: Callable[[str], str] = input
 ) -> int:
-    if not _remote(settings):
-        return EXIT_USAGE
-    account = asyncio.run(_account_number(settings))
-    if account is None:
-        return EXIT_AUTH
-    if not confirm(
-        "cancel every open order and close every position", settings, account, yes=yes, ask=ask
-    ):
-        print("not flattened.", file=sys.stderr)
-        return EXIT_USAGE
+    refused = _confirmed(
+        settings, "cancel every open order and close every position", "not flattened.", yes, ask
+    )
+    if refused is not None:
+        return refused
     _, journal = _journal(settings)
     try:
         journal.set_setting(PAUSED_KEY, True)

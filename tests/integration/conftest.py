@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -97,3 +99,18 @@ def admin_for() -> Iterator[Callable[[RunningEmulator], httpx.Client]]:
     yield make
     for c in opened:
         c.close()
+
+
+@pytest.fixture
+def clean_env(tmp_path: Path) -> dict[str, str]:
+    """A child process's environment: no Alpaca keys, no tui-trader settings; home and XDG
+    dirs under tmp_path, so nothing of the user's machine leaks in."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.upper().startswith(("APCA_", "TUI_TRADER_", "XDG_"))
+    }
+    env["HOME"] = str(tmp_path / "home")
+    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
+        env[name] = str(tmp_path / name.lower())
+    return env

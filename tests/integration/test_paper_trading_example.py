@@ -4,7 +4,6 @@ fails fast, in one line, when the target cannot be reached."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -12,27 +11,12 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.integration.conftest import KEY, KEY_HEADERS, SECRET
 from tui_trader.sim.runner import RunningEmulator
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "paper_trading.py"
-
-
-@pytest.fixture
-def clean_env(tmp_path: Path) -> dict[str, str]:
-    """No Alpaca keys, no tui-trader settings; home and XDG dirs under tmp_path."""
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.upper().startswith(("APCA_", "TUI_TRADER_", "XDG_"))
-    }
-    env["HOME"] = str(tmp_path / "home")
-    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
-        env[name] = str(tmp_path / name.lower())
-    return env
 
 
 def run_example(

@@ -8,7 +8,7 @@ import gc
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -268,19 +268,6 @@ def run_example(env: dict[str, str], *args: str, timeout: float = 60.0) -> tuple
         check=False,
     )
     return proc.returncode, proc.stdout + proc.stderr
-
-
-@pytest.fixture
-def clean_env(tmp_path: Path) -> Iterator[dict[str, str]]:
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.upper().startswith(("APCA_", "TUI_TRADER_", "XDG_"))
-    }
-    env["HOME"] = str(tmp_path / "home")
-    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
-        env[name] = str(tmp_path / name.lower())
-    yield env
 
 
 def test_example_runs_against_the_embedded_emulator_by_default(
