@@ -403,6 +403,9 @@ class Desk:
 
     # ------------------------------------------------------------------------- commands
     def check(self, order: Order) -> Verdict:
+        """The gate's verdict on current facts: the risk state is re-evaluated first, so an
+        order placed right after the first prices is not judged on the state before them."""
+        self._evaluate_risk()
         book = _RiskBook(self.portfolio.snapshot(), self._prices)
         return self.risk.check(order, book, price=self._prices.get(order.symbol), now=self._clock())
 
