@@ -21,6 +21,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from tui_trader.broker.faults import FAULT_MENU, FaultError
+from tui_trader.broker.faults import inject as inject_fault
 from tui_trader.broker.ordering import FlattenReport, OrderResult, OrderSender, Outcome, flatten
 from tui_trader.broker.rest import AlpacaError, AlpacaREST
 from tui_trader.broker.status import ConnectionStatus, State, Transition
@@ -45,6 +47,8 @@ PAUSED_KEY = "paused"
 MAX_EVENTS = 200
 MAX_ORDERS = 100
 MAX_NOTICES = 20
+MAX_HISTORY = 60  # closes per symbol for the sparkline
+MAX_BACKOFFS = 8
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,7 @@ class EventLine:
     symbol: str | None
     text: str
     source: str = "stream"
+    seq: int = 0  # increases by one per event: a pane appends only what it has not seen
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,19 @@ class OrderLine:
     source: str
     state: str
     detail: str = ""
+
+
+@dataclass(frozen=True)
+class FlattenPreview:
+    """What a flatten would send, for the trader to read before confirming."""
+
+    open_orders: tuple[str, ...]  # one line per order to cancel
+    positions: tuple[tuple[str, Decimal], ...]  # (symbol, signed qty) to close
+    error: str | None = None  # the broker could not be asked; flatten still works
+
+    @property
+    def empty(self) -> bool:
+        return not self.open_orders and not self.positions and self.error is None
 
 
 @dataclass(frozen=True)
@@ -87,6 +105,14 @@ class DeskSnapshot:
     notices: tuple[str, ...]
     market_data_age: float | None
     symbols: tuple[str, ...]
+    mode: str = "sim"
+    account: str | None = None
+    prices: Mapping[str, Decimal] = field(default_factory=dict)
+    history: Mapping[str, tuple[float, ...]] = field(default_factory=dict)  # recent closes
+    prev_close: Mapping[str, Decimal] = field(default_factory=dict)  # for the day change
+    verdicts: Mapping[str, Verdict] = field(default_factory=dict)  # last gate verdict/symbol
+    backoff_delays: tuple[tuple[str, float], ...] = ()  # recent (stream, seconds), oldest first
+    faults: tuple[str, ...] = ()  # the SIM fault menu's keys; empty when not on the emulator
 
 
 class _RiskBook:
@@ -159,6 +185,13 @@ class Desk:
         self._orders: deque[OrderLine] = deque(maxlen=MAX_ORDERS)
         self._notices: deque[str] = deque(maxlen=MAX_NOTICES)
         self._data_at: float | None = None
+        self._seq = 0
+        self._history: dict[str, deque[float]] = {}
+        self._prev_close: dict[str, Decimal] = {}
+        self._last_close: dict[str, tuple[datetime, Decimal]] = {}
+        self._verdicts: dict[str, Verdict] = {}
+        self._backoffs: deque[tuple[str, float]] = deque(maxlen=MAX_BACKOFFS)
+        self._account: str | None = None
         self._working: dict[str, str] = {}  # symbol -> client_order_id of our live order
         self._queue: asyncio.Queue[tuple[Order, str]] = asyncio.Queue()
         self._stop = asyncio.Event()
@@ -204,6 +237,7 @@ class Desk:
         except AlpacaError as exc:
             self._notice(f"start-up reconciliation failed: {exc}")
             return
+        self._account = account.account_number or account.id
         cash = account.cash if account.cash is not None else Decimal(0)
         corrections = self.portfolio.reconcile(positions, cash)
         self.portfolio.start_day(account.last_equity or None)
@@ -230,6 +264,7 @@ class Desk:
             return
         for symbol, bars in history.items():
             for bar in bars:
+                self._record_close(symbol, bar.timestamp, bar.close)
                 self.policy.observe(symbol, float(bar.close), bar.timestamp)
                 self._readings[symbol] = self.convexity.reading(symbol)
                 self._last_bar[symbol] = bar.timestamp
@@ -259,7 +294,10 @@ class Desk:
                     self._notice("the broker blocked trading on this account")
             else:
                 text = d.type
-            self._events.append(EventLine(d.at, d.stream, d.type, symbol, text, d.source))
+            self._seq += 1
+            self._events.append(
+                EventLine(d.at, d.stream, d.type, symbol, text, d.source, self._seq)
+            )
         self._evaluate_risk()
         self._changed()
 
@@ -271,6 +309,8 @@ class Desk:
         self._changed()
 
     def _on_status(self, transition: Transition, status: ConnectionStatus) -> None:
+        if transition.delay is not None:
+            self._backoffs.append((transition.stream, transition.delay))
         self._evaluate_risk()
         self._changed()
 
@@ -313,9 +353,18 @@ class Desk:
                 if last is not None and bar.timestamp <= last:
                     continue
                 self._last_bar[symbol] = bar.timestamp
+                self._record_close(symbol, bar.timestamp, bar.close)
                 self.policy.observe(symbol, float(bar.close), bar.timestamp)
                 self._readings[symbol] = self.convexity.reading(symbol)
                 await self._decide(symbol, bar.timestamp, bar.close)
+
+    def _record_close(self, symbol: str, at: datetime, close: Decimal) -> None:
+        """Keep the sparkline's closes and the previous session's last close."""
+        last = self._last_close.get(symbol)
+        if last is not None and last[0].date() != at.date():
+            self._prev_close[symbol] = last[1]
+        self._last_close[symbol] = (at, close)
+        self._history.setdefault(symbol, deque(maxlen=MAX_HISTORY)).append(float(close))
 
     async def _decide(self, symbol: str, at: datetime, close: Decimal) -> None:
         if symbol in self._working:  # one order per symbol at a time: its fills first
@@ -347,6 +396,7 @@ class Desk:
             .build()
         )
         verdict = self.check(order)
+        self._verdicts[symbol] = verdict
         self._audit(
             "risk",
             {
@@ -412,6 +462,7 @@ class Desk:
     async def submit(self, order: Order) -> Verdict:
         """A manual order through the same risk gate; queued if allowed."""
         verdict = self.check(order)
+        self._verdicts[order.symbol] = verdict
         self._audit(
             "risk",
             {
@@ -468,6 +519,53 @@ class Desk:
         self._changed()
         return report
 
+    async def preview_flatten(self) -> FlattenPreview:
+        """Ask the broker (not the ledger) what is open, as flatten will."""
+        try:
+            orders = await self.rest.list_orders("open")
+            positions = await self.rest.list_positions()
+        except AlpacaError as exc:
+            return FlattenPreview((), (), f"could not list open orders and positions: {exc}")
+        lines = tuple(
+            f"{o.side} {o.qty or o.notional or ''} {o.symbol} {o.type}"
+            + (f" @ {o.limit_price}" if o.limit_price is not None else "")
+            for o in orders
+        )
+        held = tuple((p.symbol, p.qty) for p in positions if p.qty)
+        return FlattenPreview(lines, held)
+
+    async def cancel_all(self) -> str:
+        """Cancel every open order (positions stay); the stream reports each cancel."""
+        self._audit("cancel_all", {})
+        try:
+            items = await self.rest.cancel_all_orders()
+        except AlpacaError as exc:
+            text = f"cancel all failed: {exc}"
+        else:
+            failed = [i for i in items if i.status >= 300]
+            text = f"cancel all: {len(items) - len(failed)} cancel requests accepted"
+            if failed:
+                text += f", {len(failed)} refused"
+        self._notice(text)
+        self._changed()
+        return text
+
+    @property
+    def fault_keys(self) -> tuple[str, ...]:
+        """The SIM fault menu, offered only against the embedded emulator."""
+        if self.target.embedded is None:
+            return ()
+        return tuple(c.key for c in FAULT_MENU)
+
+    async def inject_fault(self, key: str) -> str:
+        if key not in self.fault_keys:
+            raise FaultError("faults can only be injected into the embedded emulator")
+        label = await inject_fault(self.http, self.target.base_url, key)
+        self._audit("fault", {"fault": key})
+        self._notice(f"fault injected: {label}")
+        self._changed()
+        return label
+
     def reset_breaker(self, name: str) -> Verdict:
         verdict = self.risk.reset(name, self._clock())
         self._audit("reset", {"breaker": name, "verdict": str(verdict)})
@@ -492,6 +590,14 @@ class Desk:
             notices=tuple(self._notices),
             market_data_age=age,
             symbols=self.symbols,
+            mode=self.settings.mode.value,
+            account=self._account,
+            prices=dict(self._prices),
+            history={s: tuple(h) for s, h in self._history.items()},
+            prev_close=dict(self._prev_close),
+            verdicts=dict(self._verdicts),
+            backoff_delays=tuple(self._backoffs),
+            faults=self.fault_keys,
         )
 
     # -------------------------------------------------------------------------- helpers

@@ -157,8 +157,10 @@ class CadenceMeter:
         self.floor = floor
         self._last: float | None = None
         self._intervals: list[float] = []
+        self.last_beat: float | None = None  # loop time of the latest heartbeat, for its age
 
     def heartbeat(self, now: float) -> None:
+        self.last_beat = now
         if self._last is not None:
             self._intervals.append(now - self._last)
             del self._intervals[:-8]

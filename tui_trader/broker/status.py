@@ -72,6 +72,7 @@ class StreamStatus:
     polled: int = 0  # events delivered by the REST polling fallback
     idle_timeout: float | None = None
     heartbeat_cadence: float | None = None
+    heartbeat_age: float | None = None  # seconds since the last ``:heartbeat`` comment
 
 
 @dataclass(frozen=True)

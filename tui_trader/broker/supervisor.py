@@ -227,6 +227,9 @@ class _StreamState:
             polled=self.polled,
             idle_timeout=self.meter.idle_timeout,
             heartbeat_cadence=self.meter.cadence,
+            heartbeat_age=None
+            if self.meter.last_beat is None
+            else round(max(0.0, now_mono - self.meter.last_beat), 3),
         )
 
 
