@@ -10,10 +10,8 @@ import argparse
 import asyncio
 import contextlib
 import os
-import secrets
 import signal
 import sys
-import threading
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -96,6 +94,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"tui-trader {__version__}")
     parser.add_argument("--config", type=Path, help="TOML config file (default: user config dir)")
+    trade = parser.add_mutually_exclusive_group()
+    trade.add_argument(
+        "--trade",
+        dest="trade",
+        action="store_true",
+        default=None,
+        help="let the policy send orders (default on the emulator only)",
+    )
+    trade.add_argument(
+        "--watch", dest="trade", action="store_false", help="the policy only proposes"
+    )
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     sim = sub.add_parser(
@@ -369,43 +378,11 @@ def _fault_specs(texts: Sequence[str]) -> list[Any]:
     return specs
 
 
-def cmd_desk(settings: Settings) -> int:
-    """The default command: the desk against the embedded emulator or Alpaca.
+def cmd_desk(settings: Settings, args: argparse.Namespace) -> int:
+    """The default command: the desk on a screen, against the embedded emulator or Alpaca."""
+    from tui_trader.launch import run_desk
 
-    The trading screen is built in a later issue; until then this starts the embedded
-    emulator (when no keys are configured) and says so plainly instead of pretending.
-    """
-    from tui_trader.config import Mode
-    from tui_trader.sim.runner import start_in_thread
-
-    if settings.mode is not Mode.SIM:
-        print(
-            f"tui-trader: {settings.mode.value} mode against {settings.base_url} is configured, "
-            "but the trading screen is not built yet; nothing was sent to Alpaca.",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
-    config = _emulator_config(settings, None)
-    config.key_id, config.secret_key = "desk-" + secrets.token_hex(4), secrets.token_urlsafe(24)
-    running = start_in_thread(config, settings.sim.host, settings.sim.port)
-    stop = threading.Event()
-    try:
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        say(
-            f"tui-trader {__version__}: embedded paper emulator at {running.url} "
-            f"(seed {config.seed}, speed {config.speed}x)."
-        )
-        say(
-            "The trading screen is not built yet; the emulator serves until Ctrl-C. "
-            "`tui-trader sim` serves one you can point any Alpaca client at."
-        )
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
-    finally:
-        running.stop()
-    return EXIT_OK
+    return run_desk(settings, trade=args.trade)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -461,7 +438,7 @@ def _main(argv: Sequence[str] | None) -> int:
         if args.command == "resume":
             return commands.cmd_resume(settings, args.yes)
         return commands.cmd_flatten(settings, args.yes, args.deadline)
-    return cmd_desk(settings)
+    return cmd_desk(settings, args)
 
 
 if __name__ == "__main__":

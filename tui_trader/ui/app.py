@@ -1,0 +1,214 @@
+"""The Textual app: themes, the desk's lifetime as a worker, help, quit and the palette.
+
+Build it with :func:`build_app`, which takes the desk (the real one or a frozen one in tests),
+the settings and where themes are read from and remembered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.worker import Worker, WorkerState
+
+from tui_trader.ui.palette import DeskCommands
+from tui_trader.ui.screens.confirm import ConfirmScreen
+from tui_trader.ui.screens.help import HelpScreen
+from tui_trader.ui.screens.main import DeskScreen
+from tui_trader.ui.themes import ThemeMemory, ThemeSet, load_themes, pick_theme, user_theme_dir
+
+if TYPE_CHECKING:
+    from tui_trader.config import Settings
+    from tui_trader.ui.port import DeskPort
+
+log = logging.getLogger("tui_trader.ui")
+
+CSS = """
+DeskScreen { layout: vertical; }
+#desk-header { height: 1; background: $panel; padding: 0 1; }
+#desk-header.-live { background: $breaker-tripped 40%; }
+#panes { height: 1fr; grid-gutter: 0; }
+#panes > * { border: round $panel-lighten-2; border-title-color: $primary; border-title-style: bold;
+    border-subtitle-color: $foreground-muted; height: 1fr; }
+#panes > *:focus, #panes > *:focus-within { border: round $primary; }
+#events { background: $surface; }
+#filter { dock: bottom; margin: 0 0 1 0; }
+
+DeskScreen.-narrow #panes { grid-size: 2 3; grid-columns: 1fr 1fr; grid-rows: 1fr 1fr 1fr; }
+DeskScreen.-narrow #breakers { column-span: 2; }
+DeskScreen.-wide #panes { grid-size: 3 2; grid-columns: 2fr 3fr 2fr; grid-rows: 1fr 1fr; }
+DeskScreen.-wide #events { row-span: 2; }
+DeskScreen.-wide #positions { column-span: 1; }
+
+ModalScreen { align: center middle; background: $background 60%; }
+ModalScreen #dialog { width: 72; max-width: 95%; height: auto; max-height: 90%;
+    border: thick $primary; background: $surface; padding: 0 1; }
+ConfirmScreen #dialog { border: thick $warning; }
+#dialog-title { text-style: bold; width: 100%; content-align: center middle; padding: 0 0 1 0; }
+#dialog-body { height: auto; max-height: 20; }
+#dialog-buttons { height: auto; align: right middle; padding: 1 0 0 0; }
+#dialog-buttons Button { margin: 0 0 0 2; }
+.hint { color: $foreground-muted; }
+#order-form { grid-size: 4; grid-columns: 8 1fr 8 1fr; grid-rows: 3; height: auto; }
+#order-form Label { padding: 1 0 0 0; }
+#order-form .-invalid { border: tall $loss; }
+#order-error { color: $loss; height: auto; display: none; }
+#order-error.-shown { display: block; }
+#order-preview { height: auto; min-height: 2; padding: 1 0 0 0; }
+HelpScreen #dialog { width: 90; }
+#choices { height: auto; max-height: 12; }
+"""
+
+
+class TraderApp(App[None]):
+    CSS = CSS
+    TITLE = "tui-trader"
+    BINDINGS = [
+        Binding("q", "request_quit", "Quit", tooltip="quit (says what happens to resting orders)"),
+        Binding("question_mark", "help", "Help", key_display="?", tooltip="this list"),
+        Binding("t", "next_theme", "Theme", tooltip="next theme (remembered)"),
+        Binding("ctrl+q", "request_quit", "Quit", show=False, priority=True),
+    ]
+    COMMANDS = App.COMMANDS | {DeskCommands}
+
+    def __init__(
+        self,
+        desk: DeskPort,
+        *,
+        themes: ThemeSet,
+        theme: str,
+        memory: ThemeMemory | None,
+        hz: float = 10.0,
+        mode: str = "sim",
+        start_desk: bool = True,
+    ) -> None:
+        super().__init__()
+        self.desk = desk
+        self.themes = themes
+        self.memory = memory
+        self.mode = mode
+        self.hz = hz
+        self.start_desk = start_desk
+        self.desk_screen: DeskScreen | None = None
+        self._desk_worker: Worker[None] | None = None
+        for t in themes.themes.values():
+            self.register_theme(t)
+        self.theme = pick_theme(self.available_themes, memory.get() if memory else None, theme)
+
+    def on_mount(self) -> None:
+        self.desk_screen = DeskScreen(self.desk, self.hz)
+        self.push_screen(self.desk_screen)
+        for problem in self.themes.problems:
+            self.notify(f"theme skipped: {problem}", severity="warning", timeout=8)
+        if self.start_desk:
+            self._desk_worker = self.run_worker(
+                self.desk.run(), name="desk", group="desk", exclusive=True, exit_on_error=False
+            )
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker is not self._desk_worker:
+            return
+        if event.state is WorkerState.ERROR:
+            log.error("desk stopped", exc_info=event.worker.error)
+            self.notify(
+                f"the desk stopped: {type(event.worker.error).__name__}; quit and restart",
+                severity="error",
+                timeout=30,
+            )
+        elif event.state is WorkerState.SUCCESS:
+            state = self.desk.snapshot().connection.state
+            if str(state) == "AUTH_FAILED":
+                self.notify("the broker rejected the credentials", severity="error", timeout=30)
+
+    # ------------------------------------------------------------------------ actions
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        sections = [("Desk", DeskScreen.BINDINGS), ("App", self.BINDINGS)]
+        extra = [
+            Binding("ctrl+p", "command_palette", "Command palette", tooltip="every command by name")
+        ]
+        self.push_screen(HelpScreen([*sections[:1], ("App", [*self.BINDINGS, *extra])]))  # type: ignore[list-item]
+
+    def action_next_theme(self) -> None:
+        names = list(self.themes.themes) or [self.theme]
+        i = names.index(self.theme) if self.theme in names else -1
+        self.theme = names[(i + 1) % len(names)]
+        if self.memory is not None:
+            self.memory.set(self.theme)
+        self.notify(f"theme: {self.theme}", timeout=2)
+
+    @work(group="quit", exclusive=True, exit_on_error=False)
+    async def action_request_quit(self) -> None:
+        if not isinstance(self.screen, DeskScreen):
+            return
+        lines = await self._quit_lines()
+        ok = await self.push_screen_wait(
+            ConfirmScreen("Quit tui-trader?", lines, "Quit", danger=False, extra_keys=("q",))
+        )
+        if ok:
+            await self.shutdown()
+            self.exit()
+
+    async def _quit_lines(self) -> list[str | Text]:
+        try:
+            preview = await asyncio.wait_for(self.desk.preview_flatten(), 3)
+        except TimeoutError:
+            preview = None
+        if preview is None or preview.error:
+            return ["Could not ask the broker what is open.", *self._resting_text(None, None)]
+        return self._resting_text(len(preview.open_orders), len(preview.positions))
+
+    def _resting_text(self, orders: int | None, positions: int | None) -> list[str | Text]:
+        o = "Any" if orders is None else str(orders)
+        p = "any" if positions is None else str(positions)
+        if self.mode == "sim":
+            return [
+                f"{o} open orders and {p} positions are in the embedded emulator,",
+                "which stops with the app: they go with it (the journal keeps the record).",
+            ]
+        return [
+            f"{o} open orders stay resting at Alpaca: they can fill while tui-trader is closed",
+            "(day orders expire at the close, GTC orders stay). "
+            f"{p.capitalize()} positions stay open.",
+            "Nothing is canceled. Flatten (f) first to leave nothing behind.",
+        ]
+
+    async def shutdown(self) -> None:
+        """Stop the desk and wait for it (bounded), so the journal is closed cleanly."""
+        self.desk.stop()
+        worker = self._desk_worker
+        if worker is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(worker.wait(), 5)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.desk.aclose(), 5)
+
+
+def build_app(
+    settings: Settings,
+    desk: DeskPort,
+    *,
+    user_themes: Path | None = None,
+    memory: ThemeMemory | None = None,
+    start_desk: bool = True,
+) -> TraderApp:
+    """The app over ``desk``; tests pass a frozen desk, a theme memory in a temp dir and
+    ``start_desk=False`` when the desk must not run."""
+    themes = load_themes(user_themes if user_themes is not None else user_theme_dir())
+    return TraderApp(
+        desk,
+        themes=themes,
+        theme=settings.ui.theme,
+        memory=memory,
+        hz=settings.ui.refresh_hz,
+        mode=settings.mode.value,
+        start_desk=start_desk,
+    )

@@ -1,0 +1,47 @@
+"""One line that answers: where am I trading, with what, how is it going, may it trade."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from tui_trader.engine import DeskSnapshot
+from tui_trader.ui import format as fmt
+from tui_trader.ui.colours import Colours
+from tui_trader.ui.panes.breakers import state_style
+from tui_trader.ui.panes.connection import state_style as conn_style
+
+
+class DeskHeader(Static):
+    def __init__(self) -> None:
+        super().__init__(id="desk-header")
+
+    def render_snapshot(self, snap: DeskSnapshot, c: Colours) -> None:
+        mode = snap.mode.upper()
+        self.set_class(mode == "LIVE", "-live")
+        badge_style = {
+            "SIM": f"bold reverse {c.primary}",
+            "PAPER": f"bold reverse {c.warning}",
+            "LIVE": f"bold reverse {c.tripped}",
+        }.get(mode, "bold reverse")
+        badge = " ◆ LIVE MONEY ◆ " if mode == "LIVE" else f" {mode} "
+        book = snap.book
+        day_pct = book.day_pnl / book.day_start_equity * 100 if book.day_start_equity else None
+        risk = snap.risk
+        state = str(risk.state) + (" PAUSED" if risk.paused else "")
+        text = Text.assemble(
+            (badge, badge_style),
+            " ",
+            (snap.account or "-", "bold"),
+            "  equity ",
+            (fmt.money(book.equity), "bold"),
+            "  day ",
+        )
+        text.append_text(
+            c.signed(f"{fmt.money(book.day_pnl, signed=True)} ({fmt.pct(day_pct)})", book.day_pnl)
+        )
+        text.append("  ")
+        text.append(f" {state} ", style=f"reverse {state_style(risk.state, c)}")
+        text.append("  ")
+        text.append(str(snap.connection.state), style=conn_style(snap.connection.state, c))
+        self.update(text)

@@ -1,0 +1,68 @@
+"""Positions and P&L: one row per open position, a totals row, a sparkline of recent closes."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from rich.text import Text
+
+from tui_trader.engine import DeskSnapshot
+from tui_trader.ui import format as fmt
+from tui_trader.ui.colours import Colours
+from tui_trader.ui.panes.table import Cell, KeyedTable
+
+COLUMNS = (
+    ("symbol", "Symbol", 6),
+    ("qty", "Qty", 7),
+    ("avg", "Avg", 9),
+    ("last", "Last", 9),
+    ("value", "Value", 11),
+    ("upnl", "Unr P&L", 10),
+    ("upct", "%", 7),
+    ("day", "Day", 7),
+    ("trend", "Trend", 12),
+)
+TOTAL = "__total__"
+
+
+class PositionsPane(KeyedTable):
+    def __init__(self) -> None:
+        super().__init__(COLUMNS, id="positions")
+        self.border_title = "Positions"
+
+    def render_snapshot(self, snap: DeskSnapshot, c: Colours) -> None:
+        rows: dict[str, list[Cell]] = {}
+        book = snap.book
+        for symbol in sorted(book.positions):
+            p = book.positions[symbol]
+            last = snap.prices.get(symbol, p.mark)
+            basis = abs(p.cost_basis)
+            upct = (p.unrealized / basis * 100) if basis else None
+            prev = snap.prev_close.get(symbol)
+            day = (last - prev) / prev * 100 if last is not None and prev else None
+            rows[symbol] = [
+                Text(symbol, style="bold"),
+                c.signed(fmt.qty(p.qty), p.qty),
+                Text(fmt.price(p.avg_entry)),
+                Text(fmt.price(last)),
+                Text(fmt.money(p.market_value)),
+                c.signed(fmt.money(p.unrealized, signed=True), p.unrealized),
+                c.signed(fmt.pct(upct), upct),
+                c.signed(fmt.pct(day), day),
+                Text(fmt.sparkline(snap.history.get(symbol, ())), style=c.accent),
+            ]
+        value = sum((p.market_value for p in book.positions.values()), Decimal(0))
+        rows[TOTAL] = [
+            Text("Total", style="bold"),
+            Text(""),
+            Text(""),
+            Text(""),
+            Text(fmt.money(value), style="bold"),
+            c.signed(fmt.money(book.unrealized_pnl, signed=True), book.unrealized_pnl),
+            Text(""),
+            Text(""),
+            Text(f"real {fmt.money(book.realized_pnl, signed=True)}"),
+        ]
+        self.sync(rows)
+        n = len(book.positions)
+        self.border_subtitle = f"{n} open · equity {fmt.money(book.equity)}"

@@ -1,0 +1,69 @@
+"""The policy's view per symbol: prediction, uncertainty, convexity, target vs current weight,
+the last decision and the gate's verdict on it."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from tui_trader.engine import DeskSnapshot
+from tui_trader.ui import format as fmt
+from tui_trader.ui.colours import Colours
+from tui_trader.ui.panes.table import Cell, KeyedTable
+
+COLUMNS = (
+    ("symbol", "Symbol", 6),
+    ("mu", "μ bps", 7),
+    ("sigma", "σ bps", 6),  # noqa: RUF001
+    ("cvx", "Cvx", 6),
+    ("target", "Target", 7),
+    ("current", "Now", 7),
+    ("decision", "Decision", 22),
+    ("gate", "Gate", 16),
+)
+
+
+class SignalsPane(KeyedTable):
+    def __init__(self) -> None:
+        super().__init__(COLUMNS, id="signals")
+        self.border_title = "Signals"
+
+    def render_snapshot(self, snap: DeskSnapshot, c: Colours) -> None:
+        rows: dict[str, list[Cell]] = {}
+        for symbol in snap.symbols:
+            d = snap.signals.get(symbol)
+            r = snap.convexity.get(symbol)
+            if r is None or r.warming_up:
+                cvx = Text("warm" if r is not None else "-", style=c.stale)
+            else:
+                cvx = Text(f"{r.score:+.2f}" + ("▲" if r.convex else " "))
+                if r.convex:
+                    cvx.stylize(c.profit)
+            v = snap.verdicts.get(symbol)
+            if v is None:
+                gate = Text("-", style=c.stale)
+            elif v.allowed:
+                gate = Text("allowed", style=c.profit)
+            else:
+                gate = Text(v.code or "denied", style=c.tripped)
+            if d is None:
+                rows[symbol] = [Text(symbol, style="bold"), Text("-"), Text("-"), cvx]
+                rows[symbol] += [Text("-"), Text("-"), Text("waiting for bars", style=c.stale)]
+                rows[symbol].append(gate)
+                continue
+            proposal = (
+                f"{'buy' if d.proposed_qty > 0 else 'sell'} {abs(d.proposed_qty)}"
+                if d.proposed_qty
+                else fmt.shorten(d.reason, 22)
+            )
+            rows[symbol] = [
+                Text(symbol, style="bold"),
+                c.signed(fmt.bps(d.mu), d.mu),
+                Text(f"{d.sigma * 1e4:.1f}"),
+                cvx,
+                c.signed(fmt.weight(d.target_weight), d.target_weight),
+                Text(fmt.weight(d.current_weight)),
+                Text(proposal),
+                gate,
+            ]
+        self.sync(rows)
+        self.border_subtitle = "trading" if snap.trading else "advisory: the policy only proposes"

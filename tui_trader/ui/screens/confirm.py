@@ -1,0 +1,63 @@
+"""A yes/no question before anything destructive, with the focus on the safe answer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Label, Static
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """``y`` confirms, ``n`` and Escape cancel; Cancel has the focus, so Enter is safe."""
+
+    BINDINGS = [
+        Binding("y", "answer(True)", "Confirm"),
+        Binding("n", "answer(False)", "Cancel"),
+        Binding("escape", "answer(False)", "Cancel", show=False),
+    ]
+
+    def __init__(
+        self,
+        title: str,
+        lines: Sequence[str | Text],
+        confirm: str = "Confirm",
+        *,
+        danger: bool = True,
+        extra_keys: Sequence[str] = (),
+    ) -> None:
+        super().__init__(classes="confirm")
+        self.title_text = title
+        self.lines = list(lines)
+        self.confirm_label = confirm
+        self.danger = danger
+        for key in extra_keys:  # e.g. a second `q` quits
+            self._bindings.bind(key, "answer(True)", show=False)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label(self.title_text, id="dialog-title")
+            with VerticalScroll(id="dialog-body"):
+                for line in self.lines:
+                    yield Static(line if isinstance(line, Text) else Text(line))
+            with Horizontal(id="dialog-buttons"):
+                yield Button("Cancel (n)", id="cancel", variant="default")
+                yield Button(
+                    f"{self.confirm_label} (y)",
+                    id="confirm",
+                    variant="error" if self.danger else "primary",
+                )
+
+    def on_mount(self) -> None:
+        self.query_one("#cancel", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(event.button.id == "confirm")
+
+    def action_answer(self, value: bool) -> None:
+        self.dismiss(value)

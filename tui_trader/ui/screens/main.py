@@ -1,0 +1,297 @@
+"""The desk screen: five panes over one snapshot, repainted on a timer, and the trading keys.
+
+The trading keys live here, not on the App, so no modal can let one fire underneath it.
+Panes never pull from the network: the screen takes the desk's snapshot at most ``hz`` times a
+second, only when the desk said something changed (or a countdown is running).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid
+from textual.screen import Screen
+from textual.widgets import Footer, Input
+
+from tui_trader.broker.status import State
+from tui_trader.core.risk import BreakerState
+from tui_trader.engine import DeskSnapshot
+from tui_trader.ui.colours import Colours
+from tui_trader.ui.panes.breakers import BreakersPane
+from tui_trader.ui.panes.connection import ConnectionPane
+from tui_trader.ui.panes.events import EventsPane
+from tui_trader.ui.panes.header import DeskHeader
+from tui_trader.ui.panes.positions import PositionsPane
+from tui_trader.ui.panes.signals import SignalsPane
+from tui_trader.ui.screens.choice import ChoiceScreen
+from tui_trader.ui.screens.confirm import ConfirmScreen
+from tui_trader.ui.screens.order_entry import OrderEntryScreen, describe
+
+if TYPE_CHECKING:
+    from tui_trader.core.orders import Order
+    from tui_trader.ui.port import DeskPort
+
+log = logging.getLogger("tui_trader.ui")
+
+MAX_HZ = 20.0
+
+
+class DeskScreen(Screen[None]):
+    BINDINGS = [
+        Binding("p", "pause", "Pause", tooltip="pause / resume new exposure"),
+        Binding("f", "flatten", "Flatten", tooltip="cancel all orders, close all positions"),
+        Binding("o", "order", "Order", tooltip="order entry"),
+        Binding("c", "cancel_all", "Cancel all", tooltip="cancel every open order"),
+        Binding("r", "reset", "Reset", tooltip="reset a tripped breaker"),
+        Binding("x", "faults", "Faults", tooltip="inject a network fault (SIM only)"),
+        Binding(
+            "slash", "filter", "Filter", key_display="/", tooltip="filter events by symbol/type"
+        ),
+        Binding("z", "zoom", "Zoom", show=False, tooltip="zoom the focused pane (again: back)"),
+        Binding("escape", "unfilter", "Clear filter", show=False),
+    ]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+
+    def __init__(self, desk: DeskPort, hz: float = 10.0) -> None:
+        super().__init__(id="desk")
+        self.desk = desk
+        self.hz = min(max(hz, 1.0), MAX_HZ)
+        self._dirty = True
+        self._colours: Colours | None = None
+        self.snap: DeskSnapshot | None = None
+        self.frames = 0  # repaints done, for the benchmark's frame rate
+        self.last_paint: float = 0.0
+        desk.on_change(self._mark)
+
+    def _mark(self) -> None:
+        self._dirty = True
+
+    def compose(self) -> ComposeResult:
+        yield DeskHeader()
+        with Grid(id="panes"):
+            yield EventsPane()
+            yield ConnectionPane()
+            yield PositionsPane()
+            yield SignalsPane()
+            yield BreakersPane()
+        yield Input(placeholder="filter: words matching symbol, type or stream", id="filter")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#filter", Input).display = False
+        self.app.theme_changed_signal.subscribe(self, self._theme_changed)
+        self.set_interval(1 / self.hz, self._tick)
+        self.paint()
+
+    def _theme_changed(self, _theme: object) -> None:
+        self._colours = None
+        self._dirty = True
+        self.paint()
+
+    # ---------------------------------------------------------------------- painting
+    def _tick(self) -> None:
+        snap = self.snap
+        moving = snap is not None and (
+            snap.connection.state is not State.STREAMING or snap.market_data_age is not None
+        )
+        if self._dirty or moving:
+            self.paint()
+
+    def paint(self) -> None:
+        """One coalesced repaint from one snapshot; every pane diff-updates itself."""
+        self._dirty = False
+        snap = self.desk.snapshot()
+        self.snap = snap
+        fresh = self._colours is None
+        if self._colours is None:
+            self._colours = Colours.of(self.app)
+        c = self._colours
+        with self.app.batch_update():
+            self.query_one(DeskHeader).render_snapshot(snap, c)
+            events = self.query_one(EventsPane)
+            if fresh:
+                events.restyle(c)
+            events.render_snapshot(snap, c)
+            self.query_one(ConnectionPane).render_snapshot(snap, c)
+            if fresh:  # colours live in the cells: repaint them all
+                for table in (PositionsPane, SignalsPane, BreakersPane):
+                    self.query_one(table).clear()
+                    self.query_one(table)._rows = {}
+            self.query_one(PositionsPane).render_snapshot(snap, c)
+            self.query_one(SignalsPane).render_snapshot(snap, c)
+            self.query_one(BreakersPane).render_snapshot(snap, c)
+        self.frames += 1
+        self.last_paint = time.monotonic()
+        self.refresh_bindings()
+
+    # ---------------------------------------------------------------------- bindings
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        snap = self.snap
+        if action == "faults":
+            return bool(snap and snap.faults)  # hidden off the emulator
+        if action == "reset" and snap is not None:
+            tripped = any(b.state is BreakerState.TRIPPED for b in snap.risk.breakers)
+            return True if tripped else None  # greyed out when nothing is tripped
+        return True
+
+    # ---------------------------------------------------------------------- actions
+    def action_pause(self) -> None:
+        snap = self.desk.snapshot()
+        if snap.risk.paused:
+            state = self.desk.resume()
+            self.notify(f"resumed: {state}", timeout=3)
+        else:
+            self.desk.pause("by the trader (p)")
+            self.notify("paused: only orders that reduce exposure go out", timeout=3)
+        self.paint()
+
+    @work(group="flatten", exclusive=True, exit_on_error=False)
+    async def action_flatten(self) -> None:
+        preview = await self.desk.preview_flatten()
+        lines: list[str | Text] = ["Trading pauses, then this is sent to the broker:"]
+        if preview.error:
+            lines.append(Text(f"! {preview.error}"))
+            lines.append("Flatten will still cancel all orders and close all positions.")
+        lines.append(f"Cancel {len(preview.open_orders)} open orders:")
+        lines += [f"  {o}" for o in preview.open_orders[:12]]
+        if len(preview.open_orders) > 12:
+            lines.append(f"  … and {len(preview.open_orders) - 12} more")
+        lines.append(f"Close {len(preview.positions)} positions:")
+        lines += [f"  {s} {q:+}" for s, q in preview.positions[:12]]
+        if len(preview.positions) > 12:
+            lines.append(f"  … and {len(preview.positions) - 12} more")
+        ok = await self.app.push_screen_wait(ConfirmScreen("Flatten everything?", lines, "Flatten"))
+        if not ok:
+            self.notify("flatten canceled: nothing was sent", timeout=3)
+            return
+        self.notify("flattening…", timeout=3)
+        report = await self.desk.flatten()
+        self.notify(report.summary(), severity="information" if report.flat else "error")
+        self.paint()
+
+    @work(group="order", exclusive=True, exit_on_error=False)
+    async def action_order(self) -> None:
+        snap = self.desk.snapshot()
+        order: Order | None = await self.app.push_screen_wait(
+            OrderEntryScreen(self.desk.check, dict(snap.prices))
+        )
+        if order is None:
+            return
+        ok = await self.app.push_screen_wait(
+            ConfirmScreen("Send this order?", [describe(order)], "Send", danger=False)
+        )
+        if not ok:
+            self.notify("order not sent", timeout=3)
+            return
+        verdict = await self.desk.submit(order)
+        if verdict.allowed:
+            self.notify(f"sent: {describe(order)}", timeout=4)
+        else:
+            self.notify(f"denied: {verdict}", severity="error")
+        self.paint()
+
+    @work(group="cancel", exclusive=True, exit_on_error=False)
+    async def action_cancel_all(self) -> None:
+        preview = await self.desk.preview_flatten()
+        lines: list[str | Text] = [f"Cancel {len(preview.open_orders)} open orders:"]
+        lines += [f"  {o}" for o in preview.open_orders[:12]]
+        lines.append("Positions stay open.")
+        if preview.error:
+            lines.insert(0, Text(f"! {preview.error}"))
+        ok = await self.app.push_screen_wait(
+            ConfirmScreen("Cancel all open orders?", lines, "Cancel all")
+        )
+        if ok:
+            self.notify(await self.desk.cancel_all(), timeout=4)
+        self.paint()
+
+    @work(group="reset", exclusive=True, exit_on_error=False)
+    async def action_reset(self) -> None:
+        snap = self.desk.snapshot()
+        tripped = [b for b in snap.risk.breakers if b.state is BreakerState.TRIPPED]
+        if not tripped:
+            self.notify("no breaker is tripped", timeout=3)
+            return
+        name: str | None = str(tripped[0].name)
+        if len(tripped) > 1:
+            name = await self.app.push_screen_wait(
+                ChoiceScreen(
+                    "Reset which breaker?",
+                    [(str(b.name), f"{b.name}: {b.reason or ''}") for b in tripped],
+                )
+            )
+            if name is None:
+                return
+        breaker = next((b for b in tripped if str(b.name) == name), None)
+        if breaker is None or name is None:
+            return
+        ok = await self.app.push_screen_wait(
+            ConfirmScreen(
+                f"Reset {name}?",
+                [
+                    f"Tripped: {breaker.reason or '-'}",
+                    "It trips again at once if the cause is still there.",
+                ],
+                "Reset",
+            )
+        )
+        if ok:
+            verdict = self.desk.reset_breaker(name)
+            self.notify(
+                f"reset {name}: {verdict}", severity="information" if verdict.allowed else "error"
+            )
+        self.paint()
+
+    @work(group="faults", exclusive=True, exit_on_error=False)
+    async def action_faults(self) -> None:
+        from tui_trader.broker.faults import FAULT_MENU
+
+        snap = self.desk.snapshot()
+        menu = [(c.key, f"{c.key:<9} {c.label}") for c in FAULT_MENU if c.key in snap.faults]
+        if not menu:
+            self.notify("the fault menu works only on the embedded emulator", timeout=3)
+            return
+        key = await self.app.push_screen_wait(ChoiceScreen("Inject a fault (SIM)", menu))
+        if key is None:
+            return
+        try:
+            label = await self.desk.inject_fault(key)
+        except Exception as exc:  # shown, not fatal: the desk keeps running
+            self.notify(f"fault not injected: {exc}", severity="error")
+            return
+        self.notify(f"injected: {label}", timeout=4)
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.value = self.query_one(EventsPane).filter_text
+        box.display = True
+        box.focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "filter":
+            event.stop()
+            self.query_one(EventsPane).set_filter(event.value)
+            event.input.display = False
+            self.query_one(EventsPane).focus()
+
+    def action_unfilter(self) -> None:
+        box = self.query_one("#filter", Input)
+        if box.display:
+            box.display = False
+            self.query_one(EventsPane).focus()
+        elif self.maximized is not None:
+            self.minimize()
+        elif self.query_one(EventsPane).filter_text:
+            self.query_one(EventsPane).set_filter("")
+
+    def action_zoom(self) -> None:
+        if self.maximized is not None:
+            self.minimize()
+        elif self.focused is not None:
+            self.maximize(self.focused)
