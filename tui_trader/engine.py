@@ -268,6 +268,13 @@ class Desk:
                 self.policy.observe(symbol, float(bar.close), bar.timestamp)
                 self._readings[symbol] = self.convexity.reading(symbol)
                 self._last_bar[symbol] = bar.timestamp
+        # the signals pane shows the policy's view from the start, not after the next bar;
+        # nothing is traded on it (the next live bar decides)
+        book = self.portfolio.snapshot()
+        for symbol, (at, close) in self._last_close.items():
+            pos = book.positions.get(symbol)
+            held = pos.qty if pos is not None else Decimal(0)
+            self._signals[symbol] = self.policy.decide(symbol, close, book.equity, held, at)
 
     # ---------------------------------------------------------------------------- events
     def _on_events(self, items: list[Delivered]) -> None:

@@ -43,3 +43,27 @@ def test_sim_does_not_reach_into_future_layers() -> None:
     ours = {m for m in json.loads(out) if m.startswith("tui_trader.")}
     allowed = ("tui_trader.sim", "tui_trader.core")
     assert sorted(m for m in ours if not m.startswith(allowed)) == []
+
+
+def test_ui_never_speaks_http() -> None:
+    """The screen sends commands to the desk and renders its snapshots: no HTTP client, no
+    server, no SQL in any UI module (they reach the network only through the engine)."""
+    import ast
+    from pathlib import Path
+
+    import tui_trader.ui
+
+    root = Path(tui_trader.ui.__file__).parent
+    banned = {"httpx", "httpx_sse", "starlette", "uvicorn", "sqlite3", "tui_trader.broker.rest"}
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            found += [
+                f"{path.name}: {n}" for n in names if n in banned or n.split(".")[0] in banned
+            ]
+    assert found == []

@@ -22,7 +22,14 @@ from tui_trader.ui.palette import DeskCommands
 from tui_trader.ui.screens.confirm import ConfirmScreen
 from tui_trader.ui.screens.help import HelpScreen
 from tui_trader.ui.screens.main import DeskScreen
-from tui_trader.ui.themes import ThemeMemory, ThemeSet, load_themes, pick_theme, user_theme_dir
+from tui_trader.ui.themes import (
+    ThemeMemory,
+    ThemeSet,
+    load_themes,
+    pick_theme,
+    theme_variable_defaults,
+    user_theme_dir,
+)
 
 if TYPE_CHECKING:
     from tui_trader.config import Settings
@@ -38,14 +45,15 @@ DeskScreen { layout: vertical; }
 #panes > * { border: round $panel-lighten-2; border-title-color: $primary; border-title-style: bold;
     border-subtitle-color: $foreground-muted; height: 1fr; }
 #panes > *:focus, #panes > *:focus-within { border: round $primary; }
-#events { background: $surface; }
+#events { background: $surface; overflow-x: hidden; }
+#panes > * { scrollbar-size: 1 1; scrollbar-background: $surface; scrollbar-color: $primary 40%; }
 #filter { dock: bottom; margin: 0 0 1 0; }
 
+/* children in order: events, positions, signals, connection, breakers */
 DeskScreen.-narrow #panes { grid-size: 2 3; grid-columns: 1fr 1fr; grid-rows: 1fr 1fr 1fr; }
 DeskScreen.-narrow #breakers { column-span: 2; }
-DeskScreen.-wide #panes { grid-size: 3 2; grid-columns: 2fr 3fr 2fr; grid-rows: 1fr 1fr; }
+DeskScreen.-wide #panes { grid-size: 2 3; grid-columns: 1fr 2fr; grid-rows: 1fr 1fr 1fr; }
 DeskScreen.-wide #events { row-span: 2; }
-DeskScreen.-wide #positions { column-span: 1; }
 
 ModalScreen { align: center middle; background: $background 60%; }
 ModalScreen #dialog { width: 72; max-width: 95%; height: auto; max-height: 90%;
@@ -73,7 +81,7 @@ class TraderApp(App[None]):
     BINDINGS = [
         Binding("q", "request_quit", "Quit", tooltip="quit (says what happens to resting orders)"),
         Binding("question_mark", "help", "Help", key_display="?", tooltip="this list"),
-        Binding("t", "next_theme", "Theme", tooltip="next theme (remembered)"),
+        Binding("t", "next_theme", "Theme", show=False, tooltip="next theme (remembered)"),
         Binding("ctrl+q", "request_quit", "Quit", show=False, priority=True),
     ]
     COMMANDS = App.COMMANDS | {DeskCommands}
@@ -101,6 +109,10 @@ class TraderApp(App[None]):
         for t in themes.themes.values():
             self.register_theme(t)
         self.theme = pick_theme(self.available_themes, memory.get() if memory else None, theme)
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        """The app's colours ($profit, $loss, ...) for any theme, Textual's own included."""
+        return theme_variable_defaults(self.current_theme)
 
     def on_mount(self) -> None:
         self.desk_screen = DeskScreen(self.desk, self.hz)

@@ -10,15 +10,15 @@ from tui_trader.core.risk import Breaker, BreakerState, TradingState
 from tui_trader.engine import DeskSnapshot
 from tui_trader.ui import format as fmt
 from tui_trader.ui.colours import Colours
-from tui_trader.ui.panes.table import Cell, KeyedTable
+from tui_trader.ui.panes.table import Cell, Column, KeyedTable
 
 COLUMNS = (
-    ("name", "Breaker", 15),
-    ("value", "Value", 10),
-    ("limit", "Limit", 10),
-    ("state", "State", 8),
-    ("at", "Tripped", 8),
-    ("reason", "Reason", 34),
+    Column("name", "Breaker", 16),
+    Column("value", "Value", 10),
+    Column("limit", "Limit", 10),
+    Column("state", "State", 8),
+    Column("at", "Tripped", 8),
+    Column("reason", "Reason", 34, essential=False),
 )
 
 

@@ -3,6 +3,7 @@ retry and the recent backoff delays, so a trader can tell a blip from an outage.
 
 from __future__ import annotations
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.containers import VerticalScroll
@@ -39,76 +40,52 @@ class ConnectionPane(VerticalScroll):
         conn = snap.connection
         streams = conn.streams
         # the stream that matters most is the worst one; the trade stream breaks ties
-        worst = min(
-            streams,
-            key=lambda s: (_rank(s.state), s.name != "trades"),
-            default=None,
-        )
-        grid = Table.grid(padding=(0, 1))
-        grid.add_column(style=c.muted, no_wrap=True)
-        grid.add_column(no_wrap=True)
-        grid.add_column(style=c.muted, no_wrap=True)
-        grid.add_column(no_wrap=True)
-        state = Text(str(conn.state), style=state_style(conn.state, c))
+        worst = min(streams, key=lambda s: (_rank(s.state), s.name != "trades"), default=None)
+        head = Text(str(conn.state), style=state_style(conn.state, c))
         if worst is not None and worst.reason:
-            state.append(f"  {fmt.shorten(worst.reason, 40)}", style=c.muted)
-        grid.add_row("state", state, "", "")
+            head.append(f"  {worst.reason}", style=c.muted)
+        head.truncate(200)
+        grid = Table.grid(padding=(0, 1), expand=False)
+        for style in (c.muted, "", c.muted, ""):
+            grid.add_column(style=style, no_wrap=True)
         if worst is not None:
             self._details(grid, worst, snap, c)
-        delays = " ".join(f"{d:.1f}" for _, d in snap.backoff_delays[-6:]) or "-"
-        grid.add_row("backoffs", Text(delays), "", "")
-        grid.add_row(
-            "streams",
-            Text.assemble(
-                *[
-                    part
-                    for s in streams
-                    for part in (
-                        (s.name, c.muted),
-                        (" ", ""),
-                        (str(s.state)[:6], state_style(s.state, c)),
-                        ("  ", ""),
-                    )
-                ]
-            ),
-            "",
-            "",
-        )
-        self._body.update(grid)
-        self.border_subtitle = f"{snap.target}"
+        tail = Text("backoff ", style=c.muted)
+        tail.append(" ".join(f"{d:.1f}" for _, d in snap.backoff_delays[-6:]) or "-")
+        tail.append("\n")
+        for s in streams:
+            tail.append(f"{s.name} ", style=c.muted)
+            tail.append(str(s.state), style=state_style(s.state, c))
+            tail.append("  ")
+        self._body.update(Group(head, grid, tail))
+        self.border_subtitle = snap.target
 
     def _details(self, grid: Table, s: StreamStatus, snap: DeskSnapshot, c: Colours) -> None:
         conn = snap.connection
-        retry = (
-            fmt.countdown(s.next_retry_at, snap.at)
-            if s.state is State.BACKOFF and s.next_retry_at is not None
-            else "-"
+        backoff = s.state is State.BACKOFF and s.next_retry_at is not None
+        retry = fmt.countdown(s.next_retry_at, snap.at) if backoff else "-"
+        retry_text = Text(retry, style=f"bold {c.warning}" if backoff else "")
+        grid.add_row("attempt", Text(str(s.attempt)), "retry", retry_text)
+        grid.add_row(
+            "last id",
+            Text(fmt.shorten(s.last_event_id or "-", 11)),
+            "age",
+            Text(fmt.seconds(s.last_event_age)),
         )
-        attempt = Text(str(s.attempt))
-        retry_text = Text(retry, style=f"bold {c.warning}" if retry != "-" else "")
-        grid.add_row("attempt", attempt, "next retry", retry_text)
-        last_id = fmt.shorten(s.last_event_id or "-", 16)
-        age = Text(fmt.seconds(s.last_event_age))
-        grid.add_row("last id", Text(last_id), "age", age)
         hb = Text(fmt.seconds(s.heartbeat_age))
         if s.heartbeat_age is not None and s.idle_timeout and s.heartbeat_age > s.idle_timeout / 2:
             hb.stylize(c.stale)
-        grid.add_row(
-            "heartbeat", hb, "ev/s", Text(f"{sum(x.events_per_sec for x in conn.streams):.1f}")
-        )
+        rate = sum(x.events_per_sec for x in conn.streams)
+        grid.add_row("hbeat", hb, "ev/s", Text(f"{rate:.1f}"))
         downtime = sum(x.downtime for x in conn.streams)
-        grid.add_row(
-            "reconnects", Text(str(conn.reconnects)), "downtime", Text(fmt.seconds(downtime))
-        )
+        grid.add_row("reconn", Text(str(conn.reconnects)), "down", Text(fmt.seconds(downtime)))
         gaps = sum(x.gaps for x in conn.streams)
         recovered = sum(x.gaps_recovered for x in conn.streams)
-        grid.add_row(
-            "duplicates", Text(str(conn.duplicates)), "gaps", Text(f"{recovered}/{gaps} recovered")
-        )
+        grid.add_row("dupes", Text(str(conn.duplicates)), "gaps", Text(f"{recovered}/{gaps}"))
         q = conn.quarantined
         polling = any(x.state is State.POLLING for x in conn.streams)
         grid.add_row(
-            "quarantined",
+            "quarant",
             Text(str(q), style=c.warning if q else ""),
             "polling",
             Text("ON", style=f"bold {c.warning}") if polling else Text("off", style=c.muted),

@@ -66,11 +66,17 @@ class EventsPane(RichLog):
         return ""
 
     def _text(self, line: EventLine) -> Text:
+        """``time symbol text``: the text starts with the event's type and takes its colour,
+        so a 40-column pane still shows what happened."""
+        muted = self._colours.muted if self._colours else ""
         at = (line.at or "")[11:19] or "--:--:--"
-        text = Text(f"{at} ", style=self._colours.muted if self._colours else "")
-        text.append(f"{line.kind:<13} ", style=self._style(line))
-        text.append(f"{(line.symbol or ''):<6} ", style="bold")
-        text.append(line.text)  # server text, plain: markup is off
+        text = Text(f"{at} ", style=muted)
+        if line.symbol:
+            text.append(f"{line.symbol:<5} ", style="bold")
+        else:
+            text.append(f"{line.stream[:5]:<5} ", style=muted)
+        body = line.text if line.text.startswith(line.kind) else f"{line.kind} {line.text}"
+        text.append(body, style=self._style(line))  # server text, plain: markup is off
         if line.source != "stream":
             text.append(f" [{line.source}]", style=self._colours.muted if self._colours else "")
         return text

@@ -9,18 +9,18 @@ from rich.text import Text
 from tui_trader.engine import DeskSnapshot
 from tui_trader.ui import format as fmt
 from tui_trader.ui.colours import Colours
-from tui_trader.ui.panes.table import Cell, KeyedTable
+from tui_trader.ui.panes.table import Cell, Column, KeyedTable
 
 COLUMNS = (
-    ("symbol", "Symbol", 6),
-    ("qty", "Qty", 7),
-    ("avg", "Avg", 9),
-    ("last", "Last", 9),
-    ("value", "Value", 11),
-    ("upnl", "Unr P&L", 10),
-    ("upct", "%", 7),
-    ("day", "Day", 7),
-    ("trend", "Trend", 12),
+    Column("symbol", "Symbol", 6),
+    Column("qty", "Qty", 7),
+    Column("avg", "Avg", 8, essential=False),
+    Column("last", "Last", 9, essential=False),
+    Column("value", "Value", 10, essential=False),
+    Column("upnl", "Unr P&L", 10),
+    Column("upct", "%", 7),
+    Column("day", "Day", 7, essential=False),
+    Column("trend", "Trend", 10, essential=False),
 )
 TOTAL = "__total__"
 
@@ -49,7 +49,7 @@ class PositionsPane(KeyedTable):
                 c.signed(fmt.money(p.unrealized, signed=True), p.unrealized),
                 c.signed(fmt.pct(upct), upct),
                 c.signed(fmt.pct(day), day),
-                Text(fmt.sparkline(snap.history.get(symbol, ())), style=c.accent),
+                Text(fmt.sparkline(snap.history.get(symbol, ()), 10), style=c.accent),
             ]
         value = sum((p.market_value for p in book.positions.values()), Decimal(0))
         rows[TOTAL] = [

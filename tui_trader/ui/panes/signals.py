@@ -8,17 +8,17 @@ from rich.text import Text
 from tui_trader.engine import DeskSnapshot
 from tui_trader.ui import format as fmt
 from tui_trader.ui.colours import Colours
-from tui_trader.ui.panes.table import Cell, KeyedTable
+from tui_trader.ui.panes.table import Cell, Column, KeyedTable
 
 COLUMNS = (
-    ("symbol", "Symbol", 6),
-    ("mu", "μ bps", 7),
-    ("sigma", "σ bps", 6),  # noqa: RUF001
-    ("cvx", "Cvx", 6),
-    ("target", "Target", 7),
-    ("current", "Now", 7),
-    ("decision", "Decision", 22),
-    ("gate", "Gate", 16),
+    Column("symbol", "Symbol", 6),
+    Column("mu", "μ bps", 7),
+    Column("sigma", "σ bps", 6, essential=False),  # noqa: RUF001
+    Column("cvx", "Cvx", 6, essential=False),
+    Column("target", "Target", 7, essential=False),
+    Column("current", "Now", 7, essential=False),
+    Column("decision", "Decision", 24, essential=False),
+    Column("gate", "Gate", 16),
 )
 
 
@@ -53,7 +53,7 @@ class SignalsPane(KeyedTable):
             proposal = (
                 f"{'buy' if d.proposed_qty > 0 else 'sell'} {abs(d.proposed_qty)}"
                 if d.proposed_qty
-                else fmt.shorten(d.reason, 22)
+                else fmt.shorten(d.reason, 24)
             )
             rows[symbol] = [
                 Text(symbol, style="bold"),

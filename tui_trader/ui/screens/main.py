@@ -47,11 +47,16 @@ class DeskScreen(Screen[None]):
         Binding("p", "pause", "Pause", tooltip="pause / resume new exposure"),
         Binding("f", "flatten", "Flatten", tooltip="cancel all orders, close all positions"),
         Binding("o", "order", "Order", tooltip="order entry"),
-        Binding("c", "cancel_all", "Cancel all", tooltip="cancel every open order"),
+        Binding("c", "cancel_all", "Cancel", tooltip="cancel every open order"),
         Binding("r", "reset", "Reset", tooltip="reset a tripped breaker"),
         Binding("x", "faults", "Faults", tooltip="inject a network fault (SIM only)"),
         Binding(
-            "slash", "filter", "Filter", key_display="/", tooltip="filter events by symbol/type"
+            "slash",
+            "filter",
+            "Filter",
+            key_display="/",
+            show=False,
+            tooltip="filter events by symbol/type",
         ),
         Binding("z", "zoom", "Zoom", show=False, tooltip="zoom the focused pane (again: back)"),
         Binding("escape", "unfilter", "Clear filter", show=False),
@@ -74,14 +79,14 @@ class DeskScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield DeskHeader()
-        with Grid(id="panes"):
+        with Grid(id="panes"):  # grid order: see the layouts in app.CSS
             yield EventsPane()
-            yield ConnectionPane()
             yield PositionsPane()
             yield SignalsPane()
+            yield ConnectionPane()
             yield BreakersPane()
         yield Input(placeholder="filter: words matching symbol, type or stream", id="filter")
-        yield Footer()
+        yield Footer(show_command_palette=False)  # ctrl+p is in the help; 80 columns are few
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
@@ -121,8 +126,7 @@ class DeskScreen(Screen[None]):
             self.query_one(ConnectionPane).render_snapshot(snap, c)
             if fresh:  # colours live in the cells: repaint them all
                 for table in (PositionsPane, SignalsPane, BreakersPane):
-                    self.query_one(table).clear()
-                    self.query_one(table)._rows = {}
+                    self.query_one(table).forget()
             self.query_one(PositionsPane).render_snapshot(snap, c)
             self.query_one(SignalsPane).render_snapshot(snap, c)
             self.query_one(BreakersPane).render_snapshot(snap, c)
@@ -155,17 +159,20 @@ class DeskScreen(Screen[None]):
     async def action_flatten(self) -> None:
         preview = await self.desk.preview_flatten()
         lines: list[str | Text] = ["Trading pauses, then this is sent to the broker:"]
+        if preview.empty:
+            lines = ["Nothing is open at the broker: flatten only pauses trading."]
         if preview.error:
             lines.append(Text(f"! {preview.error}"))
             lines.append("Flatten will still cancel all orders and close all positions.")
-        lines.append(f"Cancel {len(preview.open_orders)} open orders:")
-        lines += [f"  {o}" for o in preview.open_orders[:12]]
-        if len(preview.open_orders) > 12:
-            lines.append(f"  … and {len(preview.open_orders) - 12} more")
-        lines.append(f"Close {len(preview.positions)} positions:")
-        lines += [f"  {s} {q:+}" for s, q in preview.positions[:12]]
-        if len(preview.positions) > 12:
-            lines.append(f"  … and {len(preview.positions) - 12} more")
+        if not preview.empty:
+            lines.append(f"Cancel {len(preview.open_orders)} open orders:")
+            lines += [f"  {o}" for o in preview.open_orders[:12]]
+            if len(preview.open_orders) > 12:
+                lines.append(f"  … and {len(preview.open_orders) - 12} more")
+            lines.append(f"Close {len(preview.positions)} positions:")
+            lines += [f"  {s} {q:+}" for s, q in preview.positions[:12]]
+            if len(preview.positions) > 12:
+                lines.append(f"  … and {len(preview.positions) - 12} more")
         ok = await self.app.push_screen_wait(ConfirmScreen("Flatten everything?", lines, "Flatten"))
         if not ok:
             self.notify("flatten canceled: nothing was sent", timeout=3)
