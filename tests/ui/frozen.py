@@ -149,6 +149,7 @@ class FrozenDesk:
             tuple((s, q) for s, q in HELD.items()),
         )
         self.submitted: list[Order] = []
+        self.events: list[EventLine] = list(events())
 
     def _book(self) -> object:
         return _Book(self.portfolio.snapshot(), self.prices)
@@ -175,6 +176,16 @@ class FrozenDesk:
     def on_change(self, listener: Callable[[], None]) -> None:
         self.listeners.append(listener)
 
+    def emit(self, kind: str, symbol: str | None, text: str, n: int = 1) -> None:
+        """Append ``n`` events as the stream would, then tell the listeners."""
+        seq = self.events[-1].seq if self.events else 0
+        at = NOW.isoformat().replace("+00:00", "Z")
+        for i in range(1, n + 1):
+            self.events.append(EventLine(at, "trades", kind, symbol, text, "stream", seq + i))
+        del self.events[:-200]
+        for listener in self.listeners:
+            listener()
+
     def snapshot(self) -> DeskSnapshot:
         return DeskSnapshot(
             at=NOW,
@@ -185,7 +196,7 @@ class FrozenDesk:
             risk=self.risk.snapshot(),
             signals=dict(self.signals),
             convexity=dict(self.readings),
-            events=events(),
+            events=tuple(self.events[-200:]),  # the desk keeps its last 200 too
             orders=(),
             notices=(),
             market_data_age=1.0,

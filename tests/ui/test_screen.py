@@ -1,0 +1,278 @@
+"""The screen's behaviour over a frozen desk (no network): keys reach the right desk command
+and only from the main screen, confirmations default to safe, panes stay bounded and only
+touch what changed, server text stays text, themes cycle and are remembered."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.screen import Screen
+
+from tests.ui.frozen import FrozenDesk, halted
+from tui_trader.config import load_settings
+from tui_trader.ui.app import TraderApp, build_app
+from tui_trader.ui.palette import DeskCommands
+from tui_trader.ui.panes.events import KEEP, EventsPane
+from tui_trader.ui.panes.positions import PositionsPane
+from tui_trader.ui.screens.choice import ChoiceScreen
+from tui_trader.ui.screens.confirm import ConfirmScreen
+from tui_trader.ui.screens.help import HelpScreen
+from tui_trader.ui.screens.main import DeskScreen
+from tui_trader.ui.themes import ThemeMemory
+
+Run = Callable[..., Any]
+
+
+@pytest.fixture
+def run_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Run:
+    for name in ("APCA_API_KEY_ID", "APCA_API_SECRET_KEY", "APCA_API_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / "cfg.toml").write_text("")
+    monkeypatch.setenv("TUI_TRADER_CONFIG", str(tmp_path / "cfg.toml"))
+
+    @asynccontextmanager
+    async def run(
+        desk: FrozenDesk, size: tuple[int, int] = (160, 50), user_themes: Path | None = None
+    ) -> AsyncIterator[tuple[TraderApp, Pilot[Any]]]:
+        app = build_app(
+            load_settings(),
+            desk,
+            user_themes=user_themes or tmp_path / "themes",
+            memory=ThemeMemory(tmp_path / "theme.json"),
+            start_desk=False,
+        )
+        async with app.run_test(size=size) as pilot:
+            await pilot.pause()
+            yield app, pilot
+
+    return run
+
+
+async def until_screen(pilot: Pilot[Any], kind: type[Screen[Any]]) -> Screen[Any]:
+    for _ in range(200):
+        if isinstance(pilot.app.screen, kind):
+            return pilot.app.screen
+        await pilot.pause(0.01)
+    raise AssertionError(f"{kind.__name__} never opened; on {pilot.app.screen!r}")
+
+
+def log_text(pane: EventsPane) -> list[str]:
+    return [strip.text for strip in pane.lines]
+
+
+async def test_p_pauses_and_resumes(run_app: Run) -> None:
+    desk = FrozenDesk()
+    async with run_app(desk) as (app, pilot):
+        await pilot.press("p")
+        assert desk.calls == ["pause"] and desk.risk.paused
+        assert "PAUSED" in str(app.desk_screen.query_one("#desk-header").render())
+        await pilot.press("p")
+        assert desk.calls == ["pause", "resume"] and not desk.risk.paused
+
+
+async def test_trading_keys_do_not_fire_under_a_modal(run_app: Run) -> None:
+    desk = FrozenDesk()
+    async with run_app(desk) as (app, pilot):
+        await pilot.press("question_mark")
+        await until_screen(pilot, HelpScreen)
+        await pilot.press("p", "f", "c")
+        await pilot.pause()
+        assert desk.calls == []
+        assert isinstance(app.screen, HelpScreen)
+
+
+async def test_flatten_confirm_focuses_cancel_and_escape_sends_nothing(run_app: Run) -> None:
+    desk = FrozenDesk()
+    async with run_app(desk) as (app, pilot):
+        await pilot.press("f")
+        modal = await until_screen(pilot, ConfirmScreen)
+        assert app.focused is not None and app.focused.id == "cancel"
+        text = " ".join(str(w.render()) for w in modal.query("Static"))
+        assert "buy 10 TSLA limit @ 240.00" in text and "NVDA -60" in text
+        await pilot.press("enter")  # Enter on the focused Cancel
+        await until_screen(pilot, DeskScreen)
+        assert "flatten" not in desk.calls
+        await pilot.press("f")
+        await until_screen(pilot, ConfirmScreen)
+        await pilot.press("y")
+        for _ in range(100):
+            if "flatten" in desk.calls:
+                break
+            await pilot.pause(0.01)
+        assert desk.calls.count("flatten") == 1
+
+
+async def test_reset_asks_then_resets_the_tripped_breaker(run_app: Run) -> None:
+    desk = halted()
+    async with run_app(desk) as (_app, pilot):
+        await pilot.press("r")
+        await until_screen(pilot, ConfirmScreen)
+        await pilot.press("y")
+        await until_screen(pilot, DeskScreen)
+        await pilot.pause()
+        assert desk.calls == ["reset DAILY_LOSS"]
+
+
+async def test_reset_is_greyed_out_with_nothing_tripped(run_app: Run) -> None:
+    desk = FrozenDesk()
+    desk.risk.reset("SYMBOL_NOTIONAL", desk.snapshot().at)  # the seeded denial tripped it
+    async with run_app(desk) as (app, pilot):
+        app.desk_screen.paint()  # type: ignore[union-attr]
+        tripped = [b for b in desk.snapshot().risk.breakers if str(b.state) == "tripped"]
+        if tripped:
+            pytest.skip("the seeded book trips a breaker by itself")
+        assert app.desk_screen.check_action("reset", ()) is None  # type: ignore[union-attr]
+        await pilot.press("r")
+        assert desk.calls == []
+
+
+async def test_fault_menu_only_on_the_emulator(run_app: Run) -> None:
+    desk = FrozenDesk()
+    async with run_app(desk) as (_app, pilot):
+        await pilot.press("x")
+        menu = await until_screen(pilot, ChoiceScreen)
+        assert [k for k, _ in menu.choices] == [
+            "drop",
+            "stall",
+            "429",
+            "503",
+            "malformed",
+            "dropped",
+        ]  # type: ignore[attr-defined]
+        await pilot.press("enter")  # the first: drop
+        await until_screen(pilot, DeskScreen)
+        for _ in range(100):
+            if desk.calls:
+                break
+            await pilot.pause(0.01)
+        assert desk.calls == ["fault drop"]
+    live = FrozenDesk(mode="live")
+    async with run_app(live) as (app, pilot):
+        assert app.desk_screen.check_action("faults", ()) is False  # type: ignore[union-attr]
+        await pilot.press("x")
+        await pilot.pause()
+        assert isinstance(app.screen, DeskScreen) and live.calls == []
+
+
+async def test_filter_shows_only_matching_events_and_clears(run_app: Run) -> None:
+    desk = FrozenDesk()
+    async with run_app(desk) as (app, pilot):
+        pane = app.desk_screen.query_one(EventsPane)
+        assert len(log_text(pane)) == 12
+        await pilot.press("slash", *"fill", "enter")
+        shown = log_text(pane)
+        assert shown and all("fill" in line for line in shown)
+        assert len(shown) == 4  # three fills and one partial fill
+        await pilot.press("slash", "ctrl+a", "ctrl+k", *"nvda", "enter")
+        assert all("NVDA" in line for line in log_text(pane)) and len(log_text(pane)) == 4
+        await pilot.press("escape")
+        assert len(log_text(pane)) == 12
+
+
+async def test_events_are_bounded_and_a_burst_says_what_it_skipped(run_app: Run) -> None:
+    desk = FrozenDesk()
+    async with run_app(desk, size=(160, 50)) as (app, _pilot):
+        pane = app.desk_screen.query_one(EventsPane)
+        screen = app.desk_screen
+        assert screen is not None
+        for _ in range(12):
+            desk.emit("fill", "AAPL", "fill 1 @ 187.00", n=250)  # more than a frame holds
+            screen.paint()
+        lines = log_text(pane)
+        assert len(lines) <= KEEP
+        assert any("50 more events (in the journal)" in line for line in lines)
+
+
+async def test_scrolling_back_keeps_new_events_and_counts_them(run_app: Run) -> None:
+    desk = FrozenDesk()
+    async with run_app(desk, size=(80, 24)) as (app, pilot):
+        pane = app.desk_screen.query_one(EventsPane)
+        screen = app.desk_screen
+        assert screen is not None
+        desk.emit("new", "SPY", "new buy 1 SPY market", n=40)
+        screen.paint()
+        await pilot.pause()
+        pane.scroll_home(animate=False)
+        await pilot.pause()
+        desk.emit("fill", "SPY", "fill 1 @ 589.00", n=3)
+        screen.paint()
+        assert "3 new below" in str(pane.border_subtitle)
+        assert pane.scroll_y == 0  # the trader's place is kept
+        assert log_text(pane)[-1].endswith("fill 1 @ 589.00")
+
+
+async def test_server_text_is_shown_as_text(run_app: Run) -> None:
+    desk = FrozenDesk()
+    async with run_app(desk) as (app, _pilot):
+        desk.emit("rejected", "AAPL", "rejected: [bold red]insufficient[/] buying power")
+        app.desk_screen.paint()  # type: ignore[union-attr]
+        last = log_text(app.desk_screen.query_one(EventsPane))[-1]
+        assert "[bold red]insufficient[/]" in last
+
+
+async def test_a_new_price_touches_only_its_cells(run_app: Run) -> None:
+    desk = FrozenDesk()
+    async with run_app(desk) as (app, _pilot):
+        table = app.desk_screen.query_one(PositionsPane)
+        screen = app.desk_screen
+        assert screen is not None
+        snap = desk.snapshot()
+        assert table.sync(_rows(table, snap)) == 0  # same snapshot: nothing written
+        desk.prices["AAPL"] += Decimal("1.00")
+        desk.portfolio.mark("AAPL", desk.prices["AAPL"])
+        written = _count_written(table, desk)
+        # AAPL's last, value, unrealised, %, day + the total's value and unrealised
+        assert 0 < written <= 8
+        assert table.row_count == 4
+
+
+def _rows(table: PositionsPane, snap: Any) -> Any:
+    captured: dict[str, Any] = {}
+    original = table.sync
+    table.sync = lambda rows: captured.update(rows) or 0  # type: ignore[method-assign, func-returns-value]
+    try:
+        table.render_snapshot(snap, table.app.desk_screen._colours)  # type: ignore[union-attr]
+    finally:
+        table.sync = original  # type: ignore[method-assign]
+    return captured
+
+
+def _count_written(table: PositionsPane, desk: FrozenDesk) -> int:
+    return table.sync(_rows(table, desk.snapshot()))
+
+
+async def test_theme_key_cycles_and_is_remembered(run_app: Run, tmp_path: Path) -> None:
+    desk = FrozenDesk()
+    async with run_app(desk) as (app, pilot):
+        first = app.theme
+        await pilot.press("t")
+        assert app.theme != first
+        assert ThemeMemory(tmp_path / "theme.json").get() == app.theme
+        chosen = app.theme
+    async with run_app(FrozenDesk()) as (app, _pilot):
+        assert app.theme == chosen
+
+
+async def test_an_invalid_user_theme_is_reported_and_skipped(run_app: Run, tmp_path: Path) -> None:
+    themes = tmp_path / "user-themes"
+    themes.mkdir()
+    (themes / "broken.toml").write_text('name = "broken"\nprimary = "#zzz"\n')
+    async with run_app(FrozenDesk(), user_themes=themes) as (app, _pilot):
+        assert "broken" not in app.available_themes
+        assert any("broken.toml" in p for p in app.themes.problems)
+        assert app.theme == "desk-dark"
+
+
+async def test_every_screen_command_is_in_the_palette(run_app: Run) -> None:
+    async with run_app(FrozenDesk()) as (app, _pilot):
+        provider = DeskCommands(app.screen, None)  # type: ignore[arg-type]
+        names = [hit.text for hit in [h async for h in provider.discover()]]  # type: ignore[attr-defined]
+        for word in ("Pause (p)", "Flatten (f)", "Order (o)", "Cancel (c)", "Faults (x)"):
+            assert any(str(n).startswith(word) for n in names), (word, names)
+        assert any("Help" in str(n) for n in names) and any("Quit" in str(n) for n in names)
