@@ -96,6 +96,8 @@ class OrderEntryScreen(ModalScreen[Order | None]):
         self._symbol = symbol
         self.order: Order | None = None
         self.error: OrderValidationError | None = None
+        self._touched: set[str] = set()  # errors show for fields the trader has been to
+        self._tried = False  # ... or for any field once Send was pressed
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
@@ -137,7 +139,9 @@ class OrderEntryScreen(ModalScreen[Order | None]):
 
     @on(Input.Changed)
     @on(Select.Changed)
-    def _changed(self) -> None:
+    def _changed(self, event: Input.Changed | Select.Changed) -> None:
+        if event.control.id and self.is_mounted:
+            self._touched.add(event.control.id)
         self.refresh_order()
 
     def refresh_order(self) -> None:
@@ -152,10 +156,14 @@ class OrderEntryScreen(ModalScreen[Order | None]):
         except OrderValidationError as exc:
             self.order, self.error = None, exc
             target = FIELD_INPUT.get(exc.field.split(".")[0])
-            if target:
-                self.query_one(f"#{target}").add_class("-invalid")
-            error_box.update(Text(f"✗ {exc.field}: {exc.message}"))
-            error_box.add_class("-shown")
+            if self._tried or target is None or target in self._touched:
+                if target:
+                    self.query_one(f"#{target}").add_class("-invalid")
+                error_box.update(Text(f"✗ {exc.field}: {exc.message}"))
+                error_box.add_class("-shown")
+            else:
+                error_box.update("")
+                error_box.remove_class("-shown")
             preview.update("")
             send.disabled = True
             return
@@ -179,6 +187,7 @@ class OrderEntryScreen(ModalScreen[Order | None]):
             self.dismiss(None)
 
     def action_send(self) -> None:
+        self._tried = True
         self.refresh_order()
         if self.order is None or self.query_one("#send", Button).disabled:
             self.app.bell()
