@@ -19,7 +19,6 @@ from textual.containers import Grid
 from textual.screen import Screen
 from textual.widgets import Footer, Input
 
-from tui_trader.broker.status import State
 from tui_trader.core.risk import BreakerState
 from tui_trader.engine import DeskSnapshot
 from tui_trader.ui.colours import Colours
@@ -72,6 +71,7 @@ class DeskScreen(Screen[None]):
         self.snap: DeskSnapshot | None = None
         self.frames = 0  # repaints done, for the benchmark's frame rate
         self.last_paint: float = 0.0
+        self._ages_at: float = 0.0
         desk.on_change(self._mark)
 
     def _mark(self) -> None:
@@ -101,12 +101,18 @@ class DeskScreen(Screen[None]):
 
     # ---------------------------------------------------------------------- painting
     def _tick(self) -> None:
-        snap = self.snap
-        moving = snap is not None and (
-            snap.connection.state is not State.STREAMING or snap.market_data_age is not None
-        )
-        if self._dirty or moving:
+        """Repaint what changed: everything when the desk said so; otherwise only the
+        connection pane, once a second, for its ages and the retry countdown."""
+        if self._dirty:
             self.paint()
+            return
+        now = time.monotonic()
+        if self.snap is not None and now - self._ages_at >= 1.0:
+            self._ages_at = now
+            snap = self.desk.snapshot()
+            self.snap = snap
+            if self._colours is not None:
+                self.query_one(ConnectionPane).render_snapshot(snap, self._colours)
 
     def paint(self) -> None:
         """One coalesced repaint from one snapshot; every pane diff-updates itself."""
@@ -131,7 +137,7 @@ class DeskScreen(Screen[None]):
             self.query_one(SignalsPane).render_snapshot(snap, c)
             self.query_one(BreakersPane).render_snapshot(snap, c)
         self.frames += 1
-        self.last_paint = time.monotonic()
+        self.last_paint = self._ages_at = time.monotonic()
         self.refresh_bindings()
 
     # ---------------------------------------------------------------------- bindings
