@@ -5,7 +5,6 @@ restart; manual orders pass the same gate."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 from pathlib import Path
@@ -15,6 +14,7 @@ import httpx
 import pytest
 
 from tests.integration.conftest import KEY, SECRET
+from tests.waiting import until
 from tui_trader.broker.journal import Journal
 from tui_trader.config import load_settings
 from tui_trader.core.orders import OrderBuilder
@@ -72,17 +72,6 @@ async def stop(desk: Desk, task: asyncio.Task[None]) -> None:
         desk.stop()
         await asyncio.wait_for(task, 15)
     await desk.aclose()
-
-
-async def until(check: Callable[[], Any], seconds: float) -> Any:
-    deadline = time.monotonic() + seconds
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {seconds} s")
-        await asyncio.sleep(0.05)
 
 
 async def test_the_policy_trades_and_the_journal_explains_every_order(

@@ -3,17 +3,15 @@ that would be easy to spot, through streaming, an order, the flatten preview and
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 from pydantic import SecretStr
 
 from tests.integration.conftest import BASE_CONFIG
+from tests.waiting import until
 from tui_trader.broker.journal import Journal
 from tui_trader.config import load_settings
 from tui_trader.core.orders import OrderBuilder
@@ -26,13 +24,6 @@ from tui_trader.ui.themes import ThemeMemory
 
 KEY_ID = "PKSCREENTEST00000001"
 SECRET = "sekr1t-Do-Not-Show-9f8e7d6c5b4a"
-
-
-async def until(check: Any, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.05)
 
 
 @pytest.fixture

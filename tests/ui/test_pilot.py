@@ -4,11 +4,9 @@ leaves the form, an injected fault is seen and recovered from, and quitting says
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import io
 import os
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import replace
 from decimal import Decimal
@@ -22,6 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Input, OptionList, Select, Static
 
 from tests.integration.conftest import BASE_CONFIG, KEY, KEY_HEADERS, SECRET
+from tests.waiting import until
 from tui_trader.broker.journal import Journal
 from tui_trader.broker.status import State
 from tui_trader.config import load_settings
@@ -115,18 +114,6 @@ async def desk_app(
 
 
 # ------------------------------------------------------------------------------- helpers
-async def until(check: Callable[[], Any], seconds: float, what: str = "") -> Any:
-    """Poll ``check`` (letting the app and the desk run) until truthy, for at most ``seconds``."""
-    deadline = time.monotonic() + seconds
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {seconds} s: {what}")
-        await asyncio.sleep(0.02)
-
-
 async def until_screen(app: TraderApp, kind: type[Screen[Any]], seconds: float = 10) -> Any:
     return await until(
         lambda: app.screen if isinstance(app.screen, kind) else None, seconds, kind.__name__
