@@ -10,6 +10,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from tui_trader.broker.status import ConnectionStatus, State, Transition
 from tui_trader.broker.supervisor import Delivered, Supervisor, SupervisorOptions
 from tui_trader.core.backoff import BackoffPolicy
 from tui_trader.core.events import TradeEvent
+from tui_trader.core.models import Position
 from tui_trader.sim.runner import RunningEmulator
 
 FAST = BackoffPolicy(base=0.05, factor=2.0, cap=0.4, healthy_after=0.5)
@@ -345,3 +347,36 @@ async def test_resume_recovers_a_same_millisecond_event_that_sorts_lower(
     assert c < b and c[:10] == b[:10]  # same millisecond, sorts below the last one seen
     await h.until(lambda: c in h.ids("trades"), 10)
     assert sorted(h.ids("trades")) == sorted([a, b, c])
+
+
+async def test_a_reconciliation_that_races_a_fill_is_taken_again(
+    sim: RunningEmulator, harness_for: Any
+) -> None:
+    """Positions read before a fill but returned after the fill was applied would undo it
+    ("broker is flat"); the supervisor sees trade events arrive during its snapshot and
+    takes it again."""
+    h: Harness = await harness_for(sim, streams=("trades",))
+    await h.until(lambda: h.supervisor.status().state is State.STREAMING)
+    await h.until(lambda: h.supervisor.status().reconciliation is not None)  # the start's
+    told: list[list[Position]] = []
+    h.supervisor.on_reconcile(lambda positions, _orders: told.append(positions))
+    real = h.rest.list_positions
+    calls = 0
+
+    async def stale_then_real() -> list[Position]:
+        nonlocal calls
+        calls += 1
+        before = await real()
+        if calls == 1:  # a fill lands (and is applied) while this answer is on its way
+            async with httpx.AsyncClient(base_url=sim.url, headers=KEY_HEADERS) as client:
+                body = {"symbol": "AAPL", "qty": "7", "side": "buy", "type": "market"}
+                r = await client.post("/v2/orders", json={**body, "time_in_force": "day"})
+                assert r.status_code == 200, r.text
+            await h.until(lambda: any(d.type == "fill" for d in h.delivered))
+        return before
+
+    h.rest.list_positions = stale_then_real  # type: ignore[method-assign]
+    await h.supervisor._reconcile()
+    assert calls == 2
+    assert told and {p.symbol: p.qty for p in told[-1]} == {"AAPL": Decimal(7)}
+    assert len(told) == 1  # the stale answer was never told

@@ -65,6 +65,7 @@ log = logging.getLogger("tui_trader.stream")
 
 AUTH_ATTEMPTS = 2
 # a 401 can be a blip at a proxy; twice in a row is a verdict
+RECONCILE_TRIES = 3  # REST snapshots taken before giving up on a quiet moment
 
 
 class Delivered:
@@ -182,6 +183,7 @@ class _StreamState:
         self.pending_gap = False
         self.quarantined = 0
         self.polled = 0
+        self.received = 0  # rows handed to the journal writer, before de-duplication
         self.polling = False
         self.internal_error = False
         self.meter = CadenceMeter(ceiling)
@@ -563,6 +565,7 @@ class Supervisor:
             )
         if rows:
             assert self._writer is not None
+            s.received += len(rows)
             self._writer.submit(rows)
 
     def _backpressure(self) -> Awaitable[None] | None:
@@ -638,11 +641,31 @@ class Supervisor:
 
     # ---------------------------------------------------------------------- reconciling
     async def _reconcile(self) -> None:
+        """Positions and open orders from REST, told to the listeners (the ledger adopts them).
+
+        A snapshot is only good if no trade event arrived while it was being taken: a fill
+        applied to the ledger during the request would otherwise be undone by a position
+        list read before it ("broker is flat"). Such a snapshot is taken again (a few times),
+        after the journal writer has applied everything already received.
+        """
         async with self._reconcile_lock:
             at = datetime.now(UTC)
+            trades = self._streams.get("trades")
             try:
-                positions = await self.rest.list_positions()
-                orders = await self.rest.list_orders(status="open")
+                for _ in range(RECONCILE_TRIES):
+                    seen = trades.received if trades is not None else 0
+                    positions = await self.rest.list_positions()
+                    orders = await self.rest.list_orders(status="open")
+                    if self._writer is not None:
+                        await self._writer.drain()
+                    if trades is None or trades.received == seen:
+                        break
+                else:
+                    self._reconciliation = Reconciliation(
+                        at, {}, 0, error="trade events kept arriving; the stream is the record"
+                    )
+                    log.info("reconciliation skipped: trade events arrived during every try")
+                    return
             except Exception as exc:  # shown, not fatal: the next reconnect tries again
                 self._reconciliation = Reconciliation(at, {}, 0, error=_short(exc))
                 log.warning("reconciliation failed", extra={"error": _short(exc)})
@@ -706,6 +729,7 @@ class Supervisor:
                 items.append(synth)
         items.sort(key=lambda item: item[0])
         if items and self._writer is not None:
+            s.received += len(items)
             self._writer.submit(
                 [
                     Row("trades", key, at, kind, payload, fact, source="poll")
