@@ -29,13 +29,18 @@ _SEVERITY = [
 ]
 
 
+def severity(state: State) -> int:
+    """0 for the worst state (AUTH_FAILED) up to STOPPED: sorts streams worst first."""
+    return _SEVERITY.index(state)
+
+
 def overall_state(states: list[State]) -> State:
     if not states:
         return State.STOPPED
     if all(s is State.STOPPED for s in states):
         return State.STOPPED
     live = [s for s in states if s is not State.STOPPED]
-    return min(live, key=_SEVERITY.index)
+    return min(live, key=severity)
 
 
 @dataclass(frozen=True)

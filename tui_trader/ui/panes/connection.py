@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from tui_trader.broker.status import State, StreamStatus
+from tui_trader.broker.status import State, StreamStatus, severity
 from tui_trader.engine import DeskSnapshot
 from tui_trader.ui import format as fmt
 from tui_trader.ui.colours import Colours
@@ -40,7 +40,7 @@ class ConnectionPane(VerticalScroll):
         conn = snap.connection
         streams = conn.streams
         # the stream that matters most is the worst one; the trade stream breaks ties
-        worst = min(streams, key=lambda s: (_rank(s.state), s.name != "trades"), default=None)
+        worst = min(streams, key=lambda s: (severity(s.state), s.name != "trades"), default=None)
         head = Text(str(conn.state), style=state_style(conn.state, c))
         if worst is not None and worst.reason:
             head.append(f"  {worst.reason}", style=c.muted)
@@ -90,15 +90,3 @@ class ConnectionPane(VerticalScroll):
             "polling",
             Text("ON", style=f"bold {c.warning}") if polling else Text("off", style=c.muted),
         )
-
-
-def _rank(state: State) -> int:
-    order = [
-        State.AUTH_FAILED,
-        State.POLLING,
-        State.BACKOFF,
-        State.CONNECTING,
-        State.STREAMING,
-        State.STOPPED,
-    ]
-    return order.index(state)
