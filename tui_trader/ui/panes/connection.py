@@ -44,7 +44,8 @@ class ConnectionPane(VerticalScroll):
         head = Text(str(conn.state), style=state_style(conn.state, c))
         if worst is not None and worst.reason:
             head.append(f"  {worst.reason}", style=c.muted)
-        head.truncate(200)
+        head.no_wrap = True
+        head.overflow = "ellipsis"
         grid = Table.grid(padding=(0, 1), expand=False)
         for style in (c.muted, "", c.muted, ""):
             grid.add_column(style=style, no_wrap=True)
@@ -88,5 +89,7 @@ class ConnectionPane(VerticalScroll):
             "quarant",
             Text(str(q), style=c.warning if q else ""),
             "polling",
-            Text("ON", style=f"bold {c.warning}") if polling else Text("off", style=c.muted),
+            Text(f"ON {sum(x.polled for x in conn.streams)}", style=f"bold {c.warning}")
+            if polling
+            else Text("off", style=c.muted),
         )

@@ -72,6 +72,7 @@ class DeskScreen(Screen[None]):
         self.frames = 0  # repaints done, for the benchmark's frame rate
         self.last_paint: float = 0.0
         self._ages_at: float = 0.0
+        self._notices: frozenset[str] = frozenset()  # the desk's notices already shown
         desk.on_change(self._mark)
 
     def _mark(self) -> None:
@@ -136,6 +137,11 @@ class DeskScreen(Screen[None]):
             self.query_one(PositionsPane).render_snapshot(snap, c)
             self.query_one(SignalsPane).render_snapshot(snap, c)
             self.query_one(BreakersPane).render_snapshot(snap, c)
+        fresh_notices = [n for n in snap.notices if n not in self._notices]
+        if self.frames and fresh_notices:  # the first frame's are history, not news
+            for text in fresh_notices[-3:]:
+                self.notify(text, severity="warning" if "HALTED" in text else "information")
+        self._notices = frozenset(snap.notices)
         self.frames += 1
         self.last_paint = self._ages_at = time.monotonic()
         self.refresh_bindings()
