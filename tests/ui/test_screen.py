@@ -276,3 +276,24 @@ async def test_every_screen_command_is_in_the_palette(run_app: Run) -> None:
         for word in ("Pause (p)", "Flatten (f)", "Order (o)", "Cancel (c)", "Faults (x)"):
             assert any(str(n).startswith(word) for n in names), (word, names)
         assert any("Help" in str(n) for n in names) and any("Quit" in str(n) for n in names)
+
+
+async def test_cancel_all_lists_the_orders_and_asks_first(run_app: Run) -> None:
+    desk = FrozenDesk()
+    async with run_app(desk) as (app, pilot):
+        await pilot.press("c")
+        modal = await until_screen(pilot, ConfirmScreen)
+        text = " ".join(str(w.render()) for w in modal.query("Static"))
+        assert "Cancel 2 open orders" in text and "Positions stay open" in text
+        await pilot.press("n")
+        await until_screen(pilot, DeskScreen)
+        assert desk.calls == []
+        await pilot.press("c")
+        await until_screen(pilot, ConfirmScreen)
+        await pilot.press("y")
+        for _ in range(100):
+            if desk.calls:
+                break
+            await pilot.pause(0.01)
+        assert desk.calls == ["cancel_all"]
+        assert app.screen is app.desk_screen
