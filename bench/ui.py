@@ -1,0 +1,1134 @@
+"""The terminal desk under load: key latency, frame rate, loop lag and memory.
+
+One emulator in a process of its own, a pusher in another that feeds it trade events at a
+paced rate (``POST /_emulator/backlog`` with a few dozen one-share orders every 20 ms; each
+order writes its trade events at once, and the pusher reads how many from the reply), and in
+this process the real app: ``build_app`` over a real :class:`Desk` (``trade=False``, so the
+policy sends nothing; the journal in a temp dir) reading the emulator's streams.
+
+The app runs under Textual's headless driver (``App.run_test(size=(160, 50))``): there is no
+real terminal. Textual still lays out and renders every update (the compositor's work), but it
+does not turn the update into escape codes nor write them, so a real terminal costs more per
+frame than what is measured here.
+
+Keys reach the app the way ``Pilot.press`` delivers them (a ``Key`` event through the
+driver, ``App._press_keys``), but the wait after each press is for the desk's reaction (timed
+by wrappers around the desk's methods), not Pilot's ``wait_for_idle``: on a busy process that
+always runs to its 1 s cap twice, which would allow one press per two seconds. A few
+``await pilot.press("p")`` at idle cross-check that both paths measure the same thing.
+
+Measured twice in the same run, first with the desk idle (no event load: the baseline), then
+under load (from the first push until every pushed event has reached the desk), with the same
+key cadence (one action every ``--spacing`` s on average, 0.3 s by default):
+
+* key -> desk acting: ``p`` until ``desk.risk.pause()``/``resume()`` returned (the flag
+  flipped) and until ``desk.pause()``/``resume()`` returned (journal written); flatten as ``f``,
+  wait for the confirm modal, then ``y`` -> ``desk.flatten()`` entered, -> trading paused, ->
+  the first cancel request handed to httpx (an httpx request hook), and separately -> the whole
+  flatten done (cancel, close, poll until flat). A position (5 MSFT, a market order straight to
+  the emulator) is reopened before every flatten;
+* the UI: ``DeskScreen.frames`` per second (the screen's coalesced repaints, at most
+  ``ui.refresh_hz``) and compositor updates per second; the loop's responsiveness, as the lag
+  of a 10 ms ``asyncio.sleep`` probe on the app's loop, and the garbage collector's pauses;
+* where the loop thread's CPU went (``time.thread_time`` inside a few wrapped functions), and
+  how much CPU the rest of the machine took meanwhile (other processes skew every figure);
+* memory of this process (app + desk; not the emulator's): RSS sampled every second while the
+  events flow, RSS at 1 minute and at the end, the slope after the first minute, and the peak
+  (``VmHWM``, ``ru_maxrss``).
+
+Prints figures next to the issue's targets (key p99 < 100 ms under load; RSS flat after the
+first minute); no pass/fail beyond sanity (it exits 1 only if nothing could be measured).
+
+Run: ``make bench`` or ``.venv/bin/python bench/ui.py [--quick] [--events N] [--rate R]``.
+The default, 1,000,000 events at 5,000/s, takes at least five minutes (the idle phase, 200 s of
+pushing, and however long the desk needs to catch up); ``--quick`` (50,000 events) about one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import array
+import asyncio
+import contextlib
+import cProfile
+import gc
+import io
+import json
+import logging
+import math
+import os
+import platform
+import pstats
+import random
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import textual
+from textual import events
+from textual.css.stylesheet import Stylesheet
+from textual.screen import Screen
+
+from tui_trader.broker.journal import Journal
+from tui_trader.broker.status import State
+from tui_trader.config import load_settings
+from tui_trader.engine import Desk, DeskOptions
+from tui_trader.target import Target
+from tui_trader.ui.app import TraderApp, build_app
+from tui_trader.ui.panes.events import EventsPane
+from tui_trader.ui.screens.confirm import ConfirmScreen
+from tui_trader.ui.screens.main import DeskScreen
+
+KEY, SECRET = "bench-key", "bench-secret"
+SIM_START = "2026-11-24T15:00:00+00:00"  # a Tuesday, 10:00 New York: the market is open
+REOPEN = {"symbol": "MSFT", "qty": "5", "side": "buy", "type": "market", "time_in_force": "day"}
+TARGET_P99_MS = 100.0
+
+EMULATOR = """\
+import sys
+from datetime import datetime
+from decimal import Decimal
+from tui_trader.sim.emulator import EmulatorConfig
+from tui_trader.sim.runner import start_in_thread
+key, secret, start = sys.argv[1], sys.argv[2], sys.argv[3]
+config = EmulatorConfig(
+    key_id=key, secret_key=secret, start=datetime.fromisoformat(start),
+    heartbeat_seconds=5.0, rate_limit_per_minute=10_000_000,
+    starting_cash=Decimal(10_000_000),
+)
+running = start_in_thread(config, "127.0.0.1", 0, log_level="error")
+print(running.url, flush=True)
+sys.stdin.read()  # until the parent closes our stdin
+running.stop()
+"""
+
+# Paced backlog requests, each on a fresh connection: the emulator's keep-alive responses
+# wait ~40 ms for a delayed ACK (its listening socket is not TCP_NODELAY), a new connection
+# answers in a millisecond or two. Even batches alternate buy/sell, so they leave no position.
+PUSHER = """\
+import http.client, json, sys, time
+host, port, key, secret = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+total, rate = int(sys.argv[5]), float(sys.argv[6])
+headers = {"APCA-API-KEY-ID": key, "APCA-API-SECRET-KEY": secret,
+           "Content-Type": "application/json", "Connection": "close"}
+def post(orders):
+    conn = http.client.HTTPConnection(host, port, timeout=60)
+    try:
+        conn.request("POST", "/_emulator/backlog", json.dumps({"orders": orders}), headers)
+        resp = conn.getresponse()
+        body = resp.read()
+        if resp.status != 200:
+            raise SystemExit(f"backlog: HTTP {resp.status}: {body[:200]!r}")
+        return json.loads(body)["trade_events"]
+    finally:
+        conn.close()
+start = time.perf_counter()
+per_order = max(1, post(2) // 2)
+written, requests, orders_sent, worst = 2 * per_order, 1, 2, 0.0
+report = start + 0.2
+while written < total:
+    now = time.perf_counter()
+    remaining = total - written
+    due = min(remaining, int((now - start) * rate) - written)
+    if due >= remaining:  # the rest is due: finish (this last batch may be odd)
+        orders = -(-remaining // per_order)
+    else:
+        orders = due // per_order // 2 * 2
+    orders = min(orders, 4000)
+    if orders > 0:
+        t = time.perf_counter()
+        written += post(orders)
+        worst = max(worst, time.perf_counter() - t)
+        requests += 1
+        orders_sent += orders
+    if now >= report:
+        print(json.dumps({"written": written, "t": now - start}), flush=True)
+        report += 0.2
+    time.sleep(max(0.0, 0.02 - (time.perf_counter() - now)))
+elapsed = time.perf_counter() - start
+print(json.dumps({"done": True, "written": written, "seconds": elapsed, "requests": requests,
+                  "orders": orders_sent, "per_order": per_order, "worst_request_s": worst}),
+      flush=True)
+"""
+
+
+# ------------------------------------------------------------------------------ numbers
+def pct(values: list[float], p: float) -> float:
+    """Nearest-rank percentile (NaN for no values)."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+def fmt(value: float, digits: int = 1) -> str:
+    return "-" if value is None or math.isnan(value) else f"{value:,.{digits}f}"
+
+
+def slope(points: list[tuple[float, float]]) -> float:
+    """Least-squares slope of y over x (NaN with fewer than two distinct x)."""
+    if len(points) < 2:
+        return math.nan
+    n = len(points)
+    mx = sum(x for x, _ in points) / n
+    my = sum(y for _, y in points) / n
+    sxx = sum((x - mx) ** 2 for x, _ in points)
+    if sxx == 0:
+        return math.nan
+    return sum((x - mx) * (y - my) for x, y in points) / sxx
+
+
+def proc_status_kib(field_name: bytes, pid: int | str = "self") -> int:
+    try:
+        with open(f"/proc/{pid}/status", "rb") as f:
+            for line in f:
+                if line.startswith(field_name):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def proc_cpu(pid: int) -> float:
+    """utime + stime of another process, in seconds (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def runq_wait(tid: int) -> float:
+    """Seconds thread ``tid`` of this process spent runnable but waiting for a CPU."""
+    try:
+        with open(f"/proc/self/task/{tid}/schedstat") as f:
+            return int(f.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def machine_busy() -> float:
+    """CPU-seconds the whole machine has spent busy (every CPU, every process)."""
+    with open("/proc/stat") as f:
+        ticks = [int(x) for x in f.readline().split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle + iowait
+    return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+# ------------------------------------------------------------------------ measurements
+@dataclass
+class Phase:
+    name: str
+    toggle_flip: list[float] = field(default_factory=list)  # ms, press -> risk flag flipped
+    toggle_done: list[float] = field(default_factory=list)  # ms, press -> desk.pause returned
+    pilot_flip: list[float] = field(default_factory=list)  # ms, same via pilot.press
+    flat_enter: list[float] = field(default_factory=list)  # ms, y -> desk.flatten() entered
+    flat_paused: list[float] = field(default_factory=list)  # ms, y -> risk paused
+    flat_cancel: list[float] = field(default_factory=list)  # ms, y -> cancel request sent
+    flat_done: list[float] = field(default_factory=list)  # ms, y -> flatten complete
+    modal: list[float] = field(default_factory=list)  # ms, f -> confirm modal on screen
+    not_flat: int = 0
+    timeouts: int = 0
+    lag: array.array[float] = field(default_factory=lambda: array.array("d"))  # ms
+    t0: float = 0.0
+    t1: float = 0.0
+    frames0: int = 0
+    frames1: int = 0
+    updates0: int = 0
+    updates1: int = 0
+    meter0: dict[str, float] = field(default_factory=dict)
+    meter1: dict[str, float] = field(default_factory=dict)
+    cpu_loop: float = 0.0  # seconds of the loop thread's CPU during the phase
+    cpu_proc: float = 0.0
+    runq_wait: float = 0.0  # seconds the loop thread was runnable but had no CPU
+    machine_busy: float = 0.0  # CPU-seconds used on the whole machine
+    gc: dict[int, list[float]] = field(default_factory=lambda: {0: [], 1: [], 2: []})  # ms
+    objects: int = 0  # GC-tracked objects at the phase's end
+
+    @property
+    def seconds(self) -> float:
+        return max(self.t1 - self.t0, 1e-9)
+
+
+class Probe:
+    """Timestamps the desk's reactions to a key press, through wrappers on its methods."""
+
+    def __init__(self, desk: Desk) -> None:
+        self.t0: float | None = None
+        self.marks: dict[str, float] = {}
+        self.changed = asyncio.Event()
+        self.report: Any = None
+        risk = desk.risk
+        pause, resume = risk.pause, risk.resume
+        desk_pause, desk_resume, flatten = desk.pause, desk.resume, desk.flatten
+
+        def risk_pause() -> None:
+            pause()
+            self.mark("flip")
+
+        def risk_resume() -> Any:
+            state = resume()
+            self.mark("flip")
+            return state
+
+        def pause_(reason: str = "by the trader") -> None:
+            desk_pause(reason)
+            self.mark("done")
+
+        def resume_() -> str:
+            state = desk_resume()
+            self.mark("done")
+            return state
+
+        async def flatten_() -> Any:
+            self.mark("enter")
+            report = await flatten()
+            self.report = report
+            self.mark("flat")
+            return report
+
+        async def on_request(request: httpx.Request) -> None:
+            if request.method == "DELETE" and request.url.path.endswith("/orders"):
+                self.mark("cancel")
+
+        risk.pause = risk_pause  # type: ignore[method-assign]
+        risk.resume = risk_resume  # type: ignore[method-assign]
+        desk.pause = pause_  # type: ignore[method-assign]
+        desk.resume = resume_  # type: ignore[method-assign]
+        desk.flatten = flatten_  # type: ignore[method-assign]
+        desk.rest._client.event_hooks.setdefault("request", []).append(on_request)
+
+    def arm(self) -> None:
+        self.marks = {}
+        self.report = None
+        self.changed.clear()
+        self.t0 = time.perf_counter()
+
+    def mark(self, name: str) -> None:
+        if self.t0 is not None and name not in self.marks:
+            self.marks[name] = time.perf_counter()
+            self.changed.set()
+
+    def ms(self, name: str) -> float | None:
+        at = self.marks.get(name)
+        return None if at is None or self.t0 is None else (at - self.t0) * 1000
+
+    async def wait_for(self, name: str, seconds: float) -> bool:
+        deadline = time.perf_counter() + seconds
+        while name not in self.marks:
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                return False
+            self.changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.changed.wait(), left)
+        return True
+
+    def disarm(self) -> None:
+        self.t0 = None
+
+
+class LagProbe:
+    """A 10 ms sleep on the app's loop, again and again; each overshoot is a lag sample."""
+
+    def __init__(self) -> None:
+        self.phase: Phase | None = None
+        self.running = True
+
+    async def run(self) -> None:
+        while self.running:
+            t = time.perf_counter()
+            await asyncio.sleep(0.010)
+            lag = (time.perf_counter() - t - 0.010) * 1000
+            if self.phase is not None:
+                self.phase.lag.append(lag)
+
+
+class GcWatch:
+    """Pauses of the cyclic garbage collector (it runs on the loop thread, stopping it)."""
+
+    def __init__(self) -> None:
+        self.phase: Phase | None = None
+        self._start = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, stage: str, info: dict[str, Any]) -> None:
+        if stage == "start":
+            self._start = time.perf_counter()
+        elif self.phase is not None:
+            self.phase.gc[info["generation"]].append((time.perf_counter() - self._start) * 1000)
+
+    def close(self) -> None:
+        gc.callbacks.remove(self._callback)
+
+
+class Meter:
+    """CPU time of the loop thread inside a few wrapped functions (``time.thread_time``)."""
+
+    def __init__(self) -> None:
+        self.spent: dict[str, float] = {}
+
+    def wrap(self, owner: Any, attr: str, name: str) -> None:
+        inner = getattr(owner, attr)
+        self.spent[name] = 0.0
+        spent = self.spent
+        clock = time.thread_time
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            t = clock()
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                spent[name] += clock() - t
+
+        setattr(owner, attr, timed)
+
+    def read(self) -> dict[str, float]:
+        return dict(self.spent)
+
+
+# (label, meter name, nested under the row above) in the order the breakdown prints them
+BREAKDOWN = [
+    ("stream: validate + stage (_on_frames)", "frames", False),
+    ("after commit: count + listeners (_written)", "written", False),
+    ("  of which desk._on_events (ledger, risk)", "desk_events", True),
+    ("DeskScreen.paint (every pane)", "paint", False),
+    ("  desk.snapshot() (paint's and the keys')", "snapshot", True),
+    ("  of which EventsPane.render_snapshot", "events_pane", True),
+    ("Textual layout + compositor (screen timer)", "compositor", False),
+    ("Textual CSS (Stylesheet.update_nodes)", "css", False),
+]
+
+
+def send_key(app: TraderApp, key: str) -> None:
+    """What ``App._press_keys`` (``Pilot.press``) does to deliver a key, without its waits."""
+    event = events.Key(key, key)
+    event.set_sender(app)
+    assert app._driver is not None
+    app._driver.send_message(event)
+
+
+async def until(check: Callable[[], Any], seconds: float, step: float = 0.005) -> bool:
+    deadline = time.perf_counter() + seconds
+    while not check():
+        if time.perf_counter() > deadline:
+            return False
+        await asyncio.sleep(step)
+    return True
+
+
+class Keys:
+    """Presses the trading keys and records how long the desk takes to act."""
+
+    def __init__(self, app: TraderApp, desk: Desk, probe: Probe, client: httpx.AsyncClient) -> None:
+        self.app, self.desk, self.probe, self.client = app, desk, probe, client
+
+    def on_desk(self) -> bool:
+        return isinstance(self.app.screen, DeskScreen)
+
+    async def toggle(self, phase: Phase) -> None:
+        await until(self.on_desk, 30)
+        self.probe.arm()
+        send_key(self.app, "p")
+        ok = await self.probe.wait_for("done", 30)
+        flip, done = self.probe.ms("flip"), self.probe.ms("done")
+        self.probe.disarm()
+        if not ok or flip is None or done is None:
+            phase.timeouts += 1
+            return
+        phase.toggle_flip.append(flip)
+        phase.toggle_done.append(done)
+
+    async def pilot_toggle(self, pilot: Any, phase: Phase) -> None:
+        await until(self.on_desk, 30)
+        self.probe.arm()
+        await pilot.press("p")
+        ok = await self.probe.wait_for("flip", 30)
+        flip = self.probe.ms("flip")
+        self.probe.disarm()
+        if ok and flip is not None:
+            phase.pilot_flip.append(flip)
+        else:
+            phase.timeouts += 1
+
+    async def reopen(self) -> bool:
+        """Buy 5 MSFT straight at the emulator; wait until the desk's ledger holds them."""
+        reply = await self.client.post("/v2/orders", json=REOPEN)
+        if reply.status_code != 200:
+            return False
+
+        def held() -> bool:
+            pos = self.desk.portfolio.snapshot().positions.get("MSFT")
+            return pos is not None and pos.qty > 0
+
+        return await until(held, 20, 0.02)
+
+    async def flatten(self, phase: Phase) -> None:
+        await until(self.on_desk, 30)
+        if not await self.reopen():
+            phase.timeouts += 1
+            return
+        t = time.perf_counter()
+        send_key(self.app, "f")
+        shown = await until(
+            lambda: (
+                isinstance(self.app.screen, ConfirmScreen)
+                and bool(self.app.screen.query("#confirm"))
+            ),
+            30,
+            0.002,
+        )
+        if not shown:
+            phase.timeouts += 1
+            return
+        phase.modal.append((time.perf_counter() - t) * 1000)
+        await asyncio.sleep(0.05)  # let the modal settle; not part of any figure
+        self.probe.arm()
+        send_key(self.app, "y")
+        ok = await self.probe.wait_for("flat", 90)
+        marks = {k: self.probe.ms(k) for k in ("enter", "flip", "cancel", "flat")}
+        report = self.probe.report
+        self.probe.disarm()
+        if not ok or any(v is None for v in marks.values()):
+            phase.timeouts += 1
+            return
+        phase.flat_enter.append(marks["enter"])  # type: ignore[arg-type]
+        phase.flat_paused.append(marks["flip"])  # type: ignore[arg-type]
+        phase.flat_cancel.append(marks["cancel"])  # type: ignore[arg-type]
+        phase.flat_done.append(marks["flat"])  # type: ignore[arg-type]
+        if report is not None and not report.flat:
+            phase.not_flat += 1
+        await until(self.on_desk, 30)
+
+    async def run(
+        self,
+        phase: Phase,
+        toggles: int,
+        flattens: int,
+        spacing: Callable[[int], float],
+        stop: Callable[[], bool] = lambda: False,
+    ) -> None:
+        """Toggles with the flattens spread evenly among them; ``spacing(i)`` is when (s from
+        the start) action ``i`` is due; nothing new starts once ``stop()``."""
+        plan = ["p"] * toggles
+        for j in range(flattens):
+            plan.insert(round((j + 0.5) * len(plan) / flattens) + j, "f")
+        start = time.perf_counter()
+        for i, action in enumerate(plan):
+            wait = start + spacing(i) - time.perf_counter()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            if stop():
+                break
+            await (self.flatten(phase) if action == "f" else self.toggle(phase))
+
+
+@dataclass
+class Sample:
+    t: float  # seconds since the load started
+    rss_mb: float
+    events: int  # delivered to the desk since the load started
+    pushed: int
+
+
+class Pusher:
+    """The pusher process, and a thread that reads its progress lines."""
+
+    def __init__(self, url: str, total: int, rate: float, env: dict[str, str], root: Path) -> None:
+        host, port = url.removeprefix("http://").rsplit(":", 1)
+        argv = [sys.executable, "-c", PUSHER, host, port, KEY, SECRET]
+        self.stderr = root / "pusher.stderr"
+        with self.stderr.open("wb") as err:
+            self.proc = subprocess.Popen(
+                [*argv, str(total), str(rate)],
+                stdout=subprocess.PIPE,
+                stderr=err,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                text=True,
+            )
+        self.written = 0
+        self.final: dict[str, Any] | None = None
+        self.started = time.perf_counter()
+        self.ended: float | None = None
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            with contextlib.suppress(ValueError):
+                data = json.loads(line)
+                self.written = int(data["written"])
+                if data.get("done"):
+                    self.final = data
+        self.proc.wait()
+        self.ended = time.perf_counter()
+
+    @property
+    def running(self) -> bool:
+        return self.ended is None
+
+    def error(self) -> str:
+        if self.proc.returncode in (0, None):
+            return ""
+        lines = self.stderr.read_text(errors="replace").strip().splitlines()
+        return f"exit {self.proc.returncode}: {lines[-1] if lines else ''}"
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=5)
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@dataclass
+class Result:
+    idle: Phase
+    load: Phase
+    samples: list[Sample]
+    rss_before_mb: float
+    hwm_mb: float
+    maxrss_mb: float
+    events_delivered: int
+    delivery_seconds: float  # first push -> last event delivered
+    drain_seconds: float | None  # last push -> last event delivered (None: never)
+    pusher: dict[str, Any]
+    emulator_cpu: float
+    pusher_cpu: float
+    hz: float
+    profile: str = ""
+
+
+class Counter(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.count = 0
+        self.first: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
+        if len(self.first) < 3:
+            self.first.append(f"{record.name}: {record.getMessage()[:120]}")
+
+
+# ------------------------------------------------------------------------------ the run
+def clean_env(root: Path) -> dict[str, str]:
+    """This machine's environment without Alpaca or tui-trader settings, homed in ``root``."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.upper().startswith(("TUI_TRADER_", "APCA_", "XDG_"))
+    }
+    config = root / "config.toml"
+    config.write_text("")
+    for sub in ("home", "config", "data", "state", "cache", "logs", "themes"):
+        (root / sub).mkdir(exist_ok=True)
+    env.update(
+        HOME=str(root / "home"),
+        XDG_CONFIG_HOME=str(root / "config"),
+        XDG_DATA_HOME=str(root / "data"),
+        XDG_STATE_HOME=str(root / "state"),
+        XDG_CACHE_HOME=str(root / "cache"),
+        TUI_TRADER_CONFIG=str(config),
+        TUI_TRADER_DATA_DIR=str(root / "data"),
+        TUI_TRADER_LOG_DIR=str(root / "logs"),
+        APCA_API_KEY_ID=KEY,
+        APCA_API_SECRET_KEY=SECRET,
+    )
+    return env
+
+
+@contextlib.contextmanager
+def emulator(env: dict[str, str], root: Path) -> Iterator[tuple[str, int]]:
+    """The emulator in a process of its own, so its work does not take this loop's GIL."""
+    err = (root / "emulator.stderr").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", EMULATOR, KEY, SECRET, SIM_START],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=err,
+        env=env,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        if not url.startswith("http://"):
+            tail = (root / "emulator.stderr").read_text(errors="replace")[-500:]
+            raise SystemExit(f"the emulator did not start: {tail}")
+        yield url, proc.pid
+    finally:
+        with contextlib.suppress(OSError):
+            assert proc.stdin is not None
+            proc.stdin.close()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=10)
+        err.close()
+
+
+async def measure(args: argparse.Namespace, url: str, emu_pid: int, root: Path) -> Result:
+    env = dict(os.environ)
+    settings = load_settings(base_url=url)
+    target = Target(url, url, settings.api, settings.key_id, settings.secret_key)
+    journal = Journal.open(root / "journal.sqlite3")
+    desk = Desk(settings, target, journal, DeskOptions(trade=False))
+    probe = Probe(desk)
+    app = build_app(settings, desk, user_themes=root / "themes", memory=None)
+    updates = 0
+    display = app._display
+
+    def counted(screen: Any, renderable: Any) -> None:
+        nonlocal updates
+        if renderable is not None:
+            updates += 1
+        display(screen, renderable)
+
+    app._display = counted  # type: ignore[method-assign]
+    meter = Meter()
+    meter.wrap(desk.supervisor, "_on_frames", "frames")
+    meter.wrap(desk.supervisor, "_written", "written")
+    listeners = desk.supervisor._event_listeners
+    at = listeners.index(desk._on_events)
+    meter.wrap(desk, "_on_events", "desk_events")
+    listeners[at] = desk._on_events
+    meter.wrap(desk, "snapshot", "snapshot")
+    meter.wrap(Screen, "_on_timer_update", "compositor")
+    meter.wrap(Stylesheet, "update_nodes", "css")
+    lagger = LagProbe()
+    client = httpx.AsyncClient(
+        base_url=url,
+        headers={"APCA-API-KEY-ID": KEY, "APCA-API-SECRET-KEY": SECRET, "Connection": "close"},
+        timeout=30,
+    )
+    idle, load = Phase("idle"), Phase("load")
+    samples: list[Sample] = []
+    try:
+        async with app.run_test(size=(160, 50)) as pilot:
+            ready = await until(
+                lambda: (
+                    desk.supervisor.status().state is State.STREAMING
+                    and desk.snapshot().market_data_age is not None
+                ),
+                60,
+                0.05,
+            )
+            if not ready:
+                raise SystemExit("the desk did not start streaming within 60 s")
+            screen = app.desk_screen
+            assert screen is not None
+            keys = Keys(app, desk, probe, client)
+            meter.wrap(screen, "paint", "paint")
+            meter.wrap(screen.query_one(EventsPane), "render_snapshot", "events_pane")
+            lag_task = asyncio.create_task(lagger.run())
+
+            loop_tid = threading.get_native_id()
+            gcw = GcWatch()
+
+            def begin(phase: Phase) -> None:
+                lagger.phase = gcw.phase = phase
+                phase.t0 = time.perf_counter()
+                phase.frames0, phase.updates0 = screen.frames, updates
+                phase.cpu_loop, phase.cpu_proc = -time.thread_time(), -time.process_time()
+                phase.runq_wait, phase.machine_busy = -runq_wait(loop_tid), -machine_busy()
+                phase.meter0 = meter.read()
+
+            def end(phase: Phase) -> None:
+                lagger.phase = gcw.phase = None
+                phase.t1 = time.perf_counter()
+                phase.frames1, phase.updates1 = screen.frames, updates
+                phase.cpu_loop += time.thread_time()
+                phase.meter1 = meter.read()
+                phase.cpu_proc += time.process_time()
+                phase.runq_wait += runq_wait(loop_tid)
+                phase.machine_busy += machine_busy()
+
+            def schedule(offset: float) -> Callable[[int], float]:
+                """Action i is due ``offset`` + i gaps of 0.5..1.5 x ``--spacing`` in."""
+                n = args.toggles + args.flattens
+                gaps = [random.uniform(0.5, 1.5) * args.spacing for _ in range(n)]
+                due = [offset + sum(gaps[:i]) for i in range(n)]
+                return lambda i: due[i]
+
+            # ---- the baseline: no event load
+            print(
+                f"idle: {args.pilot_check} + {args.toggles} pause toggles, {args.flattens} "
+                "flattens ...",
+                flush=True,
+            )
+            begin(idle)
+            for _ in range(args.pilot_check):
+                await keys.pilot_toggle(pilot, idle)
+                await asyncio.sleep(random.uniform(0.5, 1.5) * args.spacing)
+            await keys.run(idle, args.toggles, args.flattens, schedule(0.0))
+            await asyncio.sleep(2.0)  # a quiet stretch at the end, for the frame rate and lag
+            end(idle)
+            idle.objects = len(gc.get_objects())
+
+            # ---- under load
+            duration = args.events / args.rate
+            print(
+                f"load: {args.events:,} events at {args.rate:,.0f}/s (~{duration:.0f} s) ...",
+                flush=True,
+            )
+            rss_before = proc_status_kib(b"VmRSS:") / 1024
+            base_events = desk.supervisor.status().events
+            emu_cpu0 = proc_cpu(emu_pid)
+            profiler = cProfile.Profile() if args.profile else None
+            begin(load)
+            pusher = Pusher(url, args.events, args.rate, env, root)
+            pusher_cpu = 0.0
+
+            async def sample() -> None:
+                nonlocal pusher_cpu
+                next_at = load.t0
+                while True:
+                    now = time.perf_counter()
+                    samples.append(
+                        Sample(
+                            now - load.t0,
+                            proc_status_kib(b"VmRSS:") / 1024,
+                            desk.supervisor.status().events - base_events,
+                            pusher.written,
+                        )
+                    )
+                    pusher_cpu = max(pusher_cpu, proc_cpu(pusher.proc.pid))
+                    next_at += args.sample
+                    await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
+
+            sampler = asyncio.create_task(sample())
+            if profiler is not None:
+                profiler.enable()
+            loaded = True  # until every pushed event has reached the desk
+            key_task = asyncio.create_task(
+                keys.run(load, args.toggles, args.flattens, schedule(1.0), lambda: not loaded)
+            )
+            await until(lambda: not pusher.running, duration * 3 + 120, 0.1)
+            last_push = pusher.ended or time.perf_counter()
+            total = pusher.written
+            delivered = await until(
+                lambda: desk.supervisor.status().events - base_events >= total,
+                max(180.0, 2 * duration),
+                0.02,
+            )
+            loaded = False
+            drained_at = time.perf_counter()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(key_task, 120)
+            if profiler is not None:
+                profiler.disable()
+            end(load)
+            sampler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sampler
+            load.objects = len(gc.get_objects())
+            events_delivered = desk.supervisor.status().events - base_events
+            emu_cpu = proc_cpu(emu_pid) - emu_cpu0
+            lagger.running = False
+            await lag_task
+            gcw.close()
+            error = pusher.error()
+            pusher.stop()
+            if error:
+                print(f"pusher failed: {error}", file=sys.stderr)
+            profile = ""
+            if profiler is not None:
+                out = io.StringIO()
+                stats = pstats.Stats(profiler, stream=out).strip_dirs()
+                stats.sort_stats("tottime").print_stats(25)
+                stats.sort_stats("cumulative").print_stats(25)
+                profile = out.getvalue()
+            await app.shutdown()
+    finally:
+        await client.aclose()
+        journal.close()
+    return Result(
+        idle=idle,
+        load=load,
+        samples=samples,
+        rss_before_mb=rss_before,
+        hwm_mb=proc_status_kib(b"VmHWM:") / 1024,
+        maxrss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        events_delivered=events_delivered,
+        delivery_seconds=drained_at - load.t0,
+        drain_seconds=(drained_at - last_push) if delivered else None,
+        pusher=pusher.final or {"written": pusher.written},
+        emulator_cpu=emu_cpu,
+        pusher_cpu=pusher_cpu,
+        hz=settings.ui.refresh_hz,
+        profile=profile,
+    )
+
+
+# ---------------------------------------------------------------------------- report
+def report(args: argparse.Namespace, r: Result, counter: Counter) -> None:
+    idle, load = r.idle, r.load
+    p = r.pusher
+    pushed = int(p.get("written", 0))
+    push_s = float(p.get("seconds", math.nan))
+    print()
+    print(
+        f"config: --events {args.events:,} --rate {args.rate:,.0f}/s; per phase "
+        f"{args.toggles} pause toggles + {args.flattens} flattens, one every "
+        f"{args.spacing:g} s on average (idle also {args.pilot_check} toggles via "
+        f"pilot.press); paint cap ui.refresh_hz = {r.hz:g}"
+    )
+    print(
+        f"load: pushed {pushed:,} trade events in {push_s:.1f} s = {pushed / push_s:,.0f}/s "
+        f"({p.get('requests', '?')} backlog requests, {p.get('per_order', '?')} events per "
+        f"order, slowest request {float(p.get('worst_request_s', math.nan)) * 1000:.0f} ms)"
+    )
+    drain = "never (timed out)" if r.drain_seconds is None else f"{r.drain_seconds:.2f} s"
+    print(
+        f"desk: {r.events_delivered:,} events delivered in {r.delivery_seconds:.1f} s from the "
+        f"first push = {r.events_delivered / r.delivery_seconds:,.0f}/s achieved; last event "
+        f"delivered {drain} after the last push"
+    )
+    ours = load.cpu_proc + r.emulator_cpu + r.pusher_cpu
+    others = max(0.0, load.machine_busy - ours)
+    print(
+        f"CPU while loaded ({load.seconds:.0f} s, {os.cpu_count()} CPUs): app loop thread "
+        f"{100 * load.cpu_loop / load.seconds:.0f}% of a core (runnable but without a CPU "
+        f"another {100 * load.runq_wait / load.seconds:.0f}%), app process (loop + journal "
+        f"threads) {100 * load.cpu_proc / load.seconds:.0f}%, emulator "
+        f"{100 * r.emulator_cpu / load.seconds:.0f}%, pusher "
+        f"{100 * r.pusher_cpu / load.seconds:.0f}%, other processes on the machine "
+        f"{100 * others / load.seconds:.0f}%"
+    )
+    others_idle = max(0.0, idle.machine_busy - idle.cpu_proc)
+    print(
+        f"CPU at idle ({idle.seconds:.0f} s): app loop thread "
+        f"{100 * idle.cpu_loop / idle.seconds:.0f}% (runnable without a CPU "
+        f"{100 * idle.runq_wait / idle.seconds:.0f}%), everything else on the machine "
+        f"(emulator included) {100 * others_idle / idle.seconds:.0f}%"
+    )
+    print()
+    head = f"{'':<40}{'n':>5}{'p50':>8}{'p99':>8}{'max':>8}"
+    print(f"{'key -> desk acts (ms)':<40}{'idle (baseline)':^29}   {'under load':^29}  target")
+    print(f"{'':<40}{head[40:]}   {head[40:]}")
+
+    def row(label: str, a: list[float], b: list[float], target: str = "") -> None:
+        def cells(v: list[float]) -> str:
+            top = max(v, default=math.nan)
+            return f"{len(v):>5}{fmt(pct(v, 50)):>8}{fmt(pct(v, 99)):>8}{fmt(top):>8}"
+
+        print(f"{label:<40}{cells(a)}   {cells(b)}  {target}")
+
+    def verdict(v: list[float]) -> str:
+        if not v:
+            return "p99 < 100 (no samples)"
+        return f"p99 < 100: {'met' if pct(v, 99) < TARGET_P99_MS else 'MISSED'}"
+
+    row(
+        "p -> pause/resume flag flipped",
+        idle.toggle_flip,
+        load.toggle_flip,
+        verdict(load.toggle_flip),
+    )
+    row("p -> desk.pause/resume returned", idle.toggle_done, load.toggle_done)
+    row("p via pilot.press -> flipped (idle only)", idle.pilot_flip, load.pilot_flip)
+    row("y -> desk.flatten() entered", idle.flat_enter, load.flat_enter, verdict(load.flat_enter))
+    row("y -> trading paused", idle.flat_paused, load.flat_paused)
+    row("y -> first cancel request sent", idle.flat_cancel, load.flat_cancel)
+    row("y -> whole flatten done", idle.flat_done, load.flat_done, "(not a target)")
+    row("f -> confirm modal shown", idle.modal, load.modal, "(2 REST calls first)")
+    for ph in (idle, load):
+        if ph.timeouts or ph.not_flat:
+            print(f"  {ph.name}: {ph.timeouts} presses timed out, {ph.not_flat} flattens not flat")
+    print()
+    print(f"{'UI and loop':<40}{'idle':>14}{'under load':>14}")
+
+    def rate(ph: Phase, a: int, b: int) -> str:
+        return f"{(b - a) / ph.seconds:.1f}/s"
+
+    print(
+        f"{'desk repaints (DeskScreen.frames)':<40}{rate(idle, idle.frames0, idle.frames1):>14}"
+        f"{rate(load, load.frames0, load.frames1):>14}   cap {r.hz:g}/s"
+    )
+    print(
+        f"{'compositor updates':<40}{rate(idle, idle.updates0, idle.updates1):>14}"
+        f"{rate(load, load.updates0, load.updates1):>14}"
+    )
+    for label, q in (("p50", 50), ("p99", 99), ("p99.9", 99.9)):
+        print(
+            f"{'loop lag of a 10 ms sleep, ' + label + ' (ms)':<40}"
+            f"{fmt(pct(list(idle.lag), q), 2):>14}{fmt(pct(list(load.lag), q), 2):>14}"
+        )
+    print(
+        f"{'loop lag of a 10 ms sleep, max (ms)':<40}"
+        f"{fmt(max(idle.lag, default=math.nan), 2):>14}"
+        f"{fmt(max(load.lag, default=math.nan), 2):>14}"
+    )
+    print(f"{'  probe samples':<40}{len(idle.lag):>14,}{len(load.lag):>14,}")
+    for gen in (0, 1, 2):
+
+        def gcs(ph: Phase, gen: int = gen) -> str:
+            pauses = ph.gc[gen]
+            return f"{len(pauses)}/{sum(pauses):.0f}/{max(pauses, default=0):.0f}"
+
+        label = f"GC gen{gen} pauses: n/total ms/max ms"
+        print(f"{label:<40}{gcs(idle):>14}{gcs(load):>14}")
+    label = "GC-tracked objects at the end"
+    print(f"{label:<40}{idle.objects:>14,}{load.objects:>14,}")
+    print()
+    breakdown(idle, load)
+    print()
+    memory(r)
+    print()
+    extra = f" (first: {'; '.join(counter.first)})" if counter.first else ""
+    print(f"warnings logged by the app: {counter.count}{extra}")
+    print(
+        "note: Textual headless driver (App.run_test, 160x50), no real terminal: updates are "
+        "composed but never encoded nor written."
+    )
+    if r.profile:
+        print()
+        print("cProfile of the loop thread while loaded:")
+        print(r.profile)
+
+
+def breakdown(idle: Phase, load: Phase) -> None:
+    """Where the loop thread's CPU went, per phase: ms per second and share of the loop."""
+    print(f"{'loop thread CPU, ms per second (share)':<44}{'idle':>16}{'under load':>16}")
+
+    def cell(ph: Phase, name: str | None) -> str:
+        spent = ph.cpu_loop
+        if name is not None:
+            spent = ph.meter1.get(name, 0.0) - ph.meter0.get(name, 0.0)
+        share = 100 * spent / ph.cpu_loop if ph.cpu_loop else math.nan
+        return f"{1000 * spent / ph.seconds:.0f} ({share:.0f}%)"
+
+    print(f"{'whole loop thread':<44}{cell(idle, None):>16}{cell(load, None):>16}")
+    for label, name, _nested in BREAKDOWN:
+        print(f"{label:<44}{cell(idle, name):>16}{cell(load, name):>16}")
+
+    def rest(ph: Phase) -> str:
+        top = sum(
+            ph.meter1.get(n, 0.0) - ph.meter0.get(n, 0.0)
+            for _, n, nested in BREAKDOWN
+            if not nested
+        )
+        spent = ph.cpu_loop - top
+        share = 100 * spent / ph.cpu_loop if ph.cpu_loop else math.nan
+        return f"{1000 * spent / ph.seconds:.0f} ({share:.0f}%)"
+
+    label = "the rest (SSE reads, message pump, REST, ...)"
+    print(f"{label:<44}{rest(idle):>16}{rest(load):>16}")
+
+
+def memory(r: Result) -> None:
+    s = r.samples
+    print("memory of this process (app + desk; the emulator and pusher are other processes)")
+    if not s:
+        print("  no samples")
+        return
+    end = s[-1]
+    at_min = next((x for x in s if x.t >= 60), None)
+    print(f"  RSS before the load: {r.rss_before_mb:.1f} MB")
+    if at_min is not None:
+        print(f"  RSS at 1 min: {at_min.rss_mb:.1f} MB ({at_min.events:,} events)")
+    else:
+        print(f"  RSS at 1 min: n/a (the load lasted {end.t:.0f} s)")
+    print(f"  RSS at the end: {end.rss_mb:.1f} MB ({end.events:,} events, {end.t:.0f} s)")
+    print(f"  peak: VmHWM {r.hwm_mb:.1f} MB, ru_maxrss {r.maxrss_mb:.1f} MB")
+    if at_min is not None and end.t - at_min.t >= 30:
+        tail, what = [x for x in s if x.t >= 60], "after the first minute"
+    else:
+        tail, what = [x for x in s if x.t >= end.t / 2], "over the second half (short run)"
+    per_s = slope([(x.t, x.rss_mb) for x in tail])
+    per_ev = slope([(x.events, x.rss_mb) for x in tail])
+    grow = tail[-1].rss_mb - tail[0].rss_mb if tail else math.nan
+    print(
+        f"  slope {what}: {per_s * 60:+.2f} MB/min, {per_ev * 100_000:+.2f} MB per 100k "
+        f"events; {grow:+.1f} MB from {tail[0].t:.0f} s to {tail[-1].t:.0f} s   target: flat"
+    )
+    step = max(1, len(s) // 20)
+    picked = s[::step] if s[-1] in s[::step] else [*s[::step], s[-1]]
+    print(f"  {'t (s)':>7}{'events':>12}{'pushed':>12}{'behind':>9}{'RSS MB':>9}")
+    print("  (events: delivered to the desk; pushed: as the pusher last said, <= 0.2 s old)")
+    for x in picked:
+        print(
+            f"  {x.t:>7.0f}{x.events:>12,}{x.pushed:>12,}{x.pushed - x.events:>9,}{x.rss_mb:>9.1f}"
+        )
+
+
+def revision() -> str:
+    """The commit measured, and whether tracked files differ from it."""
+    repo = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except OSError:
+        return "unknown"
+    return (head or "unknown") + (" + uncommitted changes" if dirty else "")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=1_000_000, help="events pushed under load")
+    parser.add_argument("--rate", type=float, default=5_000.0, help="events per second")
+    parser.add_argument("--quick", action="store_true", help="50,000 events, fewer presses")
+    parser.add_argument("--toggles", type=int, help="pause toggles per phase (default 200)")
+    parser.add_argument("--flattens", type=int, help="flattens per phase (default 20)")
+    parser.add_argument("--pilot-check", type=int, default=20, help="idle presses via Pilot")
+    parser.add_argument(
+        "--spacing", type=float, default=0.3, help="mean seconds between key actions"
+    )
+    parser.add_argument("--sample", type=float, default=1.0, help="seconds between RSS samples")
+    parser.add_argument("--profile", action="store_true", help="cProfile the loop under load")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    if args.quick:
+        args.events = min(args.events, 50_000)
+    args.toggles = args.toggles if args.toggles is not None else (40 if args.quick else 200)
+    args.flattens = args.flattens if args.flattens is not None else (4 if args.quick else 20)
+    if args.quick:
+        args.pilot_check = min(args.pilot_check, 10)
+    random.seed(args.seed)
+
+    print(
+        f"machine: {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"{platform.system()} {platform.machine()}; Textual {textual.__version__} "
+        "(headless driver via App.run_test, no real terminal)"
+    )
+    print(f"code: tui-trader at {revision()}")
+    counter = Counter()
+    logging.getLogger().addHandler(counter)
+    logging.getLogger().setLevel(logging.WARNING)
+    with tempfile.TemporaryDirectory(prefix="tui-trader-bench-ui-") as tmp:
+        root = Path(tmp)
+        env = clean_env(root)
+        os.environ.clear()
+        os.environ.update(env)
+        with emulator(env, root) as (url, pid):
+            result = asyncio.run(measure(args, url, pid, root))
+    report(args, result, counter)
+    if not result.load.toggle_flip or not result.samples or not result.events_delivered:
+        raise SystemExit(1)  # nothing measured: not a verdict on speed
+
+
+if __name__ == "__main__":
+    main()
