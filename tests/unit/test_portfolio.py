@@ -636,3 +636,38 @@ def test_fills_create_no_money_and_pnl_adds_up(
     assert snap.realized_pnl + snap.unrealized_pnl == snap.equity - start - external
     assert snap.drawdown >= 0 and snap.peak_equity >= snap.equity
     assert snap.gross_exposure >= abs(snap.net_exposure)
+
+
+# --- a long session ---------------------------------------------------------------------------
+
+
+def test_a_long_session_forgets_old_executions_without_changing_the_book() -> None:
+    """Memory stays flat: past the cap, older executions are folded into the base. The book
+    equals one that remembers everything; a bust of a recent fill still books (as an
+    offset); a bust naming a forgotten one is not booked (reconcile repairs it)."""
+    capped, full = Portfolio(D(100000), max_execs=50), Portfolio(D(100000), max_execs=10**9)
+    fills = []
+    for i in range(400):
+        symbol = ("AAPL", "MSFT", "TSLA")[i % 3]
+        side = "buy" if (i // 3) % 4 != 3 else "sell"
+        f = fill(side, str(1 + i % 5), str(100 + (i % 17)), symbol=symbol)
+        fills.append(f)
+        assert capped.apply(f) == full.apply(f)
+        assert len(capped._execs) <= 50
+    for symbol in ("AAPL", "MSFT", "TSLA"):
+        a, b = held(capped, symbol), held(full, symbol)
+        assert (a.qty, a.avg_entry, a.realized) == (b.qty, b.avg_entry, b.realized)
+    assert capped.snapshot().cash == full.snapshot().cash
+    recent = fills[-2]
+    assert recent.execution_id is not None and recent.qty is not None
+    undo = bust(recent.execution_id, qty=str(-recent.qty))
+    assert capped.apply(undo) and full.apply(undo)
+    symbol = recent.order.symbol if recent.order else "AAPL"
+    assert held(capped, symbol).qty == held(full, symbol).qty
+    assert capped.snapshot().cash == full.snapshot().cash
+    assert not capped.apply(recent)  # still recognised as a replay
+    forgotten = fills[0]
+    assert forgotten.execution_id is not None
+    before = capped.snapshot()
+    assert not capped.apply(bust(forgotten.execution_id, qty="-1"))
+    assert capped.snapshot().cash == before.cash

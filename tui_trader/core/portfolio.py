@@ -28,6 +28,9 @@ from tui_trader.core.types import format_decimal, parse_timestamp, to_decimal
 __all__ = ["BookSnapshot", "Portfolio", "PositionView", "symbol_key"]
 
 _ZERO: Final = Decimal(0)
+MAX_EXECS: Final = 20_000
+"""Executions remembered for busts, corrections and replay checks; older ones are folded
+into their symbol's base so that a long session's memory stays flat."""
 _COST_QUANTUM: Final = Decimal("1e-12")
 """Pro-rata cost taken off a reduced position is rounded here, so sums stay exact."""
 _SHOW_QUANTUM: Final = Decimal("1e-6")
@@ -217,6 +220,15 @@ class _Line:
             if ex.live:
                 self.book(ex)
 
+    def fold(self) -> None:
+        """Make the current state the base (nothing changes): the executions so far become
+        frozen, so undoing one later books an offsetting entry, as after a reconcile."""
+        for ex in self.execs:
+            ex.frozen = True
+        self.execs = []
+        self.base_qty, self.base_cost = self.qty, self.cost
+        self.base_realized, self.base_at = self.realized, self.last_fill_at
+
     def reset(self, qty: Decimal, cost: Decimal) -> None:
         for ex in self.execs:
             ex.frozen = True
@@ -255,8 +267,15 @@ class Portfolio:
     False), and :meth:`reconcile` against the broker repairs whatever drifted.
     """
 
-    def __init__(self, cash: Decimal = _ZERO, *, day_start_equity: Decimal | None = None) -> None:
+    def __init__(
+        self,
+        cash: Decimal = _ZERO,
+        *,
+        day_start_equity: Decimal | None = None,
+        max_execs: int = MAX_EXECS,
+    ) -> None:
         self._cash = cash
+        self._max_execs = max(2, max_execs)
         self._lines: dict[str, _Line] = {}
         self._execs: dict[str, _Exec] = {}  # execution key (and correction ids) -> execution
         self._voided: set[str] = set()  # busted before their fill arrived
@@ -461,7 +480,22 @@ class Portfolio:
         line.book(ex)
         self._cash -= ex.qty * ex.price
         self._fills += 1
+        if len(self._execs) > self._max_execs:
+            self._forget_oldest()
         return True
+
+    def _forget_oldest(self) -> None:
+        """Forget the older half of the executions, folding their symbols first.
+
+        The book does not change. What is lost: a bust or correction naming a forgotten
+        execution is not booked (the next reconcile with the broker repairs that), and a
+        replay of one is no longer recognised here (the journal's de-duplication still is).
+        """
+        old = list(self._execs)[: len(self._execs) // 2]
+        for line in {self._execs[key].line for key in old}:
+            line.fold()
+        for key in old:
+            del self._execs[key]
 
     def _bust(self, event: TradeEvent) -> bool:
         target = event.previous_execution_id
