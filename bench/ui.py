@@ -690,7 +690,7 @@ async def measure(args: argparse.Namespace, url: str, emu_pid: int, root: Path) 
     journal = Journal.open(root / "journal.sqlite3")
     desk = Desk(settings, target, journal, DeskOptions(trade=False))
     probe = Probe(desk)
-    app = build_app(settings, desk, user_themes=root / "themes", memory=None)
+    app = build_app(settings, desk, user_themes=root / "themes", memory=None, freeze_gc=True)
     updates = 0
     display = app._display
 

@@ -36,7 +36,7 @@ def run_desk(settings: Settings, *, trade: bool | None = None) -> int:
         return EXIT_USAGE
     try:
         desk = Desk(settings, target, journal, DeskOptions(trade=trading))
-        app = build_app(settings, desk, memory=ThemeMemory())
+        app = build_app(settings, desk, memory=ThemeMemory(), freeze_gc=True)
         app.run()
     finally:
         journal.close()

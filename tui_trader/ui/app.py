@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -96,8 +97,10 @@ class TraderApp(App[None]):
         hz: float = 10.0,
         mode: str = "sim",
         start_desk: bool = True,
+        freeze_gc: bool = False,
     ) -> None:
         super().__init__()
+        self.freeze_gc = freeze_gc
         self.desk = desk
         self.themes = themes
         self.memory = memory
@@ -119,6 +122,8 @@ class TraderApp(App[None]):
         self.push_screen(self.desk_screen)
         for problem in self.themes.problems:
             self.notify(f"theme skipped: {problem}", severity="warning", timeout=8)
+        if self.freeze_gc:  # start-up objects (history, CSS, widgets) leave the GC's scans
+            self.set_timer(5.0, gc.freeze)
         if self.start_desk:
             self._desk_worker = self.run_worker(
                 self.desk.run(), name="desk", group="desk", exclusive=True, exit_on_error=False
@@ -211,6 +216,7 @@ def build_app(
     user_themes: Path | None = None,
     memory: ThemeMemory | None = None,
     start_desk: bool = True,
+    freeze_gc: bool = False,
 ) -> TraderApp:
     """The app over ``desk``; tests pass a frozen desk, a theme memory in a temp dir and
     ``start_desk=False`` when the desk must not run."""
@@ -223,4 +229,5 @@ def build_app(
         hz=settings.ui.refresh_hz,
         mode=settings.mode.value,
         start_desk=start_desk,
+        freeze_gc=freeze_gc,
     )

@@ -12,6 +12,7 @@ from tui_trader.engine import DeskSnapshot, EventLine
 from tui_trader.ui.colours import Colours
 
 KEEP = 2000  # lines held for filtering and scroll-back; the log shows at most this many
+PER_FRAME = 60  # lines written per repaint at most: more than a pane shows, far less than a burst
 
 
 def matches(line: EventLine, words: tuple[str, ...]) -> bool:
@@ -90,6 +91,9 @@ class EventsPane(RichLog):
         skipped = new[0].seq - self._seen - 1 if self._seen else 0
         self._seen = new[-1].seq
         self._lines.extend(new)
+        if len(new) > PER_FRAME:  # a burst: the newest fill the pane, the rest are counted
+            skipped += len(new) - PER_FRAME
+            new = new[-PER_FRAME:]
         following = self.is_vertical_scroll_end or self.max_scroll_y == 0
         if skipped > 0:  # a burst outran the frame: say so rather than pretend
             muted = c.muted
