@@ -29,7 +29,8 @@ from tui_trader.broker.status import ConnectionStatus, State, Transition
 from tui_trader.broker.supervisor import Delivered, Supervisor, SupervisorOptions
 from tui_trader.core.convexity import ConvexityDetector, ConvexityReading
 from tui_trader.core.events import AccountStatusEvent, NtaEvent, TradeEvent
-from tui_trader.core.models import Position, WireOrder
+from tui_trader.core.fastparse import brief_trade
+from tui_trader.core.models import TERMINAL_ORDER_STATUSES, Position, WireOrder
 from tui_trader.core.orders import Order, OrderBuilder
 from tui_trader.core.policy import Decision, OnlinePolicy, PolicyConfig
 from tui_trader.core.portfolio import BookSnapshot, Portfolio
@@ -49,6 +50,8 @@ MAX_ORDERS = 100
 MAX_NOTICES = 20
 MAX_HISTORY = 60  # closes per symbol for the sparkline
 MAX_BACKOFFS = 8
+# trade events that book, undo or amend executions: the ledger needs the full model
+LEDGER_KINDS = frozenset({"fill", "partial_fill", "trade_bust", "trade_correct"})
 
 
 @dataclass(frozen=True)
@@ -278,33 +281,64 @@ class Desk:
 
     # ---------------------------------------------------------------------------- events
     def _on_events(self, items: list[Delivered]) -> None:
+        """Apply a committed batch. Trade events that cannot move the ledger (``new``,
+        ``canceled`` ...) are read by the native brief reader, not the full model: at
+        thousands of events a second the full parse was half of the UI loop (bench/ui.py).
+        Consecutive accepts count once for the reject streak (the order with rejects is kept).
+        """
         now = self._clock()
+        accepted = False
         for d in items:
-            event = d.event
             symbol = d.symbol
-            if isinstance(event, TradeEvent):
-                self.portfolio.apply(event)
-                if event.order is not None and not event.order.is_open:
-                    self._release(event.order.client_order_id)
-                if event.event == "rejected":
+            brief = (
+                brief_trade(d.payload)
+                if d.stream == "trades" and d.type not in LEDGER_KINDS
+                else None
+            )
+            if brief is not None:
+                if brief.status.lower() in TERMINAL_ORDER_STATUSES:
+                    self._release(brief.client_order_id)
+                if brief.kind == "rejected":
+                    if accepted:
+                        self.risk.record_accept(now)
+                        accepted = False
                     self.risk.record_reject(now)
-                elif event.event in ("new", "fill", "partial_fill"):
-                    self.risk.record_accept(now)
-                symbol = event.order.symbol if event.order is not None else symbol
-                text = _trade_text(event)
-            elif isinstance(event, NtaEvent):
-                self.portfolio.apply_nta(event)
-                text = f"{event.entry_type} {event.net_amount} {event.description or ''}".strip()
-            elif isinstance(event, AccountStatusEvent):
-                text = _account_text(event)
-                if event.trading_blocked:
-                    self._notice("the broker blocked trading on this account")
+                elif brief.kind == "new":
+                    accepted = True
+                symbol = brief.symbol or symbol
+                text = brief.text
             else:
-                text = d.type
+                event = d.event
+                if isinstance(event, TradeEvent):
+                    self.portfolio.apply(event)
+                    if event.order is not None and not event.order.is_open:
+                        self._release(event.order.client_order_id)
+                    if event.event == "rejected":
+                        if accepted:
+                            self.risk.record_accept(now)
+                            accepted = False
+                        self.risk.record_reject(now)
+                    elif event.event in ("new", "fill", "partial_fill"):
+                        accepted = True
+                    symbol = event.order.symbol if event.order is not None else symbol
+                    text = _trade_text(event)
+                elif isinstance(event, NtaEvent):
+                    self.portfolio.apply_nta(event)
+                    text = (
+                        f"{event.entry_type} {event.net_amount} {event.description or ''}".strip()
+                    )
+                elif isinstance(event, AccountStatusEvent):
+                    text = _account_text(event)
+                    if event.trading_blocked:
+                        self._notice("the broker blocked trading on this account")
+                else:
+                    text = d.type
             self._seq += 1
             self._events.append(
                 EventLine(d.at, d.stream, d.type, symbol, text, d.source, self._seq)
             )
+        if accepted:
+            self.risk.record_accept(now)
         self._evaluate_risk()
         self._changed()
 

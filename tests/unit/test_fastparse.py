@@ -111,3 +111,40 @@ def test_fact_spelling_is_canonical() -> None:
         facts = trade_facts(json.dumps(event))
         assert facts is not None
         assert facts.fact == fact_of("fill", event["order"]["id"], Decimal(text))
+
+
+@settings(max_examples=100)
+@given(
+    kind=st.sampled_from(["new", "pending_new", "canceled", "expired", "rejected", "replaced"]),
+    status=st.sampled_from(["new", "accepted", "canceled", "expired", "rejected", "filled"]),
+    symbol=st.sampled_from(["AAPL", "MSFT ", " BRK.B"]),
+)
+def test_the_brief_reader_agrees_with_the_full_model(kind: str, status: str, symbol: str) -> None:
+    """What the desk takes from events that cannot move the ledger, read natively, is what
+    the full model says: the order's id, symbol and whether it is still open, and the text."""
+    from tui_trader.core.fastparse import brief_trade
+    from tui_trader.engine import _trade_text
+
+    event = sample("trade_event_new.json")
+    event["event"] = kind
+    event["order"]["status"] = status
+    event["order"]["symbol"] = symbol
+    text = json.dumps(event)
+    brief = brief_trade(text)
+    full = parse_event("trades", text)
+    assert isinstance(full, TradeEvent) and full.order is not None and brief is not None
+    assert brief.kind == full.event
+    assert brief.client_order_id == full.order.client_order_id
+    assert brief.symbol == full.order.symbol
+    from tui_trader.core.models import TERMINAL_ORDER_STATUSES
+
+    assert (brief.status.lower() not in TERMINAL_ORDER_STATUSES) == full.order.is_open
+    assert brief.text == _trade_text(full)
+
+
+def test_the_brief_reader_steps_aside_when_unsure() -> None:
+    from tui_trader.core.fastparse import brief_trade
+
+    assert brief_trade("not json") is None
+    assert brief_trade(json.dumps({"event": "new"})) is None  # no order: the full parser
+    assert brief_trade(json.dumps({"event": "new", "order": {"id": "x"}})) is None  # no status

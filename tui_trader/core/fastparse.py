@@ -167,3 +167,49 @@ def fact_of(kind: str, order_id: str | None, filled_qty: Decimal | None) -> str 
     if kind in STATUS_FACTS:
         return f"{kind}:{order_id}"
     return None
+
+
+class _BriefOrder(msgspec.Struct):
+    client_order_id: str | None = None
+    symbol: str | None = None
+    qty: str | None = None
+    notional: str | None = None
+    side: str | None = None
+    type: str | None = None
+    status: str | None = None
+
+
+class _Brief(msgspec.Struct):
+    event: NonEmpty
+    order: _BriefOrder | None = None
+
+
+_BRIEF = msgspec.json.Decoder(_Brief)
+
+
+class BriefTrade(NamedTuple):
+    """What a consumer needs of a trade event that does not move the ledger (``new``,
+    ``pending_new``, ``canceled`` ...), read natively in a few microseconds."""
+
+    kind: str
+    client_order_id: str | None
+    symbol: str | None
+    status: str
+    text: str
+
+
+def brief_trade(data: str) -> BriefTrade | None:
+    """The order's id, symbol, status and a one-line text; None for anything unusual (the
+    caller then takes the full parser)."""
+    try:
+        event = _BRIEF.decode(data)
+    except msgspec.DecodeError:
+        return None
+    order = event.order
+    if order is None or not order.status:
+        return None
+    symbol = order.symbol.strip() if order.symbol else None
+    size = order.qty or order.notional or ""
+    what = " ".join(p for p in (order.side, size, symbol) if p)
+    text = f"{event.event} {what} {order.type or ''}".strip()
+    return BriefTrade(event.event, order.client_order_id, symbol, order.status, text)
