@@ -47,6 +47,7 @@ DeskScreen { layout: vertical; }
     border-subtitle-color: $foreground-muted; height: 1fr; }
 #panes > *:focus, #panes > *:focus-within { border: round $primary; }
 #events { background: $surface; overflow-x: hidden; }
+#connection-body { height: 10; }
 #panes > * { scrollbar-size: 1 1; scrollbar-background: $surface; scrollbar-color: $primary 40%; }
 #filter { dock: bottom; margin: 0 0 1 0; }
 
@@ -76,10 +77,10 @@ HelpScreen #dialog { width: 90; }
 """
 
 
-GC_THRESHOLDS = (10_000, 20, 20)
-"""Young collections every 10,000 allocations instead of 700: at thousands of events a
+GC_THRESHOLDS = (5_000, 10, 10)
+"""Young collections every 5,000 allocations instead of 700: at thousands of events a
 second the default ran a full collection about once a second, each a pause of 100-300 ms
-(bench/ui.py); now a full one is rare and the key latency's tail shrinks with it."""
+(bench/ui.py). Much higher (10,000, 20, 20) made full collections rare but 1.6 s long."""
 
 
 def _tune_gc() -> None:

@@ -58,7 +58,8 @@ class ConnectionPane(VerticalScroll):
             tail.append(f"{s.name} ", style=c.muted)
             tail.append(str(s.state), style=state_style(s.state, c))
             tail.append("  ")
-        self._body.update(Group(head, grid, tail))
+        # the body has a fixed height (app.CSS), so no repaint relayouts the whole screen
+        self._body.update(Group(head, grid, tail), layout=False)
         self.border_subtitle = snap.target
 
     def _details(self, grid: Table, s: StreamStatus, snap: DeskSnapshot, c: Colours) -> None:

@@ -12,7 +12,7 @@ from tui_trader.engine import DeskSnapshot, EventLine
 from tui_trader.ui.colours import Colours
 
 KEEP = 2000  # lines held for filtering and scroll-back; the log shows at most this many
-PER_FRAME = 60  # lines written per repaint at most: more than a pane shows, far less than a burst
+PER_FRAME = 50  # lines written per repaint at most: a tall pane's worth, far less than a burst
 
 
 def matches(line: EventLine, words: tuple[str, ...]) -> bool:

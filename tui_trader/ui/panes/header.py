@@ -44,4 +44,4 @@ class DeskHeader(Static):
         text.append(f" {state} ", style=f"reverse {state_style(risk.state, c)}")
         text.append("  ")
         text.append(str(snap.connection.state), style=conn_style(snap.connection.state, c))
-        self.update(text)
+        self.update(text, layout=False)  # one line, always: no relayout of the screen

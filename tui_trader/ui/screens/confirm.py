@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -29,12 +29,14 @@ class ConfirmScreen(ModalScreen[bool]):
         *,
         danger: bool = True,
         extra_keys: Sequence[str] = (),
+        on_confirm: Callable[[], None] | None = None,
     ) -> None:
         super().__init__(classes="confirm")
         self.title_text = title
         self.lines = list(lines)
         self.confirm_label = confirm
         self.danger = danger
+        self.on_confirm = on_confirm  # runs at the key press, before the modal closes
         for key in extra_keys:  # e.g. a second `q` quits
             self._bindings.bind(key, "answer(True)", show=False)
 
@@ -57,7 +59,9 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
-        self.dismiss(event.button.id == "confirm")
+        self.action_answer(event.button.id == "confirm")
 
     def action_answer(self, value: bool) -> None:
+        if value and self.on_confirm is not None:
+            self.on_confirm()
         self.dismiss(value)

@@ -7,6 +7,7 @@ second, only when the desk said something changed (or a countdown is running).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import TYPE_CHECKING
@@ -33,6 +34,7 @@ from tui_trader.ui.screens.confirm import ConfirmScreen
 from tui_trader.ui.screens.order_entry import OrderEntryScreen, describe
 
 if TYPE_CHECKING:
+    from tui_trader.broker.ordering import FlattenReport
     from tui_trader.core.orders import Order
     from tui_trader.ui.port import DeskPort
 
@@ -192,12 +194,19 @@ class DeskScreen(Screen[None]):
             lines += [f"  {s} {q:+}" for s, q in preview.positions[:12]]
             if len(preview.positions) > 12:
                 lines.append(f"  … and {len(preview.positions) - 12} more")
-        ok = await self.app.push_screen_wait(ConfirmScreen("Flatten everything?", lines, "Flatten"))
-        if not ok:
+        started: list[asyncio.Task[FlattenReport]] = []
+
+        def go() -> None:  # at the key press: the desk acts before the modal has closed
+            started.append(asyncio.create_task(self.desk.flatten()))
+
+        ok = await self.app.push_screen_wait(
+            ConfirmScreen("Flatten everything?", lines, "Flatten", on_confirm=go)
+        )
+        if not ok or not started:
             self.notify("flatten canceled: nothing was sent", timeout=3)
             return
         self.notify("flattening…", timeout=3)
-        report = await self.desk.flatten()
+        report = await started[0]
         self.notify(report.summary(), severity="information" if report.flat else "error")
         self.paint()
 
