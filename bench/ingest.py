@@ -44,8 +44,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from _isolation import KEY, SECRET, isolated_env  # bench/ is on sys.path
 
-KEY, SECRET = "bench-key", "bench-secret"
 SINCE_DATE = "2000-01-01"
 SINCE_RFC3339 = "2000-01-01T00:00:00Z"
 
@@ -204,30 +204,7 @@ def _vm_hwm_kib(pid: int) -> int:
 
 
 def child_env(root: Path) -> dict[str, str]:
-    """The caller's environment without any Alpaca or tui-trader setting, homed in ``root``."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.upper().startswith(("TUI_TRADER_", "APCA_", "XDG_"))
-    }
-    config = root / "config.toml"
-    config.write_text("")
-    for sub in ("home", "config", "data", "state", "cache", "logs"):
-        (root / sub).mkdir(exist_ok=True)
-    env.update(
-        HOME=str(root / "home"),
-        XDG_CONFIG_HOME=str(root / "config"),
-        XDG_DATA_HOME=str(root / "data"),
-        XDG_STATE_HOME=str(root / "state"),
-        XDG_CACHE_HOME=str(root / "cache"),
-        TUI_TRADER_CONFIG=str(config),
-        TUI_TRADER_DATA_DIR=str(root / "data"),
-        TUI_TRADER_LOG_DIR=str(root / "logs"),
-        APCA_API_KEY_ID=KEY,
-        APCA_API_SECRET_KEY=SECRET,
-        PYTHONUNBUFFERED="0",
-    )
-    return env
+    return isolated_env(root)
 
 
 def headless_argv() -> list[str]:

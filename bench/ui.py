@@ -74,6 +74,7 @@ from typing import Any
 
 import httpx
 import textual
+from _isolation import KEY, SECRET, isolated_env  # bench/ is on sys.path
 from textual import events
 from textual.css.stylesheet import Stylesheet
 from textual.screen import Screen
@@ -88,7 +89,6 @@ from tui_trader.ui.panes.events import EventsPane
 from tui_trader.ui.screens.confirm import ConfirmScreen
 from tui_trader.ui.screens.main import DeskScreen
 
-KEY, SECRET = "bench-key", "bench-secret"
 SIM_START = "2026-11-24T15:00:00+00:00"  # a Tuesday, 10:00 New York: the market is open
 REOPEN = {"symbol": "MSFT", "qty": "5", "side": "buy", "type": "market", "time_in_force": "day"}
 TARGET_P99_MS = 100.0
@@ -627,29 +627,7 @@ class Counter(logging.Handler):
 
 # ------------------------------------------------------------------------------ the run
 def clean_env(root: Path) -> dict[str, str]:
-    """This machine's environment without Alpaca or tui-trader settings, homed in ``root``."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.upper().startswith(("TUI_TRADER_", "APCA_", "XDG_"))
-    }
-    config = root / "config.toml"
-    config.write_text("")
-    for sub in ("home", "config", "data", "state", "cache", "logs", "themes"):
-        (root / sub).mkdir(exist_ok=True)
-    env.update(
-        HOME=str(root / "home"),
-        XDG_CONFIG_HOME=str(root / "config"),
-        XDG_DATA_HOME=str(root / "data"),
-        XDG_STATE_HOME=str(root / "state"),
-        XDG_CACHE_HOME=str(root / "cache"),
-        TUI_TRADER_CONFIG=str(config),
-        TUI_TRADER_DATA_DIR=str(root / "data"),
-        TUI_TRADER_LOG_DIR=str(root / "logs"),
-        APCA_API_KEY_ID=KEY,
-        APCA_API_SECRET_KEY=SECRET,
-    )
-    return env
+    return isolated_env(root)
 
 
 @contextlib.contextmanager
