@@ -61,7 +61,14 @@ class ConfirmScreen(ModalScreen[bool]):
         event.stop()
         self.action_answer(event.button.id == "confirm")
 
+    def _close(self, value: bool) -> None:
+        self.dismiss(value)  # not awaited: awaiting it from our own handler is an error
+
     def action_answer(self, value: bool) -> None:
         if value and self.on_confirm is not None:
             self.on_confirm()
+            # close after the action's first step has run: closing repaints the screen
+            # below, which under load would delay the action by a frame or more
+            self.call_later(self._close, value)
+            return
         self.dismiss(value)
