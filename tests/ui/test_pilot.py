@@ -293,9 +293,13 @@ async def test_a_valid_order_from_the_form_reaches_the_emulator_as_typed(
         form.query_one("#type", Select).value = "limit"
         await type_into(app, pilot, "#limit", limit)
         form.query_one("#tif", Select).value = "gtc"
-        await pilot.pause()
-        assert not form.query_one("#send", Button).disabled
-        assert "gate: allowed" in str(form.query_one("#order-preview", Static).content)
+        preview = form.query_one("#order-preview", Static)
+        await until(
+            lambda: not form.query_one("#send", Button).disabled,
+            10,
+            f"Send enabled; preview: {preview.content}; risk: {desk.snapshot().risk.state}",
+        )
+        assert "gate: allowed" in str(preview.content)
 
         await pilot.press("ctrl+s")
         confirm = await until_screen(app, ConfirmScreen)

@@ -126,6 +126,8 @@ class OrderEntryScreen(ModalScreen[Order | None]):
     def on_mount(self) -> None:
         self.query_one("#qty" if self._symbol else "#symbol", Input).focus()
         self.refresh_order()
+        # the gate's verdict changes with the market (stale data, a breaker): ask again
+        self.set_interval(1.0, self.refresh_order)
 
     def values(self) -> dict[str, str]:
         out: dict[str, str] = {}
