@@ -21,7 +21,7 @@ from tui_trader.core.orders import Order, OrderBuilder
 from tui_trader.core.policy import Decision, OnlinePolicy, PolicyConfig
 from tui_trader.core.portfolio import Portfolio
 from tui_trader.core.risk import RiskEngine, RiskLimits, Verdict
-from tui_trader.engine import DeskSnapshot, EventLine, FlattenPreview
+from tui_trader.engine import DeskSnapshot, EventLine, FlattenPreview, _RiskBook
 
 NOW = datetime(2026, 11, 24, 15, 42, 7, tzinfo=UTC)
 SYMBOLS = ("AAPL", "MSFT", "NVDA", "TSLA", "SPY")
@@ -151,12 +151,12 @@ class FrozenDesk:
         self.submitted: list[Order] = []
         self.events: list[EventLine] = list(events())
 
-    def _book(self) -> object:
-        return _Book(self.portfolio.snapshot(), self.prices)
+    def _book(self) -> _RiskBook:
+        return _RiskBook(self.portfolio.snapshot(), self.prices)
 
     def _update_risk(self) -> None:
         self.risk.update(
-            self._book(),  # type: ignore[arg-type]
+            self._book(),
             now=NOW,
             market_data_age=1.0,
             stream_up=self.connection.state is State.STREAMING,
@@ -214,7 +214,7 @@ class FrozenDesk:
         )
 
     def check(self, order: Order) -> Verdict:
-        return self.risk.check(order, self._book(), price=self.prices.get(order.symbol), now=NOW)  # type: ignore[arg-type]
+        return self.risk.check(order, self._book(), price=self.prices.get(order.symbol), now=NOW)
 
     async def submit(self, order: Order) -> Verdict:
         self.submitted.append(order)
@@ -246,20 +246,6 @@ class FrozenDesk:
     async def inject_fault(self, key: str) -> str:
         self.calls.append(f"fault {key}")
         return key
-
-
-class _Book:
-    def __init__(self, book: object, prices: dict[str, Decimal]) -> None:
-        self._b = book
-        self._p = prices
-        for name in ("equity", "day_start_equity", "peak_equity", "gross_exposure"):
-            setattr(self, name, getattr(book, name))
-
-    def qty(self, symbol: str) -> Decimal:
-        return self._b.qty(symbol)  # type: ignore[attr-defined, no-any-return]
-
-    def price(self, symbol: str) -> Decimal | None:
-        return self._p.get(symbol)
 
 
 def backoff() -> FrozenDesk:

@@ -15,6 +15,7 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 
 from tests.ui.frozen import FrozenDesk, halted
+from tests.waiting import until
 from tui_trader.config import load_settings
 from tui_trader.ui.app import TraderApp, build_app
 from tui_trader.ui.palette import DeskCommands
@@ -101,10 +102,7 @@ async def test_flatten_confirm_focuses_cancel_and_escape_sends_nothing(run_app: 
         await pilot.press("f")
         await until_screen(pilot, ConfirmScreen)
         await pilot.press("y")
-        for _ in range(100):
-            if "flatten" in desk.calls:
-                break
-            await pilot.pause(0.01)
+        await until(lambda: "flatten" in desk.calls, 2, "flatten called")
         assert desk.calls.count("flatten") == 1
 
 
@@ -147,10 +145,7 @@ async def test_fault_menu_only_on_the_emulator(run_app: Run) -> None:
         ]  # type: ignore[attr-defined]
         await pilot.press("enter")  # the first: drop
         await until_screen(pilot, DeskScreen)
-        for _ in range(100):
-            if desk.calls:
-                break
-            await pilot.pause(0.01)
+        await until(lambda: desk.calls, 2, "a desk command")
         assert desk.calls == ["fault drop"]
     live = FrozenDesk(mode="live")
     async with run_app(live) as (app, pilot):
@@ -293,9 +288,6 @@ async def test_cancel_all_lists_the_orders_and_asks_first(run_app: Run) -> None:
         await pilot.press("c")
         await until_screen(pilot, ConfirmScreen)
         await pilot.press("y")
-        for _ in range(100):
-            if desk.calls:
-                break
-            await pilot.pause(0.01)
+        await until(lambda: desk.calls, 2, "a desk command")
         assert desk.calls == ["cancel_all"]
         assert app.screen is app.desk_screen
