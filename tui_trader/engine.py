@@ -52,6 +52,7 @@ MAX_HISTORY = 60  # closes per symbol for the sparkline
 MAX_BACKOFFS = 8
 # trade events that book, undo or amend executions: the ledger needs the full model
 LEDGER_KINDS = frozenset({"fill", "partial_fill", "trade_bust", "trade_correct"})
+ACCEPT_KINDS = frozenset({"new", "fill", "partial_fill"})  # the broker took the order
 
 
 @dataclass(frozen=True)
@@ -298,13 +299,7 @@ class Desk:
             if brief is not None:
                 if brief.status.lower() in TERMINAL_ORDER_STATUSES:
                     self._release(brief.client_order_id)
-                if brief.kind == "rejected":
-                    if accepted:
-                        self.risk.record_accept(now)
-                        accepted = False
-                    self.risk.record_reject(now)
-                elif brief.kind == "new":
-                    accepted = True
+                accepted = self._tally(brief.kind, accepted, now)
                 symbol = brief.symbol or symbol
                 text = brief.text
             else:
@@ -313,13 +308,7 @@ class Desk:
                     self.portfolio.apply(event)
                     if event.order is not None and not event.order.is_open:
                         self._release(event.order.client_order_id)
-                    if event.event == "rejected":
-                        if accepted:
-                            self.risk.record_accept(now)
-                            accepted = False
-                        self.risk.record_reject(now)
-                    elif event.event in ("new", "fill", "partial_fill"):
-                        accepted = True
+                    accepted = self._tally(event.event, accepted, now)
                     symbol = event.order.symbol if event.order is not None else symbol
                     text = _trade_text(event)
                 elif isinstance(event, NtaEvent):
@@ -341,6 +330,16 @@ class Desk:
             self.risk.record_accept(now)
         self._evaluate_risk()
         self._changed()
+
+    def _tally(self, kind: str, accepted: bool, now: datetime) -> bool:
+        """Feed the reject streak in event order, a run of accepts counting once; returns
+        whether an accept is still to be recorded."""
+        if kind == "rejected":
+            if accepted:
+                self.risk.record_accept(now)
+            self.risk.record_reject(now)
+            return False
+        return accepted or kind in ACCEPT_KINDS
 
     def _on_reconcile(self, positions: list[Position], orders: list[WireOrder]) -> None:
         corrections = self.portfolio.reconcile(positions)
