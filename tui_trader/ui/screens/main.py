@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -186,14 +187,8 @@ class DeskScreen(Screen[None]):
             lines.append(Text(f"! {preview.error}"))
             lines.append("Flatten will still cancel all orders and close all positions.")
         if not preview.empty:
-            lines.append(f"Cancel {len(preview.open_orders)} open orders:")
-            lines += [f"  {o}" for o in preview.open_orders[:12]]
-            if len(preview.open_orders) > 12:
-                lines.append(f"  … and {len(preview.open_orders) - 12} more")
-            lines.append(f"Close {len(preview.positions)} positions:")
-            lines += [f"  {s} {q:+}" for s, q in preview.positions[:12]]
-            if len(preview.positions) > 12:
-                lines.append(f"  … and {len(preview.positions) - 12} more")
+            lines += _listing("Cancel {} open orders:", preview.open_orders)
+            lines += _listing("Close {} positions:", [f"{s} {q:+}" for s, q in preview.positions])
         started: list[asyncio.Task[FlattenReport]] = []
 
         def go() -> None:  # at the key press: the desk acts before the modal has closed
@@ -234,8 +229,7 @@ class DeskScreen(Screen[None]):
     @work(group="cancel", exclusive=True, exit_on_error=False)
     async def action_cancel_all(self) -> None:
         preview = await self.desk.preview_flatten()
-        lines: list[str | Text] = [f"Cancel {len(preview.open_orders)} open orders:"]
-        lines += [f"  {o}" for o in preview.open_orders[:12]]
+        lines: list[str | Text] = [*_listing("Cancel {} open orders:", preview.open_orders)]
         lines.append("Positions stay open.")
         if preview.error:
             lines.insert(0, Text(f"! {preview.error}"))
@@ -330,3 +324,11 @@ class DeskScreen(Screen[None]):
             self.minimize()
         elif self.focused is not None:
             self.maximize(self.focused)
+
+
+def _listing(title: str, items: Sequence[str], most: int = 12) -> list[str]:
+    """A titled list for a confirm dialog, at most ``most`` lines of items."""
+    lines = [title.format(len(items)), *(f"  {item}" for item in items[:most])]
+    if len(items) > most:
+        lines.append(f"  … and {len(items) - most} more")
+    return lines
