@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tui_trader
+from tui_trader.broker.facts import FactMemory
 from tui_trader.broker.journal import (
     APPLICATION_ID,
     SCHEMA_VERSION,
@@ -89,6 +90,69 @@ def test_same_fact_is_a_duplicate_whatever_the_source(journal: Journal) -> None:
         ("01MORE", None, "stream"),
     ]
     assert journal.duplicates == {"trades": 1}
+
+
+def test_facts_still_meet_after_a_restart(tmp_path: Path) -> None:
+    """Facts live in memory (no index): a reopened journal loads them before its first write,
+    polled facts included, so a fill polled before a restart is not stored again when the
+    stream replays it after."""
+    path = tmp_path / "j.sqlite3"
+    polled_fact, streamed_fact = "fill:poll-order:1", "fill:stream-order:2"
+    with Journal.open(path) as j:
+        add(j, "trades", "poll:1", fact=polled_fact, source="poll", advance_cursor=False)
+        add(j, "trades", "01A", fact=streamed_fact)
+        for i in range(50):  # newer rows between them and the restart
+            add(j, "trades", f"01B{i:02}", fact=f"new:o{i}")
+    with Journal.open(path) as j:
+        rows = [
+            ("trades", "01S", AT, "fill", "{}", polled_fact, "stream"),
+            ("trades", "poll:2", AT, "fill", "{}", streamed_fact, "poll"),
+            ("trades", "01T", AT, "fill", "{}", "fill:other:1", "stream"),
+        ]
+        assert j.add_many(rows)[:2] == [None, None]
+        assert add(j, "trades", "01U", fact=polled_fact) is None
+        j.commit()
+        assert j.duplicates == {"trades": 3}
+        assert ids(j)[-1] == "01T"
+
+
+def test_a_rolled_back_fact_may_come_again(journal: Journal) -> None:
+    fact = "fill:o1:1"
+    assert add(journal, "trades", "01A", fact=fact) is not None
+    assert journal.add_many([("trades", "01B", AT, "fill", "{}", "fill:o2:1", "stream")])[0]
+    journal.rollback()
+    # neither the rows nor their facts were stored: both are new again
+    assert add(journal, "trades", "01A", fact=fact) is not None
+    assert journal.add_many([("trades", "01C", AT, "fill", "{}", "fill:o2:1", "stream")])[0]
+    journal.commit()
+    assert ids(journal) == ["01A", "01C"]
+
+
+def test_facts_are_compared_within_the_newest_window(tmp_path: Path) -> None:
+    """The documented bound: facts older than the window are no longer compared (polling
+    and the stream only overlap around an outage); ``(stream, id)`` is compared forever."""
+    memory = FactMemory(limit=3)
+    for i in range(5):
+        memory.add(f"f{i}", polled=i == 0)
+    assert "f0" in memory  # polled facts are kept apart
+    assert "f1" not in memory and "f2" in memory and "f4" in memory
+    assert len(memory) == 3
+
+
+def test_schema_2_journals_lose_the_fact_index_and_keep_their_facts(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    with Journal.open(path) as j:
+        add(j, "trades", "poll:1", fact="fill:o1:1", source="poll", advance_cursor=False)
+    conn = sqlite3.connect(path)  # make it what schema 2 looked like
+    conn.execute("DROP INDEX events_poll_fact")
+    conn.execute("CREATE UNIQUE INDEX events_fact ON events (fact) WHERE fact IS NOT NULL")
+    conn.execute("PRAGMA user_version = 2")
+    conn.commit()
+    conn.close()
+    with Journal.open(path) as j:
+        indexes = {r[0] for r in j._conn.execute("SELECT name FROM sqlite_schema")}
+        assert "events_fact" not in indexes and "events_poll_fact" in indexes
+        assert add(j, "trades", "01A", fact="fill:o1:1") is None
 
 
 def test_duplicates_are_counted_per_stream(journal: Journal) -> None:
@@ -312,7 +376,7 @@ def test_schema_version_and_pragmas_and_reopening(tmp_path: Path) -> None:
     with Journal.open(path) as j:
         add(j, "trades", "1")
         conn = j._conn
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
         assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL

