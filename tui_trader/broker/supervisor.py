@@ -33,7 +33,6 @@ from tui_trader.broker.sse import (
     AuthRejected,
     CadenceMeter,
     Comment,
-    Data,
     Frame,
     StreamClosed,
     StreamGap,
@@ -62,6 +61,7 @@ if TYPE_CHECKING:
     from tui_trader.core.models import Activity, Position, WireOrder
 
 log = logging.getLogger("tui_trader.stream")
+_new = tuple.__new__
 
 AUTH_ATTEMPTS = 2
 # a 401 can be a blip at a proxy; twice in a row is a verdict
@@ -532,18 +532,20 @@ class Supervisor:
     def _on_frames(self, s: _StreamState, frames: list[Frame]) -> None:
         """Validate a chunk's events and stage them for the journal."""
         rows: list[Row] = []
-        fast = s.name == "trades"
+        name = s.name
+        fast = name == "trades"
         for frame in frames:
-            if isinstance(frame, Comment):
+            if type(frame) is not str:
+                assert isinstance(frame, Comment)
                 if frame.internal_error:
                     s.internal_error = True
                 continue
-            assert isinstance(frame, Data)
-            text = frame.text
+            text = frame
             facts = trade_facts(text) if fast else None
             if facts is not None:
                 key, kind, at, fact, symbol = facts
-                rows.append(Row(s.name, key, at, kind, text, fact, "stream", symbol))
+                # tuple.__new__: Row's own __new__ is Python code, a cost at this rate
+                rows.append(_new(Row, (name, key, at, kind, text, fact, "stream", symbol, None)))
                 continue
             try:
                 event = parse_event(s.name, text)

@@ -92,6 +92,7 @@ class _Trade(msgspec.Struct):
 
 
 _DECODER = msgspec.json.Decoder(_Trade)
+_new = tuple.__new__
 
 
 def _is_timestamp(text: str) -> bool:
@@ -135,12 +136,18 @@ def trade_facts(data: str) -> TradeFacts | None:
     else:
         return None
     order = event.order
-    return TradeFacts(
-        key=key,
-        kind=event.event,
-        at=event.at,
-        fact=None if order is None else _fact_fast(event.event, order),
-        symbol=None if order is None or order.symbol is None else order.symbol.strip(),
+    if order is None:
+        return _new(TradeFacts, (key, event.event, event.at, None, None))
+    symbol = order.symbol
+    return _new(  # tuple.__new__: a NamedTuple's own __new__ is Python code, slow at this rate
+        TradeFacts,
+        (
+            key,
+            event.event,
+            event.at,
+            _fact_fast(event.event, order),
+            None if symbol is None else symbol.strip(),
+        ),
     )
 
 
