@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import signal
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from json.encoder import encode_basestring_ascii
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from tui_trader.broker.status import ConnectionStatus, Transition
+from tui_trader.broker.writer import Record
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -56,25 +59,26 @@ class Output:
     def full(self) -> bool:
         return self.max_events is not None and self.printed >= self.max_events
 
-    def events(self, rows: list[tuple[int, str, str, str, str | None, str]]) -> int | None:
-        """Print (rowid, stream, id, type, at, payload) rows; return the last rowid printed."""
-        lines: list[bytes] = []
-        last: int | None = None
-        for rowid, stream, key, kind, at, payload in rows:
-            if self.full:
-                break
-            # the raw payload goes in as received: byte-identical, and no re-serialisation
-            lines.append(
-                (
-                    f'{{"kind":"event","stream":{_q(stream)},"id":{_q(key)},"type":{_q(kind)},'
-                    f'"at":{_q(at) if at is not None else "null"},"data":{payload}}}\n'
-                ).encode()
-            )
-            self.printed += 1
-            last = rowid
-        if lines:
-            self._write(b"".join(lines))
-        return last
+    def events(self, records: Sequence[Record]) -> int | None:
+        """Print ``(rowid, Row)`` records (the journal writer's own shape, so a batch needs
+        no copy); return the last rowid printed."""
+        room = len(records) if self.max_events is None else self.max_events - self.printed
+        if room <= 0 or not records:
+            return None
+        if room < len(records):
+            records = records[:room]
+        q = _quoted
+        # the raw payload goes in as received: byte-identical, and no re-serialisation
+        text = "".join(
+            [
+                f'{{"kind":"event","stream":{q(r.stream)},"id":{_q(r.key)},"type":{q(r.kind)},'
+                f'"at":{"null" if r.at is None else _q(r.at)},"data":{r.payload}}}\n'
+                for _, r in records
+            ]
+        )
+        self.printed += len(records)
+        self._write(text.encode())
+        return records[-1][0]
 
     def status(self, transition: Transition, status: ConnectionStatus) -> None:
         stream = next((s for s in status.streams if s.name == transition.stream), None)
@@ -126,6 +130,12 @@ class Output:
 _q = encode_basestring_ascii  # a JSON string literal, escaped (json's own C encoder)
 
 
+@functools.lru_cache(maxsize=256)
+def _quoted(text: str) -> str:
+    """:func:`_q` for the few values that repeat on every line (stream names, types)."""
+    return _q(text)
+
+
 def _iso(value: datetime) -> str:
     return value.isoformat().replace("+00:00", "Z")
 
@@ -133,7 +143,7 @@ def _iso(value: datetime) -> str:
 async def run(settings: Any, args: HeadlessArgs, stdout: IO[bytes] | None = None) -> int:
     from tui_trader.broker.journal import Journal
     from tui_trader.broker.supervisor import Supervisor, SupervisorOptions
-    from tui_trader.broker.writer import Record
+    from tui_trader.broker.writer import Row
     from tui_trader.target import resolve
 
     out = Output(stdout or sys.stdout.buffer, args.max_events)
@@ -175,8 +185,8 @@ async def run(settings: Any, args: HeadlessArgs, stdout: IO[bytes] | None = None
             rest, http = desk.rest, desk.http
         loop = asyncio.get_running_loop()
 
-        def deliver(rows: list[tuple[int, str, str, str, str | None, str]], commit: bool) -> None:
-            last = out.events(rows)
+        def deliver(records: Sequence[Record], commit: bool) -> None:
+            last = out.events(records)
             if last is not None:
                 journal.mark_delivered(CONSUMER, last, commit=commit)
             if out.full:
@@ -184,12 +194,12 @@ async def run(settings: Any, args: HeadlessArgs, stdout: IO[bytes] | None = None
 
         # what an earlier run journaled but had not printed when it stopped
         backlog = journal.events_after(journal.delivered(CONSUMER))
-        deliver([(e.rowid, e.stream, e.id, e.type, e.at, e.payload) for e in backlog], True)
+        deliver([(e.rowid, Row(e.stream, e.id, e.at, e.type, e.payload)) for e in backlog], True)
 
         def on_commit(records: list[Record]) -> None:
             # printed just before the batch's commit, which carries the delivery mark too
             if not out.full:
-                deliver([(i, r[0], r[1], r[3], r[2], r[4]) for i, r in records], False)
+                deliver(records, False)
 
         supervisor.on_commit(on_commit)
         supervisor.on_status(out.status)

@@ -132,8 +132,9 @@ def test_facts_are_compared_within_the_newest_window(tmp_path: Path) -> None:
     """The documented bound: facts older than the window are no longer compared (polling
     and the stream only overlap around an outage); ``(stream, id)`` is compared forever."""
     memory = FactMemory(limit=3)
-    for i in range(5):
-        memory.add(f"f{i}", polled=i == 0)
+    memory.remember(["f0"], polled=["f0"])
+    memory.remember(["f1", "f2"], polled=[])
+    memory.remember(["f3", "f4"], polled=[])
     assert "f0" in memory  # polled facts are kept apart
     assert "f1" not in memory and "f2" in memory and "f4" in memory
     assert len(memory) == 3

@@ -57,16 +57,20 @@ class FactMemory:
     def __contains__(self, fact: object) -> bool:
         return fact in self._recent or fact in self._polled
 
-    def add(self, fact: str, polled: bool) -> None:
-        """Remember a fact just stored in the open transaction."""
-        self._batch.append(fact)
-        self._push(self._recent, fact)
-        if polled:
-            self._push(self._polled, fact)
+    def known(self, facts: list[str]) -> set[str]:
+        """Which of ``facts`` are stored (set operations: this runs for every batch)."""
+        return (self._recent.keys() & facts) | (self._polled.keys() & facts)
 
-    def _push(self, memory: OrderedDict[str, None], fact: str) -> None:
-        memory[fact] = None
-        if len(memory) > self.limit:
+    def remember(self, facts: list[str], polled: list[str]) -> None:
+        """Facts just stored in the open transaction (``polled``: those of polled rows)."""
+        self._batch += facts
+        self._push(self._recent, facts)
+        if polled:
+            self._push(self._polled, polled)
+
+    def _push(self, memory: OrderedDict[str, None], facts: list[str]) -> None:
+        memory.update(dict.fromkeys(facts))
+        for _ in range(len(memory) - self.limit):
             memory.popitem(last=False)
 
     def committed(self) -> None:

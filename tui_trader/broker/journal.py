@@ -500,7 +500,7 @@ class Journal:
             rowid = cur.lastrowid
             self._top = max(self._top, rowid or 0)
             if fact is not None:
-                facts.add(fact, source == "poll")
+                facts.remember([fact], [fact] if source == "poll" else [])
             if advance_cursor:
                 self._cursor_moves[stream] = (id, at)
             return rowid
@@ -517,36 +517,40 @@ class Journal:
                 raise ValueError(f"source must be one of {sorted(SOURCES)}, not {row[6]!r}")
         with self._lock:
             self._begin()
-            facts = self._facts()
-            fresh: list[Sequence[Any]] = []  # rows whose fact (if any) is not stored yet
-            seen: set[str] = set()
-            for row in rows:
-                fact = row[5]
-                if fact is not None:
-                    if fact in seen:
-                        # one fact twice in these rows (rare): which one is new depends on
-                        # the (stream, id) verdicts in order, so decide them one by one
-                        return [
-                            self.add(*r[:5], fact=r[5], source=r[6], advance_cursor=r[6] != "poll")
-                            for r in rows
-                        ]
-                    seen.add(fact)
-                    if fact in facts:
-                        continue
-                fresh.append(row)
-            stored = self._insert_many(fresh) if fresh else []
-            if len(fresh) == len(rows):
-                results = stored
-            else:
-                by_row = {id(row): rowid for row, rowid in zip(fresh, stored, strict=True)}
-                results = [by_row.get(id(row)) for row in rows]
+            memory = self._facts()
+            facts = [row[5] for row in rows if row[5] is not None]
+            if len(set(facts)) != len(facts):
+                # one fact twice in these rows (rare): which one is new depends on the
+                # (stream, id) verdicts in order, so decide them one by one
+                return [
+                    self.add(*r[:5], fact=r[5], source=r[6], advance_cursor=r[6] != "poll")
+                    for r in rows
+                ]
+            known = memory.known(facts) if facts else set()
+            if not known:
+                results = self._insert_many(rows)
+            else:  # rows whose fact is stored already never reach SQLite
+                keep = [i for i, row in enumerate(rows) if row[5] not in known]
+                stored = self._insert_many([rows[i] for i in keep]) if keep else []
+                results = [None] * len(rows)
+                for i, rowid in zip(keep, stored, strict=True):
+                    results[i] = rowid
                 for row in rows:
-                    if id(row) not in by_row:
+                    if row[5] in known:
                         self._pending += 1
                         self._duplicates[row[0]] = self._duplicates.get(row[0], 0) + 1
-            for row, rowid in zip(fresh, stored, strict=True):
-                if rowid is not None and row[5] is not None:
-                    facts.add(row[5], row[6] == "poll")
+            pairs = list(zip(rows, results, strict=True))
+            new_facts = (
+                facts
+                if not known and None not in results
+                else [r[5] for r, rowid in pairs if rowid is not None and r[5] is not None]
+            )
+            polled = [
+                r[5]
+                for r, rowid in pairs
+                if rowid is not None and r[6] == "poll" and r[5] is not None
+            ]
+            memory.remember(new_facts, polled)
         return results
 
     def _facts(self) -> FactMemory:
