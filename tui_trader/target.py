@@ -87,7 +87,11 @@ class Target:
 
     def http(self) -> httpx.AsyncClient:
         """The client for the event streams (no read timeout: the stream's idle timer rules)."""
-        return httpx.AsyncClient(base_url=self.base_url, follow_redirects=False)
+        from tui_trader.broker.rest import tls_context
+
+        return httpx.AsyncClient(
+            base_url=self.base_url, follow_redirects=False, verify=tls_context()
+        )
 
     def close(self) -> None:
         if self.embedded is not None:

@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import logging
 import math
+import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -300,6 +302,13 @@ def _short_validation(exc: ValidationError) -> str:
 # --- the client ---------------------------------------------------------------------------------
 
 
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """httpx's default verifying context, built once: loading the CA bundle takes ~20 ms,
+    and every client would otherwise load it again."""
+    return httpx.create_ssl_context()
+
+
 class AlpacaREST:
     """Alpaca REST for one account: orders, positions, account, activities, market data.
 
@@ -354,7 +363,7 @@ class AlpacaREST:
         self._sleep = sleep
         self._owns_client = client is None
         self._client = client or httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout), follow_redirects=False
+            timeout=httpx.Timeout(timeout), follow_redirects=False, verify=tls_context()
         )
         self._rate_limit: RateLimit | None = None
         self._data_rate_limit: RateLimit | None = None
