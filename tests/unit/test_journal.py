@@ -131,13 +131,16 @@ def test_a_rolled_back_fact_may_come_again(journal: Journal) -> None:
 def test_facts_are_compared_within_the_newest_window(tmp_path: Path) -> None:
     """The documented bound: facts older than the window are no longer compared (polling
     and the stream only overlap around an outage); ``(stream, id)`` is compared forever."""
-    memory = FactMemory(limit=3)
+    memory = FactMemory(limit=4)
     memory.remember(["f0"], polled=["f0"])
     memory.remember(["f1", "f2"], polled=[])
-    memory.remember(["f3", "f4"], polled=[])
+    memory.remember(["f3", "f4", "f5"], polled=[])
+    assert len(memory) == 6  # up to 1.5x the limit before a trim
+    memory.remember(["f6"], polled=[])  # past it: the newest 4 stay
     assert "f0" in memory  # polled facts are kept apart
-    assert "f1" not in memory and "f2" in memory and "f4" in memory
-    assert len(memory) == 3
+    assert not any(f"f{i}" in memory for i in (1, 2))
+    assert all(f"f{i}" in memory for i in range(3, 7))
+    assert len(memory) == 4
 
 
 def test_schema_2_journals_lose_the_fact_index_and_keep_their_facts(tmp_path: Path) -> None:
@@ -722,3 +725,29 @@ def test_order_intents_and_the_audit_trail(tmp_path: Path) -> None:
         journal.close()
     with Journal.open(tmp_path / "j.sqlite3") as again:  # durable, reopened
         assert len(again.intents()) == 2 and len(again.audit_entries()) == 2
+
+
+def test_add_many_takes_rows_with_extra_items_of_any_shape(journal: Journal) -> None:
+    """The writer's rows carry two more items (symbol, quarantine); they are ignored, in
+    one shape or mixed, and the first seven land in the right columns."""
+    nine = [
+        ("trades", f"01N{i}", AT, "fill", f'{{"n":{i}}}', f"f:n{i}", "stream", "X", None)
+        for i in range(3)
+    ]
+    mixed: list[tuple[Any, ...]] = [
+        ("nta", "01M0", None, "csd", '{"m":0}', None, "stream"),
+        ("nta", "01M1", AT, "csd", '{"m":1}', "f:m1", "stream", "extra"),
+    ]
+    assert all(journal.add_many(nine))
+    assert all(journal.add_many(mixed))
+    with pytest.raises(ValueError, match="7 items"):
+        journal.add_many([("trades", "01S", AT, "fill", "{}", None)])
+    journal.commit()
+    stored = [(e.stream, e.id, e.at, e.type, e.payload, e.fact) for e in journal.events_after(0)]
+    assert stored == [
+        ("trades", "01N0", AT, "fill", '{"n":0}', "f:n0"),
+        ("trades", "01N1", AT, "fill", '{"n":1}', "f:n1"),
+        ("trades", "01N2", AT, "fill", '{"n":2}', "f:n2"),
+        ("nta", "01M0", None, "csd", '{"m":0}', None),
+        ("nta", "01M1", AT, "csd", '{"m":1}', "f:m1"),
+    ]

@@ -22,6 +22,7 @@ request headers, API keys or anything read from the credential store.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import os
@@ -153,10 +154,10 @@ _INSERT_EVENT: Final = (
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
 _MANY_ROWS: Final = 400  # rows per multi-row INSERT (8 parameters each, far below the cap)
-_MANY_SQL: dict[int, str] = {}
+_MANY_SQL: dict[tuple[int, int], str] = {}
 
 
-def _insert_many_sql(rows: int) -> str:
+def _insert_many_sql(rows: int, width: int = 7) -> str:
     """``INSERT ... VALUES (...),(...) ON CONFLICT DO NOTHING``: one statement per few
     hundred events.
 
@@ -164,18 +165,20 @@ def _insert_many_sql(rows: int) -> str:
     taken again, and on the ingest benchmark that cost more than the inserts. Which rows
     were new is told by the row count instead (see :meth:`Journal.add_many`).
     """
-    sql = _MANY_SQL.get(rows)
+    sql = _MANY_SQL.get((rows, width))
     if sql is None:
-        # numbered parameters: ?1 is the shared received_at, then seven per row in the
-        # callers' row order (stream, id, at, type, payload, fact, source)
+        # numbered parameters: ?1 is the shared received_at, then ``width`` per row as the
+        # caller's tuples come (stream, id, at, type, payload, fact, source, extras...), of
+        # which the first seven are used: the rows flatten into parameters at C speed
         values = ",".join(
-            "(" + ", ".join(f"?{2 + 7 * i + j}" for j in range(7)) + ", ?1)" for i in range(rows)
+            "(" + ", ".join(f"?{2 + width * i + j}" for j in range(7)) + ", ?1)"
+            for i in range(rows)
         )
         sql = (
             "INSERT INTO events (stream, id, at, type, payload, fact, source, received_at)"
             f" VALUES {values} ON CONFLICT DO NOTHING"
         )
-        _MANY_SQL[rows] = sql
+        _MANY_SQL[rows, width] = sql
     return sql
 
 
@@ -513,6 +516,8 @@ class Journal:
         overhead: a fast replay spends most of its journal time here.
         """
         for row in rows:
+            if len(row) < 7:
+                raise ValueError(f"an event row needs 7 items, not {len(row)}")
             if row[6] not in SOURCES:
                 raise ValueError(f"source must be one of {sorted(SOURCES)}, not {row[6]!r}")
         with self._lock:
@@ -564,11 +569,18 @@ class Journal:
         now = self._clock()
         for start in range(0, len(rows), _MANY_ROWS):
             chunk = rows[start : start + _MANY_ROWS]
+            widths = set(map(len, chunk))
+            width = min(widths)  # >= 7: add_many checked
             params: list[Any] = [now]
-            for row in chunk:
-                params += row[:7]
+            if len(widths) == 1:  # one shape (the writer's Row): flatten at C speed
+                params.extend(itertools.chain.from_iterable(chunk))
+                del params[len(params) - (width - 7) :]  # the last row's extras: unreferenced
+            else:  # rows of mixed shapes: cut each to seven
+                width = 7
+                for row in chunk:
+                    params += row[:7]
             top = self._top
-            cur = self._conn.execute(_insert_many_sql(len(chunk)), params)
+            cur = self._conn.execute(_insert_many_sql(len(chunk), width), params)
             self._pending += len(chunk)
             if cur.rowcount == len(chunk):
                 # nothing was a duplicate: one statement, rowids max + 1 in row order
