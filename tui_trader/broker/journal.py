@@ -58,6 +58,7 @@ APPLICATION_ID: Final = 0x54545452
 
 SOURCES: Final = frozenset({"stream", "poll"})
 _BUSY_TIMEOUT_S: Final = 5.0
+_WAL_RESTART_BYTES: Final = 64 * 1024 * 1024
 _SAFE_CHARS: Final = re.compile(r"[^a-z0-9._-]+")
 _MAX_NAME: Final = 64
 
@@ -313,6 +314,7 @@ class Journal:
         self._checkpointer: tuple[threading.Thread, threading.Event] | None = None
         self._closed = False
         self._fact_memory: FactMemory | None = None  # loaded at the first write
+        self._wal = f"{path}-wal"
 
     @classmethod
     def open(cls, path: Path, *, clock: Callable[[], float] = time.time) -> Journal:
@@ -350,11 +352,18 @@ class Journal:
         fsyncs twice: on the ingest benchmark that made a commit cost milliseconds. Here a
         thread of its own, on its own connection, checkpoints passively (never blocking the
         writer) every ``every`` seconds, with the GIL released while SQLite works.
+
+        A passive checkpoint never lets the WAL start over while batches follow each other
+        without a gap: measured, a steady stream grew it by the size of every event (141 MB
+        after 100,000), and close() then had to copy the tail of all that. So the writer
+        itself, between two batches, restarts it once it passes ``_WAL_RESTART_BYTES``
+        (:meth:`_commit`): the background rounds have copied nearly all of it by then.
         """
         with self._lock:
             if self._checkpointer is not None or self._closed:
                 return
             self._conn.execute("PRAGMA wal_autocheckpoint = 0")
+            self._conn.execute(f"PRAGMA journal_size_limit = {_WAL_RESTART_BYTES}")
             stop = threading.Event()
 
             def run() -> None:
@@ -431,6 +440,8 @@ class Journal:
                     _SET_CURSOR, [(s, i, a) for s, (i, a) in self._cursor_moves.items()]
                 )
             self._conn.execute("COMMIT")
+            if self._checkpointer is not None:
+                self._restart_big_wal()
         self._cursor_moves.clear()
         self._pending = 0
         if self._fact_memory is not None:
@@ -443,6 +454,25 @@ class Journal:
             self._begin()
             yield
             self._commit()
+
+    def _restart_big_wal(self) -> None:
+        """Start the WAL over (and cut the file back) once it has grown past the limit.
+
+        Between batches, on the writer's own connection; a reader on an old snapshot makes
+        it wait at most a moment, and then it is tried again after a later batch.
+        """
+        try:
+            if os.stat(self._wal).st_size <= _WAL_RESTART_BYTES:
+                return
+        except OSError:
+            return
+        self._conn.execute("PRAGMA busy_timeout = 50")
+        try:
+            self._conn.execute("PRAGMA wal_checkpoint(RESTART)")
+        except sqlite3.Error as exc:
+            log.debug("WAL restart skipped: %s", exc)
+        finally:
+            self._conn.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_S * 1000)}")
 
     def commit(self) -> None:
         """End the batch: its events become durable and visible to every connection."""
