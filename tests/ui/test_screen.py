@@ -21,6 +21,7 @@ from tui_trader.ui.app import TraderApp, build_app
 from tui_trader.ui.palette import DeskCommands
 from tui_trader.ui.panes.events import KEEP, PER_FRAME, EventsPane
 from tui_trader.ui.panes.positions import PositionsPane
+from tui_trader.ui.panes.table import CELL_CACHE, LINE_CACHE, ROW_CACHE
 from tui_trader.ui.screens.choice import ChoiceScreen
 from tui_trader.ui.screens.confirm import ConfirmScreen
 from tui_trader.ui.screens.help import HelpScreen
@@ -227,6 +228,24 @@ async def test_a_new_price_touches_only_its_cells(run_app: Run) -> None:
         # AAPL's last, value, unrealised, %, day + the total's value and unrealised
         assert 0 < written <= 8
         assert table.row_count == 4
+
+
+async def test_table_render_caches_stay_small_however_often_it_repaints(run_app: Run) -> None:
+    """Textual keys a DataTable's render caches on its update count, so each update leaves
+    the earlier entries dead; a pane's table keeps only a few frames' worth of them."""
+    desk = FrozenDesk()
+    async with run_app(desk) as (app, pilot):
+        table = app.desk_screen.query_one(PositionsPane)
+        for _ in range(60):
+            desk.prices["AAPL"] += Decimal("0.01")
+            desk.portfolio.mark("AAPL", desk.prices["AAPL"])
+            _count_written(table, desk)
+            table.refresh()
+            await pilot.pause()
+        cells = table._cell_render_cache
+        assert 0 < len(cells) <= CELL_CACHE < 10_000  # Textual's default is 10,000
+        assert len(table._line_cache) <= LINE_CACHE
+        assert table._row_render_cache.maxsize == ROW_CACHE
 
 
 def _rows(table: PositionsPane, snap: Any) -> Any:

@@ -19,6 +19,11 @@ class Column(NamedTuple):
     essential: bool = True  # kept when the pane is too narrow for every column
 
 
+CELL_CACHE = 1024
+ROW_CACHE = 128
+LINE_CACHE = 256
+
+
 class KeyedTable(DataTable[Cell]):
     """Columns are added once; rows are keyed; a frame updates changed cells only, so a
     high event rate never rebuilds the table or resets the trader's scroll. Only a change in
@@ -29,10 +34,29 @@ class KeyedTable(DataTable[Cell]):
 
     def __init__(self, columns: Sequence[Column], **kwargs: Any) -> None:
         super().__init__(cursor_type="none", zebra_stripes=False, **kwargs)
+        self._bound_caches()
         self._spec = tuple(columns)
         self._rows: dict[str, tuple[Cell, ...]] = {}
         self._shown: tuple[int, ...] = tuple(range(len(self._spec)))
         self.compact = False
+
+    def _bound_caches(self) -> None:
+        """Size DataTable's render caches for a pane, not a spreadsheet.
+
+        Textual keys them on the table's update count, so every update leaves all earlier
+        entries dead; at its defaults (10,000 cells, 1,000 rows and lines per table) panes
+        repainted ten times a second filled them with a quarter of a million objects that
+        every full garbage collection had to scan (bench/ui.py: collections of up to 500
+        ms, and RSS still climbing minutes in). One frame of these tables needs a few
+        hundred entries. (Private attributes: tests/ui/test_screen.py checks they exist.)
+        """
+        for cache, size in (
+            (self._cell_render_cache, CELL_CACHE),
+            (self._row_render_cache, ROW_CACHE),
+            (self._row_renderable_cache, ROW_CACHE),
+            (self._line_cache, LINE_CACHE),
+        ):
+            cache.maxsize = size
 
     @property
     def full_width(self) -> int:
