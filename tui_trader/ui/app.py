@@ -19,6 +19,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.worker import Worker, WorkerState
 
+from tui_trader.ui import strips
 from tui_trader.ui.palette import DeskCommands
 from tui_trader.ui.screens.confirm import ConfirmScreen
 from tui_trader.ui.screens.help import HelpScreen
@@ -76,6 +77,8 @@ HelpScreen #dialog { width: 90; }
 #choices { height: auto; max-height: 12; }
 """
 
+
+strips.apply()  # before any strip is made: see tui_trader/ui/strips.py
 
 GC_THRESHOLDS = (5_000, 10, 10)
 """Young collections every 5,000 allocations instead of 700: at thousands of events a
