@@ -39,7 +39,8 @@ key cadence (one action every ``--spacing`` s on average, 0.3 s by default):
 Prints figures next to the issue's targets (key p99 < 100 ms under load; RSS flat after the
 first minute); no pass/fail beyond sanity (it exits 1 only if nothing could be measured).
 
-Run: ``make bench`` or ``.venv/bin/python bench/ui.py [--quick] [--events N] [--rate R]``.
+Run: ``make bench`` or ``.venv/bin/python bench/ui.py [--quick] [--events N] [--rate R]``;
+``--gc-census`` also says what the cyclic garbage of the load was (by type and module).
 The default, 1,000,000 events at 5,000/s, takes at least five minutes (the idle phase, 200 s of
 pushing, and however long the desk needs to catch up); ``--quick`` (50,000 events) about one.
 """
@@ -49,6 +50,7 @@ from __future__ import annotations
 import argparse
 import array
 import asyncio
+import collections
 import contextlib
 import cProfile
 import gc
@@ -661,6 +663,20 @@ def emulator(env: dict[str, str], root: Path) -> Iterator[tuple[str, int]]:
         err.close()
 
 
+def print_gc_census() -> None:
+    """What the cyclic collector found during the load, by type and module (run with
+    ``gc.DEBUG_SAVEALL``): how the Textual strip cycles were found (tui_trader/ui/strips.py)."""
+    gc.collect()
+    garbage = gc.garbage
+    by_type = collections.Counter(type(o).__qualname__ for o in garbage)
+    by_module = collections.Counter(getattr(type(o), "__module__", "?") for o in garbage)
+    print(f"cyclic garbage of the load: {len(garbage):,} objects")
+    print("  by type:   " + ", ".join(f"{k} {v:,}" for k, v in by_type.most_common(12)))
+    print("  by module: " + ", ".join(f"{k} {v:,}" for k, v in by_module.most_common(8)))
+    gc.set_debug(0)
+    garbage.clear()
+
+
 async def measure(args: argparse.Namespace, url: str, emu_pid: int, root: Path) -> Result:
     env = dict(os.environ)
     settings = load_settings(base_url=url)
@@ -769,6 +785,8 @@ async def measure(args: argparse.Namespace, url: str, emu_pid: int, root: Path) 
             base_events = desk.supervisor.status().events
             emu_cpu0 = proc_cpu(emu_pid)
             profiler = cProfile.Profile() if args.profile else None
+            if args.gc_census:  # keep what the cyclic collector finds, to say what it is
+                gc.set_debug(gc.DEBUG_SAVEALL)
             begin(load)
             pusher = Pusher(url, args.events, args.rate, env, root)
             pusher_cpu = 0.0
@@ -816,6 +834,8 @@ async def measure(args: argparse.Namespace, url: str, emu_pid: int, root: Path) 
             with contextlib.suppress(asyncio.CancelledError):
                 await sampler
             load.objects = len(gc.get_objects())
+            if args.gc_census:
+                print_gc_census()
             events_delivered = desk.supervisor.status().events - base_events
             emu_cpu = proc_cpu(emu_pid) - emu_cpu0
             lagger.running = False
@@ -1077,6 +1097,12 @@ def main() -> None:
     )
     parser.add_argument("--sample", type=float, default=1.0, help="seconds between RSS samples")
     parser.add_argument("--profile", action="store_true", help="cProfile the loop under load")
+    parser.add_argument(
+        "--gc-census",
+        action="store_true",
+        help="say what the cyclic garbage of the load is (kept until the end: the memory "
+        "and GC figures of such a run are not comparable)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     if args.quick:
