@@ -46,7 +46,11 @@ SIZE = (160, 50)
 # ------------------------------------------------------------------------------ fixtures
 @pytest.fixture
 def sim() -> Iterator[RunningEmulator]:
-    running = start_in_thread(replace(BASE_CONFIG))
+    # Heartbeats every second, not the integration tests' 0.1 s: the desk learns its idle
+    # timeout from them (3 periods), and here the emulator shares a process and a GIL with a
+    # Textual app, whose busy moments read as a dead stream at 0.3 s; the desk then went to
+    # REDUCING (cause STREAM) and denied the order tests' orders (1 run in 4 under CI=true).
+    running = start_in_thread(replace(BASE_CONFIG, heartbeat_seconds=1.0))
     try:
         yield running
     finally:
