@@ -85,15 +85,16 @@ class Output:
         return records[-1][0]
 
     def _write_lines(self, lines: list[bytes]) -> None:
-        """Lines out without joining them first: a batch joined is megabytes of fresh
-        memory, and its page faults cost more than the formatting (measured)."""
-        if self._fd is None:
-            self._write(b"".join(lines))
-            return
+        """Lines out without joining them first (to a real file): a batch joined is
+        megabytes of fresh memory, and its page faults cost more than the formatting."""
         if self.broken:
             return
         try:
-            self.out.flush()  # status lines go through the buffer: keep the order
+            if self._fd is None:
+                self.out.write(b"".join(lines))
+                self.out.flush()
+                return
+            self.out.flush()  # anything written through the buffer goes first
             for start in range(0, len(lines), _IOV_MAX):
                 _writev_all(self._fd, lines[start : start + _IOV_MAX])
         except OSError:  # BrokenPipeError included
@@ -134,16 +135,7 @@ class Output:
                 "open_orders": rec.open_orders,
                 **({"error": rec.error} if rec.error else {}),
             }
-        self._write((json.dumps(line, separators=(",", ":")) + "\n").encode())
-
-    def _write(self, data: bytes) -> None:
-        if self.broken:
-            return
-        try:
-            self.out.write(data)
-            self.out.flush()
-        except (BrokenPipeError, OSError):
-            self.broken = True  # nobody is reading: keep journaling, stop printing
+        self._write_lines([(json.dumps(line, separators=(",", ":")) + "\n").encode()])
 
 
 _q = encode_basestring_ascii  # a JSON string literal, escaped (json's own C encoder)
@@ -235,8 +227,9 @@ async def run(settings: Any, args: HeadlessArgs, stdout: IO[bytes] | None = None
         # Start-up objects (modules, models, settings) leave the collector's scans, and young
         # collections run every 10,000 allocations instead of 700: an event allocates dozens
         # of short-lived objects, and at tens of thousands a second the default collected
-        # every few events (bench/ingest.py: ~7% less CPU). Headless has no screen to pause,
-        # so rarer, longer full collections cost nothing here (the UI keeps smaller ones).
+        # every few events (bench/ingest.py: ~10% less wall time, A/B). Headless has no
+        # screen to pause, so rarer, longer full collections cost nothing here (the UI keeps
+        # smaller ones, tui_trader/ui/app.py).
         gc.freeze()
         gc.set_threshold(*GC_THRESHOLDS)
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -574,18 +574,15 @@ class Journal:
                     if row[5] in known:
                         self._pending += 1
                         self._duplicates[row[0]] = self._duplicates.get(row[0], 0) + 1
-            pairs = list(zip(rows, results, strict=True))
-            new_facts = (
-                facts
+            stored_rows = (
+                rows
                 if not known and None not in results
-                else [r[5] for r, rowid in pairs if rowid is not None and r[5] is not None]
+                else [r for r, rowid in zip(rows, results, strict=True) if rowid is not None]
             )
-            polled = [
-                r[5]
-                for r, rowid in pairs
-                if rowid is not None and r[6] == "poll" and r[5] is not None
-            ]
-            memory.remember(new_facts, polled)
+            memory.remember(
+                facts if stored_rows is rows else [r[5] for r in stored_rows if r[5] is not None],
+                [r[5] for r in stored_rows if r[6] == "poll" and r[5] is not None],
+            )
         return results
 
     def _facts(self) -> FactMemory:
