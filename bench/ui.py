@@ -677,6 +677,49 @@ def print_gc_census() -> None:
     garbage.clear()
 
 
+def print_heap_census() -> None:
+    """What the collector must walk on every full collection (the objects it tracks, not the
+    frozen ones), by type and module: the length of a full collection grows with it."""
+    live = gc.get_objects()
+    by_type = collections.Counter(type(o).__qualname__ for o in live)
+    by_module = collections.Counter(getattr(type(o), "__module__", "?") for o in live)
+    print(f"GC-tracked objects at the end of the load: {len(live):,}")
+    print("  by type:   " + ", ".join(f"{k} {v:,}" for k, v in by_type.most_common(16)))
+    print("  by module: " + ", ".join(f"{k} {v:,}" for k, v in by_module.most_common(10)))
+    from textual.strip import Strip
+
+    strips = [o for o in live if type(o) is Strip]
+    ids = {id(o) for o in strips}
+    owners = collections.Counter()
+    for holder in gc.get_referrers(*strips):
+        if holder is live or holder is strips:
+            continue
+        n = (
+            sum(
+                1
+                for x in (
+                    holder.values()
+                    if isinstance(holder, dict)
+                    else holder
+                    if isinstance(holder, (list, tuple))
+                    else ()
+                )
+                if id(x) in ids
+            )
+            if isinstance(holder, (dict, list, tuple))
+            else 1
+        )
+        up = [
+            type(h).__qualname__
+            for h in gc.get_referrers(holder)
+            if h is not live and h is not strips
+        ][:3]
+        owners[(type(holder).__qualname__, tuple(up))] += n
+    for k, v in owners.most_common(25):
+        print("   ", v, k)
+    del live
+
+
 async def measure(args: argparse.Namespace, url: str, emu_pid: int, root: Path) -> Result:
     env = dict(os.environ)
     settings = load_settings(base_url=url)
@@ -836,6 +879,8 @@ async def measure(args: argparse.Namespace, url: str, emu_pid: int, root: Path) 
             load.objects = len(gc.get_objects())
             if args.gc_census:
                 print_gc_census()
+            if args.heap_census:
+                print_heap_census()
             events_delivered = desk.supervisor.status().events - base_events
             emu_cpu = proc_cpu(emu_pid) - emu_cpu0
             lagger.running = False
@@ -1094,6 +1139,11 @@ def main() -> None:
     parser.add_argument("--pilot-check", type=int, default=20, help="idle presses via Pilot")
     parser.add_argument(
         "--spacing", type=float, default=0.3, help="mean seconds between key actions"
+    )
+    parser.add_argument(
+        "--heap-census",
+        action="store_true",
+        help="say what the collector tracks at the end of the load, by type and module",
     )
     parser.add_argument("--sample", type=float, default=1.0, help="seconds between RSS samples")
     parser.add_argument("--profile", action="store_true", help="cProfile the loop under load")

@@ -4,6 +4,7 @@ touch what changed, server text stays text, themes cycle and are remembered."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from decimal import Decimal
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 from textual.screen import Screen
+from textual.strip import Strip
 
 from tests.ui.frozen import FrozenDesk, halted
 from tests.waiting import until
@@ -65,7 +67,7 @@ async def until_screen(pilot: Pilot[Any], kind: type[Screen[Any]]) -> Screen[Any
 
 
 def log_text(pane: EventsPane) -> list[str]:
-    return [strip.text for strip in pane.lines]
+    return pane.texts()
 
 
 async def test_p_pauses_and_resumes(run_app: Run) -> None:
@@ -203,6 +205,63 @@ async def test_scrolling_back_keeps_new_events_and_counts_them(run_app: Run) -> 
         assert "3 new below" in str(pane.border_subtitle)
         assert pane.scroll_y == 0  # the trader's place is kept
         assert log_text(pane)[-1].endswith("fill 1 @ 589.00")
+
+
+async def test_scrolled_back_the_place_is_kept_while_old_rows_fall_off(run_app: Run) -> None:
+    desk = FrozenDesk()
+    async with run_app(desk, size=(80, 24)) as (app, pilot):
+        pane = app.desk_screen.query_one(EventsPane)
+        screen = app.desk_screen
+        assert screen is not None
+        for i in range(KEEP // 40):  # a full pane: every row an event of its own
+            desk.emit("new", "SPY", f"new buy {i} SPY market", n=40)
+            screen.paint()
+        await pilot.pause()
+        assert len(pane.texts()) == KEEP
+        pane.scroll_to(y=1000, animate=False, immediate=True)
+        await pilot.pause()
+        top = pane.texts()[1000]
+        desk.emit("fill", "SPY", "fill 1 @ 589.00", n=30)
+        screen.paint()
+        await pilot.pause()
+        assert len(pane.texts()) == KEEP
+        assert pane.scroll_y == 1000 - 30  # 30 rows fell off above: the view moved with them
+        assert pane.texts()[round(pane.scroll_y)] == top
+        assert "30 new below" in str(pane.border_subtitle)
+
+
+async def test_server_control_characters_stay_on_one_row(run_app: Run) -> None:
+    desk = FrozenDesk()
+    async with run_app(desk) as (app, _pilot):
+        desk.emit("rejected", "AAPL", "rejected:\nline two\x1b[2Jcleared")
+        app.desk_screen.paint()  # type: ignore[union-attr]
+        pane = app.desk_screen.query_one(EventsPane)
+        last = pane.texts()[-1]
+        assert last.endswith("rejected: line two?[2Jcleared")
+        assert "\x1b" not in last and "\n" not in last
+
+
+async def test_held_rows_are_data_not_rendered_strips(run_app: Run) -> None:
+    """2,000 held rows cost no strips: only the rows on screen are rendered (a RichLog keeps a
+    strip, its seven caches and its segments per row, all walked by every full collection)."""
+
+    def strips() -> int:
+        gc.collect()
+        return sum(1 for o in gc.get_objects() if type(o) is Strip)
+
+    desk = FrozenDesk()
+    async with run_app(desk, size=(80, 24)) as (app, pilot):
+        pane = app.desk_screen.query_one(EventsPane)
+        screen = app.desk_screen
+        assert screen is not None
+        await pilot.pause()
+        before = strips()
+        for i in range(KEEP // 40):
+            desk.emit("new", "SPY", f"new buy {i} SPY market", n=40)
+            screen.paint()
+            await pilot.pause()
+        assert len(pane.texts()) == KEEP
+        assert strips() - before < 100
 
 
 async def test_server_text_is_shown_as_text(run_app: Run) -> None:

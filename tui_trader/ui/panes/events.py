@@ -1,18 +1,40 @@
 """The live event stream: bounded, tail-following, coloured by type, filterable; scrolling
-back pauses the tail without losing what arrives meanwhile."""
+back pauses the tail without losing what arrives meanwhile.
+
+The pane keeps its rows as the desk's ``EventLine``s and renders only the rows on screen
+(Textual's line API), not a ``RichLog`` of 2,000 pre-rendered strips: each strip carries
+seven caches and its segments, and under load those were most of what every full garbage
+collection had to walk (bench/ui.py ``--heap-census``), which is what held keys up.
+"""
 
 from __future__ import annotations
 
 from collections import deque
+from typing import NamedTuple
 
-from rich.text import Text
-from textual.widgets import RichLog
+from rich.segment import Segment
+from rich.style import Style
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from tui_trader.engine import DeskSnapshot, EventLine
 from tui_trader.ui.colours import Colours
 
-KEEP = 2000  # lines held for filtering and scroll-back; the log shows at most this many
-PER_FRAME = 50  # lines written per repaint at most: a tall pane's worth, far less than a burst
+KEEP = 2000  # rows held for filtering and scroll-back; the pane shows at most this many
+PER_FRAME = 50  # rows added per repaint at most: a tall pane's worth, far less than a burst
+
+# Server text is shown as typed, on one row: control characters would move the cursor.
+_CONTROLS = {c: " " if chr(c) in "\t\n\r" else "?" for c in (*range(32), 127)}
+
+
+class Skipped(NamedTuple):
+    """A burst outran the frame: this many events are in the journal but not in the pane."""
+
+    count: int
+
+
+Row = EventLine | Skipped
 
 
 def matches(line: EventLine, words: tuple[str, ...]) -> bool:
@@ -21,15 +43,67 @@ def matches(line: EventLine, words: tuple[str, ...]) -> bool:
     return all(any(w in f.lower() for f in fields) for w in words)
 
 
-class EventsPane(RichLog):
+class _Styles(NamedTuple):
+    muted: Style
+    bold: Style
+    profit: Style
+    loss: Style
+    warning: Style
+    accent: Style
+    plain: Style
+
+    @classmethod
+    def of(cls, c: Colours | None) -> _Styles:
+        def colour(value: str) -> Style:
+            return Style.parse(value) if value else Style()
+
+        if c is None:
+            plain = Style()
+            return cls(plain, Style(bold=True), plain, plain, plain, plain, plain)
+        return cls(
+            colour(c.muted),
+            Style(bold=True),
+            colour(c.profit),
+            colour(c.loss),
+            colour(c.warning),
+            colour(c.accent),
+            Style(),
+        )
+
+    def of_line(self, line: EventLine) -> Style:
+        kind = line.kind
+        if kind in ("fill", "partial_fill"):
+            return self.profit
+        if kind in ("rejected", "canceled", "expired", "order_cancel_rejected"):
+            return self.loss
+        if line.stream == "accounts":
+            return self.warning
+        if line.stream == "nta":
+            return self.accent
+        return self.plain
+
+
+class EventsPane(ScrollView, can_focus=True):
+    DEFAULT_CSS = """
+    EventsPane {
+        background: $surface;
+        color: $foreground;
+        overflow-y: scroll;
+        overflow-x: hidden;
+        &:focus { background-tint: $foreground 5%; }
+    }
+    """
+
     def __init__(self) -> None:
-        super().__init__(id="events", max_lines=KEEP, markup=False, wrap=False, auto_scroll=True)
+        super().__init__(id="events")
         self.border_title = "Events"
-        self._lines: deque[EventLine] = deque(maxlen=KEEP)
+        self._lines: deque[EventLine] = deque(maxlen=KEEP)  # every event, for a new filter
+        self._rows: deque[Row] = deque(maxlen=KEEP)  # what the pane shows
         self._seen = 0
         self._words: tuple[str, ...] = ()
         self._unread = 0
         self._colours: Colours | None = None
+        self._styles = _Styles.of(None)
 
     @property
     def filter_text(self) -> str:
@@ -41,50 +115,56 @@ class EventsPane(RichLog):
 
     def restyle(self, c: Colours) -> None:
         self._colours = c
-        self._redraw()
+        self._styles = _Styles.of(c)
+        self.refresh()
+
+    def texts(self) -> list[str]:
+        """Every row the pane holds, oldest first, as plain text (what a wide pane shows)."""
+        return [Strip(self._segments(row)).text for row in self._rows]
 
     def _redraw(self) -> None:
-        self.clear()
+        self._rows.clear()
+        self._rows.extend(line for line in self._lines if matches(line, self._words))
         self._unread = 0
-        for line in self._lines:
-            if matches(line, self._words):
-                self.write(self._text(line), scroll_end=True)
+        self._resized(following=True)
         self._subtitle()
 
-    def _style(self, line: EventLine) -> str:
-        c = self._colours
-        if c is None:
-            return ""
-        kind = line.kind
-        if kind in ("fill", "partial_fill"):
-            return c.profit
-        if kind in ("rejected", "canceled", "expired", "order_cancel_rejected"):
-            return c.loss
-        if line.stream == "accounts":
-            return c.warning
-        if line.stream == "nta":
-            return c.accent
-        return ""
-
-    def _text(self, line: EventLine) -> Text:
+    def _segments(self, row: Row) -> list[Segment]:
         """``time symbol text``: the text starts with the event's type and takes its colour,
         so a 40-column pane still shows what happened."""
-        muted = self._colours.muted if self._colours else ""
-        at = (line.at or "")[11:19] or "--:--:--"
-        text = Text(f"{at} ", style=muted)
-        if line.symbol:
-            text.append(f"{line.symbol:<5} ", style="bold")
+        s = self._styles
+        if isinstance(row, Skipped):
+            return [Segment(f"… {row.count} more events (in the journal)", s.muted)]
+        at = (row.at or "")[11:19] or "--:--:--"
+        segments = [Segment(f"{at} ", s.muted)]
+        if row.symbol:
+            segments.append(Segment(f"{row.symbol:<5} ", s.bold))
         else:
-            text.append(f"{line.stream[:5]:<5} ", style=muted)
-        body = line.text if line.text.startswith(line.kind) else f"{line.kind} {line.text}"
-        text.append(body, style=self._style(line))  # server text, plain: markup is off
-        if line.source != "stream":
-            text.append(f" [{line.source}]", style=self._colours.muted if self._colours else "")
-        return text
+            segments.append(Segment(f"{row.stream[:5]:<5} ", s.muted))
+        text = row.text.translate(_CONTROLS)
+        body = text if text.startswith(row.kind) else f"{row.kind} {text}"
+        segments.append(Segment(body, s.of_line(row)))
+        if row.source != "stream":
+            segments.append(Segment(f" [{row.source}]", s.muted))
+        return segments
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        index = self.scroll_offset.y + y
+        if not 0 <= index < len(self._rows):
+            return Strip.blank(width, self.rich_style)
+        strip = Strip(self._segments(self._rows[index]))
+        return strip.crop_extend(0, width, None).apply_style(self.rich_style)
+
+    def _resized(self, following: bool) -> None:
+        self.virtual_size = Size(0, len(self._rows))  # overflow-x is hidden: rows are cropped
+        if following:  # at once once laid out, so a paint that follows sees the tail
+            self.scroll_end(animate=False, immediate=bool(self.size), x_axis=False)
+        self.refresh()
 
     def render_snapshot(self, snap: DeskSnapshot, c: Colours) -> None:
         if self._colours is None:
-            self._colours = c
+            self.restyle(c)
         new = [e for e in snap.events if e.seq > self._seen]
         if not new:
             return
@@ -95,18 +175,20 @@ class EventsPane(RichLog):
             skipped += len(new) - PER_FRAME
             new = new[-PER_FRAME:]
         following = self.is_vertical_scroll_end or self.max_scroll_y == 0
-        if skipped > 0:  # a burst outran the frame: say so rather than pretend
-            muted = c.muted
-            self.write(
-                Text(f"… {skipped} more events (in the journal)", style=muted), scroll_end=following
-            )
+        rows: list[Row] = [Skipped(skipped)] if skipped > 0 else []
         shown = [e for e in new if matches(e, self._words)]
-        for line in shown:
-            self.write(self._text(line), scroll_end=following)
-        if not following:
-            self._unread += len(shown)
-        else:
+        rows.extend(shown)
+        if not rows:
+            return
+        dropped = max(0, len(self._rows) + len(rows) - KEEP)
+        self._rows.extend(rows)
+        if following:
             self._unread = 0
+        else:  # keep the trader's place: the rows above it that fell off move it up
+            self._unread += len(shown)
+            if dropped:
+                self.scroll_to(y=max(0, self.scroll_y - dropped), animate=False, immediate=True)
+        self._resized(following)
         self._subtitle()
 
     def _subtitle(self) -> str:
