@@ -53,6 +53,7 @@ import asyncio
 import collections
 import contextlib
 import cProfile
+import ctypes
 import gc
 import io
 import json
@@ -69,6 +70,7 @@ import sys
 import tempfile
 import threading
 import time
+import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -677,47 +679,100 @@ def print_gc_census() -> None:
     garbage.clear()
 
 
-def print_heap_census() -> None:
-    """What the collector must walk on every full collection (the objects it tracks, not the
-    frozen ones), by type and module: the length of a full collection grows with it."""
-    live = gc.get_objects()
-    by_type = collections.Counter(type(o).__qualname__ for o in live)
-    by_module = collections.Counter(getattr(type(o), "__module__", "?") for o in live)
-    print(f"GC-tracked objects at the end of the load: {len(live):,}")
-    print("  by type:   " + ", ".join(f"{k} {v:,}" for k, v in by_type.most_common(16)))
-    print("  by module: " + ", ".join(f"{k} {v:,}" for k, v in by_module.most_common(10)))
-    from textual.strip import Strip
+class HeapWatch:
+    """``--heap-census``: what the collector must walk on every full collection (the objects
+    it tracks, not the frozen ones; a full collection's length grows with them), and which
+    containers grew while the events flowed (an unbounded set or cache makes RSS climb)."""
 
-    strips = [o for o in live if type(o) is Strip]
-    ids = {id(o) for o in strips}
-    owners = collections.Counter()
-    for holder in gc.get_referrers(*strips):
-        if holder is live or holder is strips:
-            continue
-        n = (
-            sum(
-                1
-                for x in (
-                    holder.values()
-                    if isinstance(holder, dict)
-                    else holder
-                    if isinstance(holder, (list, tuple))
-                    else ()
-                )
-                if id(x) in ids
-            )
-            if isinstance(holder, (dict, list, tuple))
-            else 1
+    SIZES = (dict, list, set, frozenset, collections.deque)
+
+    def __init__(self) -> None:
+        self.marked: dict[int, tuple[str, int]] = {}
+        self.blocks = 0
+        self.at = 0.0
+        self.malloc = ""
+
+    @staticmethod
+    def mallinfo() -> str:
+        """glibc's view: heap from the system, in use, free in it, mmapped (other libcs: "")."""
+        try:
+            libc = ctypes.CDLL("libc.so.6")
+        except OSError:
+            return ""
+
+        class MallInfo2(ctypes.Structure):
+            _fields_ = [
+                (name, ctypes.c_size_t)
+                for name in ["arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost"]
+            ]
+
+        libc.mallinfo2.restype = MallInfo2
+        m = libc.mallinfo2()
+        mb = 1024 * 1024
+        sqlite = ""
+        with contextlib.suppress(OSError):
+            lib = ctypes.CDLL("libsqlite3.so.0")  # the one _sqlite3 links, when it does
+            lib.sqlite3_memory_used.restype = ctypes.c_int64
+            sqlite = f"SQLite {lib.sqlite3_memory_used() / mb:.1f} MB, "
+        return sqlite + (
+            f"malloc heap {m.arena / mb:.1f} MB (in use {m.uordblks / mb:.1f}, free "
+            f"{m.fordblks / mb:.1f} in {m.ordblks:,} chunks), mmapped {m.hblkhd / mb:.1f} MB "
+            f"in {m.hblks} blocks; RSS {proc_status_kib(b'VmRSS:') / 1024:.1f} MB"
         )
-        up = [
-            type(h).__qualname__
-            for h in gc.get_referrers(holder)
-            if h is not live and h is not strips
-        ][:3]
-        owners[(type(holder).__qualname__, tuple(up))] += n
-    for k, v in owners.most_common(25):
-        print("   ", v, k)
-    del live
+
+    def mark(self, at: float) -> None:
+        self.at = at
+        self.blocks = sys.getallocatedblocks()
+        self.malloc = self.mallinfo()
+        self.marked = {
+            id(o): (type(o).__qualname__, len(o))
+            for o in gc.get_objects()
+            if isinstance(o, self.SIZES) and len(o) >= 100
+        }
+
+    @staticmethod
+    def owner(o: object, live: list[object]) -> str:
+        """Who holds a container: an attribute's name where it is one."""
+        for holder in gc.get_referrers(o):
+            if holder is live or isinstance(holder, types.FrameType):
+                continue
+            if isinstance(holder, dict):
+                for name, value in holder.items():
+                    if value is o:
+                        up = [
+                            type(h).__qualname__
+                            for h in gc.get_referrers(holder)
+                            if h is not live and not isinstance(h, types.FrameType)
+                        ]
+                        return f"{up[0] if up else 'dict'}.{name}"
+            return type(holder).__qualname__
+        return "?"
+
+    def report(self, t: float) -> None:
+        gc.collect()
+        live = gc.get_objects()
+        by_type = collections.Counter(type(o).__qualname__ for o in live)
+        by_module = collections.Counter(getattr(type(o), "__module__", "?") for o in live)
+        print(f"GC-tracked objects at the end of the load: {len(live):,}")
+        print("  by type:   " + ", ".join(f"{k} {v:,}" for k, v in by_type.most_common(16)))
+        print("  by module: " + ", ".join(f"{k} {v:,}" for k, v in by_module.most_common(10)))
+        blocks = sys.getallocatedblocks()
+        print(
+            f"allocated blocks {self.blocks:,} at {self.at:.0f} s -> {blocks:,} at {t:.0f} s; "
+            "containers that grew meanwhile (>= 100 items at the mark):"
+        )
+        grew = []
+        for o in live:
+            if isinstance(o, self.SIZES) and (old := self.marked.get(id(o))) is not None:
+                name, size = old
+                if name == type(o).__qualname__ and len(o) > size:
+                    grew.append((len(o) - size, size, o))
+        print(f"  at the mark: {self.malloc}\n  at the end:  {self.mallinfo()}")
+        grew.sort(key=lambda g: -g[0])
+        for more, size, o in grew[:12]:
+            kind, where = type(o).__qualname__, self.owner(o, live)
+            print(f"  +{more:,} ({size:,} -> {len(o):,}) {kind} in {where}")
+        del live, grew
 
 
 async def measure(args: argparse.Namespace, url: str, emu_pid: int, root: Path) -> Result:
@@ -834,11 +889,16 @@ async def measure(args: argparse.Namespace, url: str, emu_pid: int, root: Path) 
             pusher = Pusher(url, args.events, args.rate, env, root)
             pusher_cpu = 0.0
 
+            heap = HeapWatch() if args.heap_census else None
+            mark_at = min(60.0, duration / 2)  # the heap census's baseline
+
             async def sample() -> None:
                 nonlocal pusher_cpu
                 next_at = load.t0
                 while True:
                     now = time.perf_counter()
+                    if heap is not None and not heap.at and now - load.t0 >= mark_at:
+                        heap.mark(now - load.t0)
                     samples.append(
                         Sample(
                             now - load.t0,
@@ -879,8 +939,8 @@ async def measure(args: argparse.Namespace, url: str, emu_pid: int, root: Path) 
             load.objects = len(gc.get_objects())
             if args.gc_census:
                 print_gc_census()
-            if args.heap_census:
-                print_heap_census()
+            if heap is not None:
+                heap.report(time.perf_counter() - load.t0)
             events_delivered = desk.supervisor.status().events - base_events
             emu_cpu = proc_cpu(emu_pid) - emu_cpu0
             lagger.running = False

@@ -154,8 +154,24 @@ _INSERT_EVENT: Final = (
     "INSERT INTO events (stream, id, fact, at, type, payload, source, received_at)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
-_MANY_ROWS: Final = 400  # rows per multi-row INSERT (8 parameters each, far below the cap)
+_MANY_ROWS: Final = 256  # rows per multi-row INSERT at most (8 parameters each)
 _MANY_SQL: dict[tuple[int, int], str] = {}
+
+
+def _pieces(total: int) -> Iterator[tuple[int, int]]:
+    """``(start, rows)`` cutting ``total`` rows into multi-row INSERTs of a power of two rows.
+
+    A prepared INSERT of a few hundred rows takes a few hundred KB in SQLite, and sqlite3
+    keeps the last 128 statements it ran: cut to any length, batches of every size 1..400
+    filled that cache with ~43 MB, growing for minutes under load (bench/ui.py
+    ``--heap-census``: SQLite's memory was most of the RSS climb). Powers of two make at
+    most nine shapes per row width.
+    """
+    start = 0
+    while start < total:
+        rows = min(_MANY_ROWS, 1 << ((total - start).bit_length() - 1))
+        yield start, rows
+        start += rows
 
 
 def _insert_many_sql(rows: int, width: int = 7) -> str:
@@ -594,8 +610,8 @@ class Journal:
         """The SQL half of :meth:`add_many`: rows whose facts are new, ``(stream, id)`` decides."""
         results: list[int | None] = []
         now = self._clock()
-        for start in range(0, len(rows), _MANY_ROWS):
-            chunk = rows[start : start + _MANY_ROWS]
+        for start, size in _pieces(len(rows)):
+            chunk = rows[start : start + size]
             widths = set(map(len, chunk))
             width = min(widths)  # >= 7: add_many checked
             params: list[Any] = [now]
