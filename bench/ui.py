@@ -679,6 +679,9 @@ def print_gc_census() -> None:
     garbage.clear()
 
 
+MALLINFO2_FIELDS = "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost"
+
+
 class HeapWatch:
     """``--heap-census``: what the collector must walk on every full collection (the objects
     it tracks, not the frozen ones; a full collection's length grows with them), and which
@@ -701,10 +704,7 @@ class HeapWatch:
             return ""
 
         class MallInfo2(ctypes.Structure):
-            _fields_ = [
-                (name, ctypes.c_size_t)
-                for name in ["arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost"]
-            ]
+            _fields_ = [(name, ctypes.c_size_t) for name in MALLINFO2_FIELDS.split()]
 
         libc.mallinfo2.restype = MallInfo2
         m = libc.mallinfo2()
