@@ -257,6 +257,7 @@ class Phase:
     runq_wait: float = 0.0  # seconds the loop thread was runnable but had no CPU
     machine_busy: float = 0.0  # CPU-seconds used on the whole machine
     gc: dict[int, list[float]] = field(default_factory=lambda: {0: [], 1: [], 2: []})  # ms
+    gc_collected: list[int] = field(default_factory=list)  # what each full collection freed
     objects: int = 0  # GC-tracked objects at the phase's end
 
     @property
@@ -371,6 +372,8 @@ class GcWatch:
             self._start = time.perf_counter()
         elif self.phase is not None:
             self.phase.gc[info["generation"]].append((time.perf_counter() - self._start) * 1000)
+            if info["generation"] == 2:
+                self.phase.gc_collected.append(info["collected"])
 
     def close(self) -> None:
         gc.callbacks.remove(self._callback)
@@ -748,8 +751,13 @@ class HeapWatch:
             return type(holder).__qualname__
         return "?"
 
-    def report(self, t: float) -> None:
+    def report(self, t: float, load: Phase) -> None:
+        freed = load.gc_collected
+        if freed:
+            print(f"full collections under load freed {min(freed):,}..{max(freed):,} objects")
+        start = time.perf_counter()
         gc.collect()
+        print(f"a full collection after the load: {(time.perf_counter() - start) * 1000:.0f} ms")
         live = gc.get_objects()
         by_type = collections.Counter(type(o).__qualname__ for o in live)
         by_module = collections.Counter(getattr(type(o), "__module__", "?") for o in live)
@@ -940,7 +948,7 @@ async def measure(args: argparse.Namespace, url: str, emu_pid: int, root: Path) 
             if args.gc_census:
                 print_gc_census()
             if heap is not None:
-                heap.report(time.perf_counter() - load.t0)
+                heap.report(time.perf_counter() - load.t0, load)
             events_delivered = desk.supervisor.status().events - base_events
             emu_cpu = proc_cpu(emu_pid) - emu_cpu0
             lagger.running = False

@@ -205,6 +205,10 @@ async def test_scrolling_back_keeps_new_events_and_counts_them(run_app: Run) -> 
         assert "3 new below" in str(pane.border_subtitle)
         assert pane.scroll_y == 0  # the trader's place is kept
         assert log_text(pane)[-1].endswith("fill 1 @ 589.00")
+        pane.focus()
+        await pilot.press("end")  # back to the tail: nothing is unread any more
+        await pilot.pause()
+        assert pane.is_vertical_scroll_end and "new below" not in str(pane.border_subtitle)
 
 
 async def test_scrolled_back_the_place_is_kept_while_old_rows_fall_off(run_app: Run) -> None:

@@ -191,6 +191,12 @@ class EventsPane(ScrollView, can_focus=True):
         self._resized(following)
         self._subtitle()
 
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if self._unread and self.is_vertical_scroll_end:  # back at the tail: all read
+            self._unread = 0
+            self._subtitle()
+
     def _subtitle(self) -> str:
         parts = []
         if self._words:
