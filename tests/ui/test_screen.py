@@ -268,6 +268,36 @@ async def test_held_rows_are_data_not_rendered_strips(run_app: Run) -> None:
         assert strips() - before < 100
 
 
+async def test_under_a_modal_the_desk_repaints_once_a_second_and_at_once_uncovered(
+    run_app: Run,
+) -> None:
+    """A repaint under the dimmed modal composes the whole screen: at 10 Hz it held the
+    flatten confirm's keys up (bench/ui.py), so a covered desk repaints once a second."""
+    desk = FrozenDesk()
+    async with run_app(desk) as (app, pilot):
+        screen = app.desk_screen
+        assert screen is not None
+        now = [1_000.0]
+        screen.monotonic = lambda: now[0]
+        screen.paint()
+        await pilot.press("question_mark")
+        await until_screen(pilot, HelpScreen)
+        frames = screen.frames
+        for _ in range(9):  # nine ticks of 0.1 s, every one with news
+            desk.emit("fill", "SPY", "fill 1 @ 589.00")
+            now[0] += 0.1
+            screen._tick()
+        assert screen.frames == frames
+        now[0] += 0.1  # a second since the last repaint
+        screen._tick()
+        assert screen.frames == frames + 1
+        desk.emit("fill", "SPY", "fill 2 @ 589.00")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is screen and screen.frames == frames + 2
+        assert log_text(screen.query_one(EventsPane))[-1].endswith("fill 2 @ 589.00")
+
+
 async def test_server_text_is_shown_as_text(run_app: Run) -> None:
     desk = FrozenDesk()
     async with run_app(desk) as (app, _pilot):

@@ -42,6 +42,12 @@ if TYPE_CHECKING:
 log = logging.getLogger("tui_trader.ui")
 
 MAX_HZ = 20.0
+COVERED_HZ = 1.0
+"""Repaints per second while a modal (confirm, order entry, help) covers the desk. Under
+the dimmed modal a repaint costs a whole-screen composition: at 10 Hz and 5,000 events/s a
+key on the flatten confirm waited 50-60 ms for one (bench/ui.py), at 1 Hz it seldom does.
+The desk itself acts at full speed whatever is painted; the screen catches up the moment
+the modal closes."""
 
 
 class DeskScreen(Screen[None]):
@@ -73,6 +79,7 @@ class DeskScreen(Screen[None]):
         self._colours: Colours | None = None
         self.snap: DeskSnapshot | None = None
         self.frames = 0  # repaints done, for the benchmark's frame rate
+        self.monotonic = time.monotonic  # the repaint clock (tests step it)
         self.last_paint: float = 0.0
         self._ages_at: float = 0.0
         self._keys: tuple[bool, bool] | None = None  # what check_action depends on
@@ -99,6 +106,10 @@ class DeskScreen(Screen[None]):
         self.set_interval(1 / self.hz, self._tick)
         self.paint()
 
+    def on_screen_resume(self) -> None:
+        if self._dirty:  # uncovered: show what changed at once, not at the next tick
+            self.paint()
+
     def _theme_changed(self, _theme: object) -> None:
         self._colours = None
         self._dirty = True
@@ -107,11 +118,14 @@ class DeskScreen(Screen[None]):
     # ---------------------------------------------------------------------- painting
     def _tick(self) -> None:
         """Repaint what changed: everything when the desk said so; otherwise only the
-        connection pane, once a second, for its ages and the retry countdown."""
+        connection pane, once a second, for its ages and the retry countdown. Under a modal,
+        at most ``COVERED_HZ``."""
+        if self.app.screen is not self and self.monotonic() - self.last_paint < 1 / COVERED_HZ:
+            return
         if self._dirty:
             self.paint()
             return
-        now = time.monotonic()
+        now = self.monotonic()
         if self.snap is not None and now - self._ages_at >= 1.0:
             self._ages_at = now
             snap = self.desk.snapshot()
@@ -147,7 +161,7 @@ class DeskScreen(Screen[None]):
                 self.notify(text, severity="warning" if "HALTED" in text else "information")
         self._notices = frozenset(snap.notices)
         self.frames += 1
-        self.last_paint = self._ages_at = time.monotonic()
+        self.last_paint = self._ages_at = self.monotonic()
         # only when a key's availability can have changed: every refresh rebuilds the
         # footer, and Textual keeps the old footer keys alive (bench/ui.py: a leak and a
         # third of the frame time at 5,000 events/s)
