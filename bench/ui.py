@@ -23,9 +23,10 @@ key cadence (one action every ``--spacing`` s on average, 0.3 s by default):
 
 * key -> desk acting: ``p`` until ``desk.risk.pause()``/``resume()`` returned (the flag
   flipped) and until ``desk.pause()``/``resume()`` returned (journal written); flatten as ``f``,
-  wait for the confirm modal, then ``y`` -> ``desk.flatten()`` entered, -> trading paused, ->
-  the first cancel request handed to httpx (an httpx request hook), and separately -> the whole
-  flatten done (cancel, close, poll until flat). A position (5 MSFT, a market order straight to
+  wait until the confirm modal is drawn (a trader answers what is on the screen) and 50 ms
+  more, then ``y`` -> ``desk.flatten()`` entered, -> trading paused, -> the first cancel
+  request handed to httpx (an httpx request hook), and separately -> the whole flatten done
+  (cancel, close, poll until flat). A position (5 MSFT, a market order straight to
   the emulator) is reopened before every flatten;
 * the UI: ``DeskScreen.frames`` per second (the screen's coalesced repaints, at most
   ``ui.refresh_hz``) and compositor updates per second; the loop's responsiveness, as the lag
@@ -240,7 +241,7 @@ class Phase:
     flat_paused: list[float] = field(default_factory=list)  # ms, y -> risk paused
     flat_cancel: list[float] = field(default_factory=list)  # ms, y -> cancel request sent
     flat_done: list[float] = field(default_factory=list)  # ms, y -> flatten complete
-    modal: list[float] = field(default_factory=list)  # ms, f -> confirm modal on screen
+    modal: list[float] = field(default_factory=list)  # ms, f -> confirm modal drawn
     not_flat: int = 0
     timeouts: int = 0
     lag: array.array[float] = field(default_factory=lambda: array.array("d"))  # ms
@@ -437,8 +438,16 @@ async def until(check: Callable[[], Any], seconds: float, step: float = 0.005) -
 class Keys:
     """Presses the trading keys and records how long the desk takes to act."""
 
-    def __init__(self, app: TraderApp, desk: Desk, probe: Probe, client: httpx.AsyncClient) -> None:
+    def __init__(
+        self,
+        app: TraderApp,
+        desk: Desk,
+        probe: Probe,
+        client: httpx.AsyncClient,
+        modal_drawn: list[float],
+    ) -> None:
         self.app, self.desk, self.probe, self.client = app, desk, probe, client
+        self.drawn = modal_drawn  # [when a confirm modal last went to the display]
 
     def on_desk(self) -> bool:
         return isinstance(self.app.screen, DeskScreen)
@@ -495,11 +504,13 @@ class Keys:
             30,
             0.002,
         )
-        if not shown:
+        mounted = time.perf_counter()
+        # a trader answers what is on the screen: the press comes once the modal is drawn
+        if not shown or not await until(lambda: self.drawn[0] > mounted, 30, 0.002):
             phase.timeouts += 1
             return
         phase.modal.append((time.perf_counter() - t) * 1000)
-        await asyncio.sleep(0.05)  # let the modal settle; not part of any figure
+        await asyncio.sleep(0.05)  # a (very) quick reader; not part of any figure
         self.probe.arm()
         send_key(self.app, "y")
         ok = await self.probe.wait_for("flat", 90)
@@ -794,11 +805,15 @@ async def measure(args: argparse.Namespace, url: str, emu_pid: int, root: Path) 
     updates = 0
     display = app._display
 
+    modal_drawn = [0.0]
+
     def counted(screen: Any, renderable: Any) -> None:
         nonlocal updates
         if renderable is not None:
             updates += 1
         display(screen, renderable)
+        if renderable is not None and isinstance(screen, ConfirmScreen):
+            modal_drawn[0] = time.perf_counter()
 
     app._display = counted  # type: ignore[method-assign]
     meter = Meter()
@@ -833,7 +848,7 @@ async def measure(args: argparse.Namespace, url: str, emu_pid: int, root: Path) 
                 raise SystemExit("the desk did not start streaming within 60 s")
             screen = app.desk_screen
             assert screen is not None
-            keys = Keys(app, desk, probe, client)
+            keys = Keys(app, desk, probe, client, modal_drawn)
             meter.wrap(screen, "paint", "paint")
             meter.wrap(screen.query_one(EventsPane), "render_snapshot", "events_pane")
             lag_task = asyncio.create_task(lagger.run())
@@ -1058,7 +1073,7 @@ def report(args: argparse.Namespace, r: Result, counter: Counter) -> None:
     row("y -> trading paused", idle.flat_paused, load.flat_paused)
     row("y -> first cancel request sent", idle.flat_cancel, load.flat_cancel)
     row("y -> whole flatten done", idle.flat_done, load.flat_done, "(not a target)")
-    row("f -> confirm modal shown", idle.modal, load.modal, "(2 REST calls first)")
+    row("f -> confirm modal drawn", idle.modal, load.modal, "(2 REST calls first)")
     for ph in (idle, load):
         if ph.timeouts or ph.not_flat:
             print(f"  {ph.name}: {ph.timeouts} presses timed out, {ph.not_flat} flattens not flat")
