@@ -6,6 +6,13 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# No per-example time limit: hypothesis's 200 ms deadline is a wall-clock assertion, and on a
+# busy 2-core machine the first example of a test (imports, caches) has run past it. Every
+# property is still checked on the same number of examples.
+settings.register_profile("project", deadline=None)
+settings.load_profile("project")
 
 
 @pytest.fixture
