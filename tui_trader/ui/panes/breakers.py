@@ -11,6 +11,7 @@ from tui_trader.engine import DeskSnapshot
 from tui_trader.ui import format as fmt
 from tui_trader.ui.colours import Colours
 from tui_trader.ui.panes.table import Cell, Column, KeyedTable
+from tui_trader.ui.panes.titles import retitle
 
 COLUMNS = (
     Column("name", "Breaker", 16),
@@ -64,5 +65,5 @@ class BreakersPane(KeyedTable):
         tripped = sum(b.state is BreakerState.TRIPPED for b in risk.breakers)
         warn = sum(b.state is BreakerState.WARNING for b in risk.breakers)
         state = f"{risk.state}" + (" · PAUSED" if risk.paused else "")
-        self.border_title = Text.assemble("Breakers · ", (state, state_style(risk.state, c)))
-        self.border_subtitle = f"{tripped} tripped · {warn} warning"
+        title = Text.assemble("Breakers · ", (state, state_style(risk.state, c)))
+        retitle(self, title, f"{tripped} tripped · {warn} warning")

@@ -13,6 +13,10 @@ from tui_trader.broker.status import State, StreamStatus, severity
 from tui_trader.engine import DeskSnapshot
 from tui_trader.ui import format as fmt
 from tui_trader.ui.colours import Colours
+from tui_trader.ui.panes.titles import retitle
+
+Row = tuple[str, Text, str, Text]
+"""label, value, label, value: one line of the connection grid"""
 
 
 def state_style(state: State, c: Colours) -> str:
@@ -31,7 +35,7 @@ class ConnectionPane(VerticalScroll):
         super().__init__(id="connection")
         self.border_title = "Connection"
         self._body = Static(id="connection-body")
-        self._last: Table | None = None
+        self._shown: tuple[object, ...] | None = None
 
     def compose(self):  # type: ignore[no-untyped-def]
         yield self._body
@@ -46,11 +50,7 @@ class ConnectionPane(VerticalScroll):
             head.append(f"  {worst.reason}", style=c.muted)
         head.no_wrap = True
         head.overflow = "ellipsis"
-        grid = Table.grid(padding=(0, 1), expand=False)
-        for style in (c.muted, "", c.muted, ""):
-            grid.add_column(style=style, no_wrap=True)
-        if worst is not None:
-            self._details(grid, worst, snap, c)
+        rows = self._details(worst, snap, c) if worst is not None else []
         tail = Text("backoff ", style=c.muted)
         tail.append(" ".join(f"{d:.1f}" for _, d in snap.backoff_delays[-6:]) or "-")
         tail.append("\n")
@@ -58,39 +58,43 @@ class ConnectionPane(VerticalScroll):
             tail.append(f"{s.name} ", style=c.muted)
             tail.append(str(s.state), style=state_style(s.state, c))
             tail.append("  ")
-        # the body has a fixed height (app.CSS), so no repaint relayouts the whole screen
-        self._body.update(Group(head, grid, tail), layout=False)
-        self.border_subtitle = snap.target
+        shown = (head, *rows, tail, c.muted)
+        if shown != self._shown:  # an update repaints the pane even when nothing changed
+            self._shown = shown
+            grid = Table.grid(padding=(0, 1), expand=False)
+            for style in (c.muted, "", c.muted, ""):
+                grid.add_column(style=style, no_wrap=True)
+            for row in rows:
+                grid.add_row(*row)
+            # the body has a fixed height (app.CSS), so no repaint relayouts the whole screen
+            self._body.update(Group(head, grid, tail), layout=False)
+        retitle(self, subtitle=snap.target)
 
-    def _details(self, grid: Table, s: StreamStatus, snap: DeskSnapshot, c: Colours) -> None:
+    def _details(self, s: StreamStatus, snap: DeskSnapshot, c: Colours) -> list[Row]:
         conn = snap.connection
         backoff = s.state is State.BACKOFF and s.next_retry_at is not None
         retry = fmt.countdown(s.next_retry_at, snap.at) if backoff else "-"
         retry_text = Text(retry, style=f"bold {c.warning}" if backoff else "")
-        grid.add_row("attempt", Text(str(s.attempt)), "retry", retry_text)
-        grid.add_row(
-            "last id",
-            Text(fmt.shorten(s.last_event_id or "-", 11)),
-            "age",
-            Text(fmt.seconds(s.last_event_age)),
-        )
+        last_id = Text(fmt.shorten(s.last_event_id or "-", 11))
         hb = Text(fmt.seconds(s.heartbeat_age))
         if s.heartbeat_age is not None and s.idle_timeout and s.heartbeat_age > s.idle_timeout / 2:
             hb.stylize(c.stale)
         rate = sum(x.events_per_sec for x in conn.streams)
-        grid.add_row("hbeat", hb, "ev/s", Text(f"{rate:.1f}"))
         downtime = sum(x.downtime for x in conn.streams)
-        grid.add_row("reconn", Text(str(conn.reconnects)), "down", Text(fmt.seconds(downtime)))
         gaps = sum(x.gaps for x in conn.streams)
         recovered = sum(x.gaps_recovered for x in conn.streams)
-        grid.add_row("dupes", Text(str(conn.duplicates)), "gaps", Text(f"{recovered}/{gaps}"))
         q = conn.quarantined
         polling = any(x.state is State.POLLING for x in conn.streams)
-        grid.add_row(
-            "quarant",
-            Text(str(q), style=c.warning if q else ""),
-            "polling",
+        polled = (
             Text(f"ON {sum(x.polled for x in conn.streams)}", style=f"bold {c.warning}")
             if polling
-            else Text("off", style=c.muted),
+            else Text("off", style=c.muted)
         )
+        return [
+            ("attempt", Text(str(s.attempt)), "retry", retry_text),
+            ("last id", last_id, "age", Text(fmt.seconds(s.last_event_age))),
+            ("hbeat", hb, "ev/s", Text(f"{rate:.1f}")),
+            ("reconn", Text(str(conn.reconnects)), "down", Text(fmt.seconds(downtime))),
+            ("dupes", Text(str(conn.duplicates)), "gaps", Text(f"{recovered}/{gaps}")),
+            ("quarant", Text(str(q), style=c.warning if q else ""), "polling", polled),
+        ]

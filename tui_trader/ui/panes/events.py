@@ -20,6 +20,7 @@ from textual.strip import Strip
 
 from tui_trader.engine import DeskSnapshot, EventLine
 from tui_trader.ui.colours import Colours
+from tui_trader.ui.panes.titles import retitle
 
 KEEP = 2000  # rows held for filtering and scroll-back; the pane shows at most this many
 PER_FRAME = 50  # rows added per repaint at most: a tall pane's worth, far less than a burst
@@ -31,7 +32,7 @@ _CONTROLS = {c: " " if chr(c) in "\t\n\r" else "?" for c in (*range(32), 127)}
 class Skipped(NamedTuple):
     """A burst outran the frame: this many events are in the journal but not in the pane."""
 
-    count: int
+    events: int
 
 
 Row = EventLine | Skipped
@@ -134,7 +135,7 @@ class EventsPane(ScrollView, can_focus=True):
         so a 40-column pane still shows what happened."""
         s = self._styles
         if isinstance(row, Skipped):
-            return [Segment(f"… {row.count} more events (in the journal)", s.muted)]
+            return [Segment(f"… {row.events} more events (in the journal)", s.muted)]
         at = (row.at or "")[11:19] or "--:--:--"
         segments = [Segment(f"{at} ", s.muted)]
         if row.symbol:
@@ -203,5 +204,6 @@ class EventsPane(ScrollView, can_focus=True):
             parts.append(f"filter: {' '.join(self._words)}")
         if self._unread:
             parts.append(f"{self._unread} new below (End to follow)")
-        self.border_subtitle = " · ".join(parts)
-        return self.border_subtitle
+        subtitle = " · ".join(parts)
+        retitle(self, subtitle=subtitle)
+        return subtitle

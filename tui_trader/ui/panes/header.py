@@ -15,6 +15,7 @@ from tui_trader.ui.panes.connection import state_style as conn_style
 class DeskHeader(Static):
     def __init__(self) -> None:
         super().__init__(id="desk-header")
+        self._shown: Text | None = None
 
     def render_snapshot(self, snap: DeskSnapshot, c: Colours) -> None:
         mode = snap.mode.upper()
@@ -44,4 +45,6 @@ class DeskHeader(Static):
         text.append(f" {state} ", style=f"reverse {state_style(risk.state, c)}")
         text.append("  ")
         text.append(str(snap.connection.state), style=conn_style(snap.connection.state, c))
-        self.update(text, layout=False)  # one line, always: no relayout of the screen
+        if text != self._shown:  # an update repaints the line even when nothing changed
+            self._shown = text
+            self.update(text, layout=False)  # one line, always: no relayout of the screen

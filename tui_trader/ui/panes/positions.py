@@ -10,6 +10,7 @@ from tui_trader.engine import DeskSnapshot
 from tui_trader.ui import format as fmt
 from tui_trader.ui.colours import Colours
 from tui_trader.ui.panes.table import Cell, Column, KeyedTable
+from tui_trader.ui.panes.titles import retitle
 
 COLUMNS = (
     Column("symbol", "Symbol", 6),
@@ -65,4 +66,4 @@ class PositionsPane(KeyedTable):
         ]
         self.sync(rows)
         n = len(book.positions)
-        self.border_subtitle = f"{n} open · equity {fmt.money(book.equity)}"
+        retitle(self, subtitle=f"{n} open · equity {fmt.money(book.equity)}")

@@ -9,6 +9,7 @@ from tui_trader.engine import DeskSnapshot
 from tui_trader.ui import format as fmt
 from tui_trader.ui.colours import Colours
 from tui_trader.ui.panes.table import Cell, Column, KeyedTable
+from tui_trader.ui.panes.titles import retitle
 
 COLUMNS = (
     Column("symbol", "Symbol", 6),
@@ -66,4 +67,4 @@ class SignalsPane(KeyedTable):
                 gate,
             ]
         self.sync(rows)
-        self.border_subtitle = "trading" if snap.trading else "advisory: the policy only proposes"
+        retitle(self, subtitle="trading" if snap.trading else "advisory: the policy only proposes")
