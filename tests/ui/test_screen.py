@@ -23,7 +23,6 @@ from tui_trader.ui.app import TraderApp, build_app
 from tui_trader.ui.palette import DeskCommands
 from tui_trader.ui.panes.events import KEEP, PER_FRAME, EventsPane
 from tui_trader.ui.panes.positions import PositionsPane
-from tui_trader.ui.panes.table import CELL_CACHE, LINE_CACHE, ROW_CACHE
 from tui_trader.ui.screens.choice import ChoiceScreen
 from tui_trader.ui.screens.confirm import ConfirmScreen
 from tui_trader.ui.screens.help import HelpScreen
@@ -323,22 +322,27 @@ async def test_a_new_price_touches_only_its_cells(run_app: Run) -> None:
         assert table.row_count == 4
 
 
-async def test_table_render_caches_stay_small_however_often_it_repaints(run_app: Run) -> None:
-    """Textual keys a DataTable's render caches on its update count, so each update leaves
-    the earlier entries dead; a pane's table keeps only a few frames' worth of them."""
+async def test_a_new_price_re_renders_only_the_rows_it_changed(run_app: Run) -> None:
+    """A DataTable re-rendered every cell of the table after any update; the pane's table
+    re-renders the rows whose cells changed (AAPL and the total) and keeps the others."""
     desk = FrozenDesk()
-    async with run_app(desk) as (app, pilot):
+    async with run_app(desk) as (app, _pilot):
         table = app.desk_screen.query_one(PositionsPane)
-        for _ in range(60):
+        lines = table.size.height
+        assert lines > table.row_count  # every row on screen
+        _ = [table.render_line(y) for y in range(lines)]  # what the compositor asks for
+        before = table.rendered_rows
+        _ = [table.render_line(y) for y in range(lines)]
+        assert table.rendered_rows == before  # nothing changed: nothing re-rendered
+        for _ in range(5):
             desk.prices["AAPL"] += Decimal("0.01")
             desk.portfolio.mark("AAPL", desk.prices["AAPL"])
-            _count_written(table, desk)
-            table.refresh()
-            await pilot.pause()
-        cells = table._cell_render_cache
-        assert 0 < len(cells) <= CELL_CACHE < 10_000  # Textual's default is 10,000
-        assert len(table._line_cache) <= LINE_CACHE
-        assert table._row_render_cache.maxsize == ROW_CACHE
+            assert _count_written(table, desk) > 0
+            strips = [table.render_line(y) for y in range(lines)]
+        assert table.rendered_rows - before == 5 * 2
+        aapl = next(s.text for s in strips if s.text.lstrip().startswith("AAPL"))
+        assert table.cell_text("AAPL", "last") in aapl
+        assert table.cell_text("AAPL", "last") == f"{desk.prices['AAPL']:,.2f}"
 
 
 def _rows(table: PositionsPane, snap: Any) -> Any:

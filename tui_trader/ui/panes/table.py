@@ -1,13 +1,25 @@
-"""A DataTable that takes whole rows each frame and touches only the cells that changed."""
+"""A pane's table: keyed rows of cells that take whole rows each frame, drawn with Textual's
+line API so a changed row repaints that row's line and nothing else.
+
+Why not ``DataTable``: it keys every render cache (cells, rows, lines) on one update count, so
+a single ``update_cell`` makes the next paint re-render every cell of the table through Rich's
+padding and styling (bench/ui.py: the three tables were most of the compositor's time, ~15 ms
+a positions repaint at 160x50 on the 2-core machine, and every screen refresh re-rendered
+them whole). Here each row's strip is kept until that row's cells, the width or the colours
+change; a frame that changes one price re-renders one row.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
+from rich.style import Style
 from rich.text import Text
 from textual import events
-from textual.widgets import DataTable
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 Cell = Text
 
@@ -19,91 +31,144 @@ class Column(NamedTuple):
     essential: bool = True  # kept when the pane is too narrow for every column
 
 
-CELL_CACHE = 1024
-ROW_CACHE = 128
-LINE_CACHE = 256
+class _Drawn(NamedTuple):
+    """A row's strip and what it was drawn from (compared by identity first, so cheap)."""
+
+    cells: tuple[Cell, ...]
+    width: int
+    style: Style
+    strip: Strip
 
 
-class KeyedTable(DataTable[Cell]):
-    """Columns are added once; rows are keyed; a frame updates changed cells only, so a
-    high event rate never rebuilds the table or resets the trader's scroll. Only a change in
-    which rows exist (a new position, a closed one) rebuilds it. Widths are fixed per column,
-    so a value growing from "-" to "101,234.56" is never clipped; when the pane is narrower
-    than every column needs (80x24), the non-essential columns are left out rather than
-    scrolled out of sight."""
+class KeyedTable(ScrollView, can_focus=True):
+    """Columns are fixed; rows are keyed; a frame re-renders and repaints the rows that changed
+    only, so a high event rate never rebuilds the table or resets the trader's scroll. The
+    header stays on top while the rows scroll. Widths are fixed per column, so a value growing
+    from "-" to "101,234.56" never moves the columns; a cell longer than its column ends in
+    "…". When the pane is narrower than every column needs (80x24), the non-essential columns
+    are left out rather than scrolled out of sight."""
+
+    COMPONENT_CLASSES = {"keyed-table--header"}
+    DEFAULT_CSS = """
+    KeyedTable {
+        background: $surface;
+        color: $foreground;
+        overflow-x: hidden;
+        overflow-y: auto;
+        & > .keyed-table--header { text-style: bold; background: $panel; color: $foreground; }
+        &:focus {
+            background-tint: $foreground 5%;
+            & > .keyed-table--header { background-tint: $foreground 5%; }
+        }
+    }
+    """
+    CELL_PADDING = 1
 
     def __init__(self, columns: Sequence[Column], **kwargs: Any) -> None:
-        super().__init__(cursor_type="none", zebra_stripes=False, **kwargs)
-        self._bound_caches()
+        super().__init__(**kwargs)
         self._spec = tuple(columns)
         self._rows: dict[str, tuple[Cell, ...]] = {}
+        self._keys: list[str] = []  # row order
         self._shown: tuple[int, ...] = tuple(range(len(self._spec)))
+        self._drawn: dict[str, _Drawn] = {}
         self.compact = False
+        self.rendered_rows = 0  # rows rendered into strips so far (tests count them)
 
-    def _bound_caches(self) -> None:
-        """Size DataTable's render caches for a pane, not a spreadsheet.
-
-        Textual keys them on the table's update count, so every update leaves all earlier
-        entries dead; at its defaults (10,000 cells, 1,000 rows and lines per table) panes
-        repainted ten times a second filled them with a quarter of a million objects that
-        every full garbage collection had to scan (bench/ui.py: collections of up to 500
-        ms, and RSS still climbing minutes in). One frame of these tables needs a few
-        hundred entries. (Private attributes: tests/ui/test_screen.py checks they exist.)
-        """
-        for cache, size in (
-            (self._cell_render_cache, CELL_CACHE),
-            (self._row_render_cache, ROW_CACHE),
-            (self._row_renderable_cache, ROW_CACHE),
-            (self._line_cache, LINE_CACHE),
-        ):
-            cache.maxsize = size
-
+    # ------------------------------------------------------------------ shape
     @property
     def full_width(self) -> int:
-        return sum(c.width + 2 for c in self._spec)
+        return sum(c.width + 2 * self.CELL_PADDING for c in self._spec)
 
-    def on_mount(self) -> None:
-        self._add_columns()
+    @property
+    def row_count(self) -> int:
+        return len(self._keys)
+
+    @property
+    def column_keys(self) -> tuple[str, ...]:
+        """The columns on screen, in order."""
+        return tuple(self._spec[i].key for i in self._shown)
 
     def on_resize(self, event: events.Resize) -> None:
         width = self.scrollable_content_region.width
         compact = 0 < width < self.full_width
         if compact != self.compact:
             self.compact = compact
-            rows, self._rows = self._rows, {}
-            self.clear(columns=True)
-            self._add_columns()
-            self.sync(rows)
+            self._shown = tuple(i for i, c in enumerate(self._spec) if c.essential or not compact)
+            self.forget_drawn()
 
-    def _add_columns(self) -> None:
-        self._shown = tuple(i for i, c in enumerate(self._spec) if c.essential or not self.compact)
-        for i in self._shown:
-            c = self._spec[i]
-            self.add_column(c.label, key=c.key, width=c.width)
+    def forget_drawn(self) -> None:
+        """Render every row again at the next paint (new columns, new theme colours)."""
+        self._drawn.clear()
+        self.refresh()
 
     def forget(self) -> None:
         """Drop every row, so the next sync writes every cell (new theme colours)."""
-        self.clear()
         self._rows = {}
+        self._keys = []
+        self._resized()
+        self.forget_drawn()
 
+    def _resized(self) -> None:
+        self.virtual_size = Size(0, len(self._keys) + 1)  # + the header
+
+    # ------------------------------------------------------------------ data
     def sync(self, rows: Mapping[str, Sequence[Cell]]) -> int:
-        """Make the table show ``rows`` in their order; returns the cells written."""
+        """Make the table show ``rows`` in their order; returns the cells that changed."""
         fresh = {k: tuple(v) for k, v in rows.items()}
+        keys = list(fresh)
         shown = self._shown
-        if list(fresh) != list(self._rows):
-            self.clear()
-            for row_key, values in fresh.items():
-                self.add_row(*(values[i] for i in shown), key=row_key)
-            self._rows = fresh
-            return sum(len(shown) for _ in fresh)
+        if keys != self._keys:
+            self._rows, self._keys = fresh, keys
+            self._drawn = {k: d for k, d in self._drawn.items() if k in fresh}
+            self._resized()
+            self.refresh()
+            return len(shown) * len(keys)
         written = 0
-        for row_key, values in fresh.items():
-            old = self._rows[row_key]
+        top = self.scroll_offset.y
+        for y, key in enumerate(keys):
+            old, values = self._rows[key], fresh[key]
             if old == values:
                 continue
-            for i in shown:
-                if old[i] != values[i]:
-                    self.update_cell(row_key, self._spec[i].key, values[i], update_width=False)
-                    written += 1
-            self._rows[row_key] = values
+            changed = sum(old[i] != values[i] for i in shown)
+            self._rows[key] = values
+            if changed:
+                written += changed
+                if 0 <= y - top < self.size.height:  # on screen: repaint its line only
+                    self.refresh_line(1 + y)
         return written
+
+    def cell_text(self, row: str, column: str) -> str:
+        """What a cell holds, as plain text."""
+        index = next(i for i, c in enumerate(self._spec) if c.key == column)
+        return self._rows[row][index].plain
+
+    # ------------------------------------------------------------------ drawing
+    def _strip(self, cells: Sequence[Cell], style: Style) -> Strip:
+        pad = " " * self.CELL_PADDING
+        line = Text(end="", no_wrap=True)
+        for i in self._shown:
+            cell = cells[i].copy() if i < len(cells) else Text()
+            cell.truncate(self._spec[i].width, overflow="ellipsis", pad=True)
+            line.append(pad)
+            line.append_text(cell)
+            line.append(pad)
+        return Strip(line.render(self.app.console))
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        if y == 0:
+            header = base + self.get_component_rich_style("keyed-table--header")
+            labels = [Text(c.label) for c in self._spec]
+            return self._strip(labels, header).crop_extend(0, width, None).apply_style(header)
+        index = self.scroll_offset.y + y - 1
+        if not 0 <= index < len(self._keys):
+            return Strip.blank(width, base)
+        key = self._keys[index]
+        cells = self._rows[key]
+        drawn = self._drawn.get(key)
+        if drawn is None or drawn.cells != cells or drawn.width != width or drawn.style != base:
+            self.rendered_rows += 1
+            strip = self._strip(cells, base).crop_extend(0, width, None).apply_style(base)
+            drawn = self._drawn[key] = _Drawn(cells, width, base, strip)
+        return drawn.strip
