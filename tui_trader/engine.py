@@ -29,7 +29,7 @@ from tui_trader.broker.status import ConnectionStatus, State, Transition
 from tui_trader.broker.supervisor import Delivered, Supervisor, SupervisorOptions
 from tui_trader.core.convexity import ConvexityDetector, ConvexityReading
 from tui_trader.core.events import AccountStatusEvent, NtaEvent, TradeEvent
-from tui_trader.core.fastparse import brief_trade
+from tui_trader.core.fastparse import FILL_KINDS, BriefFill, BriefTrade, brief_fill, brief_trade
 from tui_trader.core.models import TERMINAL_ORDER_STATUSES, Position, WireOrder
 from tui_trader.core.orders import Order, OrderBuilder
 from tui_trader.core.policy import Decision, OnlinePolicy, PolicyConfig
@@ -283,19 +283,25 @@ class Desk:
     # ---------------------------------------------------------------------------- events
     def _on_events(self, items: list[Delivered]) -> None:
         """Apply a committed batch. Trade events that cannot move the ledger (``new``,
-        ``canceled`` ...) are read by the native brief reader, not the full model: at
-        thousands of events a second the full parse was half of the UI loop (bench/ui.py).
+        ``canceled`` ...) and plain fills are read by the native brief readers, not the full
+        model: at thousands of events a second the full parse was half of the UI loop
+        (bench/ui.py). Busts, corrections, multi-leg fills and anything unusual take the model.
         Consecutive accepts count once for the reject streak (the order with rejects is kept).
         """
         now = self._clock()
         accepted = False
         for d in items:
             symbol = d.symbol
-            brief = (
-                brief_trade(d.payload)
-                if d.stream == "trades" and d.type not in LEDGER_KINDS
-                else None
-            )
+            brief: BriefTrade | BriefFill | None = None
+            if d.stream == "trades":
+                if d.type in FILL_KINDS:
+                    brief = fill = brief_fill(d.payload)
+                    if fill is not None:
+                        self.portfolio.book_execution(
+                            fill.key, fill.symbol, fill.side, fill.qty, fill.price, fill.at
+                        )
+                elif d.type not in LEDGER_KINDS:
+                    brief = brief_trade(d.payload)
             if brief is not None:
                 if brief.status.lower() in TERMINAL_ORDER_STATUSES:
                     self._release(brief.client_order_id)

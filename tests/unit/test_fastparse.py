@@ -148,3 +148,81 @@ def test_the_brief_reader_steps_aside_when_unsure() -> None:
     assert brief_trade("not json") is None
     assert brief_trade(json.dumps({"event": "new"})) is None  # no order: the full parser
     assert brief_trade(json.dumps({"event": "new", "order": {"id": "x"}})) is None  # no status
+
+
+DEC = st.from_regex(r"\A(0|[1-9][0-9]{0,4})(\.[0-9]{1,4})?\Z")
+
+
+@settings(max_examples=150)
+@given(
+    kind=st.sampled_from(["fill", "partial_fill"]),
+    side=st.sampled_from(["buy", "sell", "sell_short", "Buy"]),
+    status=st.sampled_from(["filled", "partially_filled", "canceled"]),
+    qty=DEC,
+    price=DEC,
+    filled=st.one_of(st.none(), DEC),
+    size=st.sampled_from([("qty", "7"), ("qty", "007"), ("notional", "10"), ("qty", None)]),
+    execution_id=st.sampled_from(["33cbb614", "", None]),
+    timestamp=st.sampled_from(["2023-10-13T13:30:00.658388668Z", "", None]),
+    position=st.one_of(st.none(), DEC),
+)
+def test_the_fill_reader_books_what_the_full_model_books(
+    kind: str,
+    side: str,
+    status: str,
+    qty: str,
+    price: str,
+    filled: str | None,
+    size: tuple[str, str | None],
+    execution_id: str | None,
+    timestamp: str | None,
+    position: str | None,
+) -> None:
+    """A plain fill read natively lands in the ledger as the full model lands it (same
+    execution key, quantity, price, time and cash), and the desk shows the same line."""
+    from decimal import Decimal
+
+    from tui_trader.core.fastparse import brief_fill
+    from tui_trader.core.models import TERMINAL_ORDER_STATUSES
+    from tui_trader.core.portfolio import Portfolio
+    from tui_trader.engine import _trade_text
+
+    event = sample("trade_event_fill.json")
+    event.update(event=kind, qty=qty, price=price, position_qty=position)
+    event["execution_id"], event["timestamp"] = execution_id, timestamp
+    order = event["order"]
+    order.update(side=side, status=status, filled_qty=filled, qty=None, notional=None)
+    order[size[0]] = size[1]
+    text = json.dumps(event)
+    fast = brief_fill(text)
+    full = parse_event("trades", text)
+    assert isinstance(full, TradeEvent) and full.order is not None and fast is not None
+    assert fast.text == _trade_text(full)
+    assert fast.client_order_id == full.order.client_order_id
+    assert (fast.status.lower() not in TERMINAL_ORDER_STATUSES) == full.order.is_open
+    one, other = Portfolio(cash=Decimal(1000)), Portfolio(cash=Decimal(1000))
+    booked = one.book_execution(fast.key, fast.symbol, fast.side, fast.qty, fast.price, fast.at)
+    assert booked == other.apply(full)
+    assert one.snapshot() == other.snapshot()
+    # the same fill again, either way round, books nothing: the key is the same
+    assert not other.book_execution(fast.key, fast.symbol, fast.side, fast.qty, fast.price, fast.at)
+    assert not one.apply(full)
+
+
+def test_the_fill_reader_steps_aside_when_unsure() -> None:
+    from tui_trader.core.fastparse import brief_fill
+
+    fill = sample("trade_event_fill.json")
+    assert brief_fill(json.dumps(fill)) is not None
+    for change in (
+        {"legs": [{"symbol": "AAPL", "qty": "1", "price": "1"}]},  # multi-leg: the model
+        {"price": None},
+        {"price": 181.36},  # a JSON number: the exact path
+        {"event": "trade_bust"},
+        {"execution_id": " 33cb "},
+    ):
+        assert brief_fill(json.dumps({**fill, **change})) is None, change
+    for order_change in ({"symbol": " AAPL"}, {"side": ""}, {"status": None}, {"id": ""}):
+        odd = {**fill, "order": {**fill["order"], **order_change}}
+        assert brief_fill(json.dumps(odd)) is None, order_change
+    assert brief_fill("not json") is None

@@ -304,6 +304,17 @@ class Portfolio:
             self._touched(event.timestamp or event.at)
         return changed
 
+    def book_execution(
+        self, key: str, symbol: str, side: str, qty: Decimal, price: Decimal, at: datetime | None
+    ) -> bool:
+        """Book one plain execution exactly as :meth:`apply` books a single-leg fill with
+        these values (``key``: its execution id, or ``order:<id>:<filled qty>``), for fills
+        read natively (:func:`tui_trader.core.fastparse.brief_fill`)."""
+        changed = self._book(key, symbol, side, qty, price, at)
+        if changed:
+            self._touched(at)
+        return changed
+
     def apply_nta(self, event: NtaEvent) -> bool:
         """Add a non-trade activity's ``net_amount`` to cash (fees negative, dividends
         positive), once per event key. ``pending`` entries are not booked yet: the executed
