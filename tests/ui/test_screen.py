@@ -345,6 +345,46 @@ async def test_a_new_price_re_renders_only_the_rows_it_changed(run_app: Run) -> 
         assert table.cell_text("AAPL", "last") == f"{desk.prices['AAPL']:,.2f}"
 
 
+async def test_rows_coming_and_going_do_not_lay_out_the_screen(
+    run_app: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A position opened or closed changes the table's height; unless a scrollbar must come
+    or go, the screen is not laid out again (a layout composes every widget)."""
+    layouts: list[int] = []
+    inner = Screen._refresh_layout
+
+    def counted(self: Screen[Any], *args: Any, **kwargs: Any) -> None:
+        layouts.append(1)
+        inner(self, *args, **kwargs)
+
+    monkeypatch.setattr(Screen, "_refresh_layout", counted)
+    desk = FrozenDesk()
+    async with run_app(desk) as (app, _pilot):
+        table = app.desk_screen.query_one(PositionsPane)
+        rows = _rows(table, desk.snapshot())
+        room = table.size.height
+        assert len(rows) + 1 < room  # header + rows fit: no scrollbar
+        drawn: list[int] = []
+        draw = table.render_line
+        monkeypatch.setattr(table, "render_line", lambda y: drawn.append(y) or draw(y))
+        layouts.clear()
+        for n in (len(rows) - 1, len(rows), len(rows) - 2):  # a row goes, comes, two go
+            drawn.clear()
+            table.sync(dict(list(rows.items())[-n:]))
+            await until(lambda: len(drawn) >= room, 5, "the table repainted")
+            assert table.row_count == n
+        assert layouts == []
+        assert not table.show_vertical_scrollbar
+        many = {f"S{i}": next(iter(rows.values())) for i in range(room + 3)}
+        table.sync(many)  # more rows than lines: a scrollbar is needed, so a layout
+        await until(lambda: table.show_vertical_scrollbar, 5, "a scrollbar")
+        assert layouts
+        table.scroll_end(animate=False, immediate=True)
+        last = table.render_line(table.size.height - 1).text
+        assert last.lstrip().startswith(next(iter(rows.values()))[0].plain)
+        assert table.render_line(0).text.lstrip().startswith("Symbol")  # header stays on top
+
+
 def _rows(table: PositionsPane, snap: Any) -> Any:
     captured: dict[str, Any] = {}
     original = table.sync

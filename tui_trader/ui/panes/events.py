@@ -14,12 +14,12 @@ from typing import NamedTuple
 
 from rich.segment import Segment
 from rich.style import Style
-from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from tui_trader.engine import DeskSnapshot, EventLine
 from tui_trader.ui.colours import Colours
+from tui_trader.ui.panes.scrolling import set_virtual_height
 from tui_trader.ui.panes.titles import retitle
 
 KEEP = 2000  # rows held for filtering and scroll-back; the pane shows at most this many
@@ -158,7 +158,7 @@ class EventsPane(ScrollView, can_focus=True):
         return strip.crop_extend(0, width, None).apply_style(self.rich_style)
 
     def _resized(self, following: bool) -> None:
-        self.virtual_size = Size(0, len(self._rows))  # overflow-x is hidden: rows are cropped
+        set_virtual_height(self, len(self._rows))  # overflow-x is hidden: rows are cropped
         if following:  # at once once laid out, so a paint that follows sees the tail
             self.scroll_end(animate=False, immediate=bool(self.size), x_axis=False)
         self.refresh()

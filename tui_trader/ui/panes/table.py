@@ -17,9 +17,10 @@ from typing import Any, NamedTuple
 from rich.style import Style
 from rich.text import Text
 from textual import events
-from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+
+from tui_trader.ui.panes.scrolling import set_virtual_height
 
 Cell = Text
 
@@ -109,7 +110,7 @@ class KeyedTable(ScrollView, can_focus=True):
         self.forget_drawn()
 
     def _resized(self) -> None:
-        self.virtual_size = Size(0, len(self._keys) + 1)  # + the header
+        set_virtual_height(self, len(self._keys) + 1)  # + the header
 
     # ------------------------------------------------------------------ data
     def sync(self, rows: Mapping[str, Sequence[Cell]]) -> int:
