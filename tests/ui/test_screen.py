@@ -170,6 +170,12 @@ async def test_filter_shows_only_matching_events_and_clears(run_app: Run) -> Non
         assert all("NVDA" in line for line in log_text(pane)) and len(log_text(pane)) == 4
         await pilot.press("escape")
         assert len(log_text(pane)) == 12
+        # p is the brake and acts at the press, but not while typing in the filter box
+        await pilot.press("slash", "ctrl+a", "ctrl+k", *"spy partial_fill", "enter")
+        assert pane.filter_text == "spy partial_fill"
+        assert desk.calls == [] and not desk.risk.paused
+        await pilot.press("p")
+        assert desk.calls == ["pause"]
 
 
 async def test_events_are_bounded_and_a_burst_says_what_it_skipped(run_app: Run) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 
 from rich.text import Text
@@ -15,9 +16,12 @@ from textual.widgets import Button, Label, Static
 class ConfirmScreen(ModalScreen[bool]):
     """``y`` confirms, ``n`` and Escape cancel; Cancel has the focus, so Enter is safe."""
 
+    # y and n are priority bindings: answered at the press, not after the key has travelled
+    # through the focused button and the dialog's containers (a frame each under load). The
+    # dialog has nothing to type into, and a modal's bindings only apply while it is on top.
     BINDINGS = [
-        Binding("y", "answer(True)", "Confirm"),
-        Binding("n", "answer(False)", "Cancel"),
+        Binding("y", "answer(True)", "Confirm", priority=True),
+        Binding("n", "answer(False)", "Cancel", priority=True),
         Binding("escape", "answer(False)", "Cancel", show=False),
     ]
 
@@ -68,7 +72,8 @@ class ConfirmScreen(ModalScreen[bool]):
         if value and self.on_confirm is not None:
             self.on_confirm()
             # close after the action's first step has run: closing repaints the screen
-            # below, which under load would delay the action by a frame or more
-            self.call_later(self._close, value)
+            # below, which under load would delay the action by a frame or more. A task
+            # that on_confirm started was scheduled first, so it runs before this
+            asyncio.get_running_loop().call_soon(self._close, value)
             return
         self.dismiss(value)

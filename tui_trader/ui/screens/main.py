@@ -52,7 +52,11 @@ the modal closes."""
 
 class DeskScreen(Screen[None]):
     BINDINGS = [
-        Binding("p", "pause", "Pause", tooltip="pause / resume new exposure"),
+        # priority: the brake acts at the press, checked before the key travels through the
+        # focused widget and its parents (under load each hop waited for a frame or a batch:
+        # bench/ui.py, p50 77 -> 9 ms). Textual leaves keys that a focused Input consumes
+        # to the Input, so typing p in the filter box still types a p
+        Binding("p", "pause", "Pause", tooltip="pause / resume new exposure", priority=True),
         Binding("f", "flatten", "Flatten", tooltip="cancel all orders, close all positions"),
         Binding("o", "order", "Order", tooltip="order entry"),
         Binding("c", "cancel_all", "Cancel", tooltip="cancel every open order"),
