@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 from rich.segment import Segment
 from rich.style import Style
+from textual.geometry import Region
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -105,6 +106,7 @@ class EventsPane(ScrollView, can_focus=True):
         self._unread = 0
         self._colours: Colours | None = None
         self._styles = _Styles.of(None)
+        self._base: Style | None = None  # the widget's style during a paint
 
     @property
     def filter_text(self) -> str:
@@ -149,13 +151,21 @@ class EventsPane(ScrollView, can_focus=True):
             segments.append(Segment(f" [{row.source}]", s.muted))
         return segments
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._base = self.rich_style  # once per paint, not per line: it walks the DOM
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._base = None
+
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
+        base = self._base or self.rich_style
         index = self.scroll_offset.y + y
         if not 0 <= index < len(self._rows):
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, base)
         strip = Strip(self._segments(self._rows[index]))
-        return strip.crop_extend(0, width, None).apply_style(self.rich_style)
+        return strip.crop_extend(0, width, None).apply_style(base)
 
     def _resized(self, following: bool) -> None:
         set_virtual_height(self, len(self._rows))  # overflow-x is hidden: rows are cropped
