@@ -273,6 +273,28 @@ async def test_held_rows_are_data_not_rendered_strips(run_app: Run) -> None:
         assert strips() - before < 100
 
 
+async def test_a_repaint_draws_its_two_halves_on_consecutive_ticks(run_app: Run) -> None:
+    """The header and tables on one tick, the events pane on the next: each compositor pass
+    draws about half the screen, so a key waits for half a repaint at most."""
+    desk = FrozenDesk()
+    async with run_app(desk) as (app, _pilot):
+        screen = app.desk_screen
+        assert screen is not None and screen.tick_hz == 2 * screen.hz
+        pane = screen.query_one(EventsPane)
+        header = screen.query_one("#desk-header")
+        screen.paint()
+        desk.pause()  # news for the header, and an event for the pane
+        desk.emit("fill", "SPY", "fill 3 @ 589.00")
+        screen._tick()
+        assert "PAUSED" in str(header.render())
+        assert not pane.texts()[-1].endswith("fill 3 @ 589.00")  # the next tick's half
+        screen._tick()
+        assert pane.texts()[-1].endswith("fill 3 @ 589.00")
+        frames = screen.frames
+        screen._tick()  # nothing new: nothing drawn
+        assert screen.frames == frames
+
+
 async def test_under_a_modal_the_desk_repaints_once_a_second_and_at_once_uncovered(
     run_app: Run,
 ) -> None:

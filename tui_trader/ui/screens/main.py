@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("tui_trader.ui")
 
 MAX_HZ = 20.0
+"""The screen's repaint timer never ticks faster than this (the issue's cap)."""
 COVERED_HZ = 1.0
 """Repaints per second while a modal (confirm, order entry, help) covers the desk. Under
 the dimmed modal a repaint costs a whole-screen composition: at 10 Hz and 5,000 events/s a
@@ -79,7 +80,9 @@ class DeskScreen(Screen[None]):
         super().__init__(id="desk")
         self.desk = desk
         self.hz = min(max(hz, 1.0), MAX_HZ)
+        self.tick_hz = min(2 * self.hz, MAX_HZ)  # two halves per repaint: see _tick
         self._dirty = True
+        self._events_due = False  # the events half of a repaint is still to be drawn
         self._colours: Colours | None = None
         self.snap: DeskSnapshot | None = None
         self.frames = 0  # repaints done, for the benchmark's frame rate
@@ -107,11 +110,11 @@ class DeskScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
         self.app.theme_changed_signal.subscribe(self, self._theme_changed)
-        self.set_interval(1 / self.hz, self._tick)
+        self.set_interval(1 / self.tick_hz, self._tick)
         self.paint()
 
     def on_screen_resume(self) -> None:
-        if self._dirty:  # uncovered: show what changed at once, not at the next tick
+        if self._dirty or self._events_due:  # uncovered: what changed, at once
             self.paint()
 
     def _theme_changed(self, _theme: object) -> None:
@@ -121,13 +124,19 @@ class DeskScreen(Screen[None]):
 
     # ---------------------------------------------------------------------- painting
     def _tick(self) -> None:
-        """Repaint what changed: everything when the desk said so; otherwise only the
-        connection pane, once a second, for its ages and the retry countdown. Under a modal,
-        at most ``COVERED_HZ``."""
+        """Repaint what changed, in two halves on consecutive ticks: first the header, the
+        tables and the connection pane, then the events pane (its rows taken at the first
+        half). Each half is one compositor pass of about half the screen, so a key pressed
+        meanwhile waits for half a repaint at most, not a whole one (bench/ui.py). Without
+        news, only the connection pane, once a second, for its ages and the retry countdown.
+        Under a modal, at most ``COVERED_HZ``."""
         if self.app.screen is not self and self.monotonic() - self.last_paint < 1 / COVERED_HZ:
             return
+        if self._events_due:
+            self._paint_events()
+            return
         if self._dirty:
-            self.paint()
+            self.paint(events=False)
             return
         now = self.monotonic()
         if self.snap is not None and now - self._ages_at >= 1.0:
@@ -137,8 +146,9 @@ class DeskScreen(Screen[None]):
             if self._colours is not None:
                 self.query_one(ConnectionPane).render_snapshot(snap, self._colours)
 
-    def paint(self) -> None:
-        """One coalesced repaint from one snapshot; every pane diff-updates itself."""
+    def paint(self, events: bool = True) -> None:
+        """One coalesced repaint from one snapshot; every pane diff-updates itself. With
+        ``events=False`` the events pane is left to the next tick (``_events_due``)."""
         self._dirty = False
         snap = self.desk.snapshot()
         self.snap = snap
@@ -148,10 +158,11 @@ class DeskScreen(Screen[None]):
         c = self._colours
         with self.app.batch_update():
             self.query_one(DeskHeader).render_snapshot(snap, c)
-            events = self.query_one(EventsPane)
             if fresh:
-                events.restyle(c)
-            events.render_snapshot(snap, c)
+                self.query_one(EventsPane).restyle(c)
+            self._events_due = not events
+            if events:
+                self.query_one(EventsPane).render_snapshot(snap, c)
             self.query_one(ConnectionPane).render_snapshot(snap, c)
             if fresh:  # colours live in the cells: repaint them all
                 for table in (PositionsPane, SignalsPane, BreakersPane):
@@ -173,6 +184,13 @@ class DeskScreen(Screen[None]):
         if keys != self._keys:
             self._keys = keys
             self.refresh_bindings()
+
+    def _paint_events(self) -> None:
+        """The second half of a repaint: the events pane from the first half's snapshot."""
+        self._events_due = False
+        if self.snap is not None and self._colours is not None:
+            self.query_one(EventsPane).render_snapshot(self.snap, self._colours)
+        self.last_paint = self.monotonic()
 
     # ---------------------------------------------------------------------- bindings
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
