@@ -51,6 +51,9 @@ MAX_NOTICES = 20
 MAX_HISTORY = 60  # closes per symbol for the sparkline
 MAX_BACKOFFS = 8
 # trade events that book, undo or amend executions: the ledger needs the full model
+WARM_UP_SLICE = 200
+"""Bars the policy learns from between two turns of the event loop during the warm-up (at
+start, 5 days of minute bars per symbol held the screen still for ~2 s on the 2-core machine)."""
 LEDGER_KINDS = frozenset({"fill", "partial_fill", "trade_bust", "trade_correct"})
 ACCEPT_KINDS = frozenset({"new", "fill", "partial_fill"})  # the broker took the order
 
@@ -267,11 +270,13 @@ class Desk:
             self._notice(f"no history for the policy ({exc}); it warms up live")
             return
         for symbol, bars in history.items():
-            for bar in bars:
+            for n, bar in enumerate(bars, 1):
                 self._record_close(symbol, bar.timestamp, bar.close)
                 self.policy.observe(symbol, float(bar.close), bar.timestamp)
-                self._readings[symbol] = self.convexity.reading(symbol)
                 self._last_bar[symbol] = bar.timestamp
+                if n % WARM_UP_SLICE == 0:  # days of bars take seconds: the screen keeps going
+                    await asyncio.sleep(0)
+            self._readings[symbol] = self.convexity.reading(symbol)
         # the signals pane shows the policy's view from the start, not after the next bar;
         # nothing is traded on it (the next live bar decides)
         book = self.portfolio.snapshot()

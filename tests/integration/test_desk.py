@@ -173,3 +173,37 @@ async def test_manual_orders_pass_the_gate_and_reach_the_book(
     assert not verdict.allowed and "SYMBOL_NOTIONAL" in str(verdict)
     events = desk.snapshot().events
     assert any(e.kind == "fill" and e.symbol == "MSFT" for e in events)
+
+
+async def test_the_warm_up_over_days_of_history_leaves_the_loop_free_between_slices(
+    sim_with: Any, desk_for: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The policy learns from every bar of the history at start (thousands), but in slices:
+    a screen on the same loop keeps drawing and taking keys meanwhile."""
+    from tui_trader.core.policy import OnlinePolicy
+
+    sim: RunningEmulator = sim_with(history_days=5)
+    observed = [0]
+    learn = OnlinePolicy.observe
+
+    def counted(self: OnlinePolicy, *args: Any, **kwargs: Any) -> Any:
+        observed[0] += 1
+        return learn(self, *args, **kwargs)
+
+    monkeypatch.setattr(OnlinePolicy, "observe", counted)
+    seen: set[int] = set()
+    done = asyncio.Event()
+
+    async def watch() -> None:  # another task on the loop, as the screen is
+        while not done.is_set():
+            seen.add(observed[0])
+            await asyncio.sleep(0)
+
+    watcher = asyncio.create_task(watch())
+    desk: Desk = await desk_for(sim)
+    done.set()
+    await watcher
+    total = max(seen)
+    assert total > 1000, "the history was not replayed"
+    assert len({n for n in seen if 0 < n < total}) >= 3, "the warm-up ran as one stretch"
+    assert desk.snapshot().convexity  # readings are there once it is done
