@@ -47,9 +47,11 @@ class ConfirmScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Label(self.title_text, id="dialog-title")
-            with VerticalScroll(id="dialog-body"):
-                for line in self.lines:
-                    yield Static(line if isinstance(line, Text) else Text(line))
+            with VerticalScroll(id="dialog-body"):  # one widget for the text: a modal
+                # opens and closes under load, and every widget is CSS, layout and paint
+                yield Static(
+                    Text("\n").join(Text(x) if isinstance(x, str) else x for x in self.lines)
+                )
             with Horizontal(id="dialog-buttons"):
                 yield Button("Cancel (n)", id="cancel", variant="default")
                 yield Button(
