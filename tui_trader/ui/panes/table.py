@@ -86,11 +86,6 @@ class KeyedTable(ScrollView, can_focus=True):
     def row_count(self) -> int:
         return len(self._keys)
 
-    @property
-    def column_keys(self) -> tuple[str, ...]:
-        """The columns on screen, in order."""
-        return tuple(self._spec[i].key for i in self._shown)
-
     def on_resize(self, event: events.Resize) -> None:
         width = self.scrollable_content_region.width
         compact = 0 < width < self.full_width
@@ -105,10 +100,10 @@ class KeyedTable(ScrollView, can_focus=True):
         self.refresh()
 
     def forget(self) -> None:
-        """Drop every row, so the next sync writes every cell (new theme colours)."""
+        """Drop every row, so the next sync writes every cell (new theme colours); the
+        screen syncs right after, so the height is left to that sync."""
         self._rows = {}
         self._keys = []
-        self._resized()
         self.forget_drawn()
 
     def _resized(self) -> None:
