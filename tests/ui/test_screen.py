@@ -22,6 +22,7 @@ from tui_trader.config import load_settings
 from tui_trader.ui.app import TraderApp, build_app
 from tui_trader.ui.palette import DeskCommands
 from tui_trader.ui.panes.events import KEEP, PER_FRAME, EventsPane
+from tui_trader.ui.panes.footer import DeskFooter
 from tui_trader.ui.panes.positions import PositionsPane
 from tui_trader.ui.screens.choice import ChoiceScreen
 from tui_trader.ui.screens.confirm import ConfirmScreen
@@ -293,6 +294,38 @@ async def test_a_repaint_draws_its_two_halves_on_consecutive_ticks(run_app: Run)
         frames = screen.frames
         screen._tick()  # nothing new: nothing drawn
         assert screen.frames == frames
+
+
+async def test_the_footer_shows_the_keys_greys_what_does_not_apply_and_takes_clicks(
+    run_app: Run,
+) -> None:
+    desk = FrozenDesk()
+    async with run_app(desk) as (app, pilot):
+        screen = app.desk_screen
+        assert screen is not None
+        footer = screen.query_one(DeskFooter)
+        keys = {k.key: k for k in footer.keys}
+        assert list(keys) == ["p", "f", "o", "c", "r", "x", "q", "?"]
+        assert keys["r"].enabled  # a breaker is tripped in the frozen desk
+        text = footer.render().plain
+        assert text.startswith(" p Pause  f Flatten ") and "? Help" in text
+        await pilot.click(DeskFooter, offset=(text.index("Pause"), 0))
+        assert desk.calls == ["pause"]
+        for b in desk.risk.snapshot().breakers:
+            if str(b.state) == "tripped":
+                desk.reset_breaker(str(b.name))
+        screen.paint()
+        reset = next(k for k in footer.keys if k.key == "r")
+        assert not reset.enabled  # greyed out: nothing is tripped
+        calls = len(desk.calls)
+        await pilot.click(DeskFooter, offset=(footer.render().plain.index("Reset"), 0))
+        assert len(desk.calls) == calls and isinstance(app.screen, DeskScreen)
+        shown = footer.keys
+        await pilot.press("f")  # a modal opens and closes: the footer is not rebuilt
+        await until_screen(pilot, ConfirmScreen)
+        await pilot.press("n")
+        await until_screen(pilot, DeskScreen)
+        assert footer.keys is shown
 
 
 async def test_under_a_modal_the_desk_repaints_once_a_second_and_at_once_uncovered(

@@ -19,7 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid
 from textual.screen import Screen
-from textual.widgets import Footer, Input
+from textual.widgets import Input
 
 from tui_trader.core.risk import BreakerState
 from tui_trader.engine import DeskSnapshot
@@ -27,6 +27,7 @@ from tui_trader.ui.colours import Colours
 from tui_trader.ui.panes.breakers import BreakersPane
 from tui_trader.ui.panes.connection import ConnectionPane
 from tui_trader.ui.panes.events import EventsPane
+from tui_trader.ui.panes.footer import DeskFooter
 from tui_trader.ui.panes.header import DeskHeader
 from tui_trader.ui.panes.positions import PositionsPane
 from tui_trader.ui.panes.signals import SignalsPane
@@ -105,7 +106,7 @@ class DeskScreen(Screen[None]):
             yield ConnectionPane()
             yield BreakersPane()
         yield Input(placeholder="filter: words matching symbol, type or stream", id="filter")
-        yield Footer(show_command_palette=False)  # ctrl+p is in the help; 80 columns are few
+        yield DeskFooter()  # ctrl+p is in the help; 80 columns are few
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
@@ -120,6 +121,7 @@ class DeskScreen(Screen[None]):
     def _theme_changed(self, _theme: object) -> None:
         self._colours = None
         self._dirty = True
+        self._keys = None  # the footer's colours too
         self.paint()
 
     # ---------------------------------------------------------------------- painting
@@ -177,13 +179,12 @@ class DeskScreen(Screen[None]):
         self._notices = frozenset(snap.notices)
         self.frames += 1
         self.last_paint = self._ages_at = self.monotonic()
-        # only when a key's availability can have changed: every refresh rebuilds the
-        # footer, and Textual keeps the old footer keys alive (bench/ui.py: a leak and a
-        # third of the frame time at 5,000 events/s)
+        # the footer only when a key's availability can have changed (what check_action
+        # reads): the keys are looked up and drawn again then, not on every frame
         keys = (bool(snap.faults), any(b.state is BreakerState.TRIPPED for b in snap.risk.breakers))
         if keys != self._keys:
             self._keys = keys
-            self.refresh_bindings()
+            self.query_one(DeskFooter).show_keys(self)
 
     def _paint_events(self) -> None:
         """The second half of a repaint: the events pane from the first half's snapshot."""
