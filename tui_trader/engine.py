@@ -54,7 +54,7 @@ MAX_BACKOFFS = 8
 WARM_UP_SLICE = 200
 """Bars the policy learns from between two turns of the event loop during the warm-up (at
 start, 5 days of minute bars per symbol held the screen still for ~2 s on the 2-core machine)."""
-LEDGER_KINDS = frozenset({"fill", "partial_fill", "trade_bust", "trade_correct"})
+LEDGER_KINDS = FILL_KINDS | {"trade_bust", "trade_correct"}
 ACCEPT_KINDS = frozenset({"new", "fill", "partial_fill"})  # the broker took the order
 
 

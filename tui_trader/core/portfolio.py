@@ -22,6 +22,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from tui_trader.core.events import NtaEvent, TradeEvent
+from tui_trader.core.fastparse import FILL_KINDS
 from tui_trader.core.models import Position, WireOrder
 from tui_trader.core.types import format_decimal, parse_timestamp, to_decimal
 
@@ -38,7 +39,6 @@ _AVG_TOLERANCE: Final = Decimal("1e-6")
 """Relative difference of average entry below which reconcile fixes silently (rounding)."""
 _CASH_TOLERANCE: Final = Decimal("0.005")
 """Cash differences under half a cent are rounding, not a missed fee."""
-_FILL_EVENTS: Final = frozenset({"fill", "partial_fill"})
 
 
 def symbol_key(symbol: str) -> str:
@@ -292,7 +292,7 @@ class Portfolio:
     def apply(self, event: TradeEvent) -> bool:
         """Book a trade event; True if the book changed. Replays and non-trade kinds are no-ops."""
         kind = event.event
-        if kind in _FILL_EVENTS:
+        if kind in FILL_KINDS:
             changed = self._fill(event)
         elif kind == "trade_bust":
             changed = self._bust(event)
