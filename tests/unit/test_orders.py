@@ -364,7 +364,7 @@ def test_tick_and_decimal_boundaries() -> None:
 
 def test_symbols() -> None:
     assert OrderBuilder().symbol(" brk.b ").buy(1).market().day().build().symbol == "BRK.B"
-    crypto = OrderBuilder().symbol("btc/usd").buy(1).market().day().build()
+    crypto = OrderBuilder().symbol("btc/usd").buy(1).market().gtc().build()
     assert crypto.to_request()["symbol"] == "BTC/USD"
     assert Order.from_request({**crypto.to_request(), "symbol": "  BF-B"}).symbol == "BF-B"
     for bad in ("", "   ", "AA PL", "AAPL$", "ÄPPL"):
@@ -638,7 +638,7 @@ NOTIONAL = st.integers(1, 10**9).map(lambda n: Decimal(n).scaleb(-2))
 PERCENT = st.integers(1, 9_999).map(lambda n: Decimal(n).scaleb(-2))
 SYMBOLS = st.one_of(
     st.from_regex(r"[A-Za-z]{1,5}", fullmatch=True),
-    st.sampled_from(["BRK.B", "btc/usd", "BF-B", "SPY"]),
+    st.sampled_from(["BRK.B", "BF-B", "SPY", "USD"]),  # equities: crypto has its own tests
 ).flatmap(lambda s: st.sampled_from([s, f" {s}", f"{s}  "]))
 CLIENT_IDS = st.text(string.ascii_letters + string.digits + "-_:.", min_size=1, max_size=128)
 
@@ -1272,3 +1272,184 @@ def test_one_invalid_mutation_names_its_field(mutation: Mutation, data: st.DataO
         Order.from_request(body)
     assert info.value.field == expected, f"{mutation.name}: {info.value}"
     assert str(info.value).startswith(f"{expected}: ")
+
+
+# --- review #14: order rules for every asset class Alpaca trades ---------------------------------
+# Crypto (docs.alpaca.markets/docs/crypto-orders): market, limit and stop_limit; gtc and ioc only;
+# fractional qty or notional. alpaca-py's TimeInForce docstring says the same per asset class
+# (equity: all six; options: day; crypto: gtc, ioc). Bracket, OCO and OTO take day or gtc.
+
+BTC = OrderBuilder().symbol("BTC/USD")
+CRYPTO_SYMBOLS = ("BTC/USD", "eth/usd", "ETH/BTC", "SHIB/USDT", "BTCUSD", "AAVEUSDC", "ltcbtc")
+
+
+def test_review_14_a_crypto_pair_takes_fractional_qty_and_notional_with_gtc_or_ioc() -> None:
+    order = BTC.buy("0.001").limit(60000).gtc().build()
+    assert without_id(order.to_request()) == {
+        "symbol": "BTC/USD",
+        "qty": "0.001",
+        "side": "buy",
+        "type": "limit",
+        "time_in_force": "gtc",
+        "limit_price": "60000",
+    }
+    assert Order.from_request(order.to_request()) == order
+    for symbol in CRYPTO_SYMBOLS:
+        pair = OrderBuilder().symbol(symbol)
+        assert pair.sell("0.123456789").market().ioc().build().qty == Decimal("0.123456789")
+        assert pair.buy("2.5").stop_limit("3000.5", "3001.25").gtc().build().qty == Decimal("2.5")
+        # Alpaca: notional and qty "can take up to 9 decimal point values"; a BTC-quoted
+        # pair's notional is in BTC, so the equity 2-decimal dollar rule cannot apply.
+        assert pair.buy(notional="0.000123456").market().gtc().build().notional is not None
+        assert pair.buy(notional="25").limit("1.5").ioc().build().notional == Decimal(25)
+    raises_on("qty", BTC.buy("0.0000000001").market().gtc().build)
+    raises_on("notional", BTC.buy(notional="0.0000000001").market().gtc().build)
+
+
+@pytest.mark.parametrize("tif", ["day", "opg", "cls", "fok"])
+@pytest.mark.parametrize("symbol", ["BTC/USD", "BTCUSD", "ETH/BTC"])
+def test_review_14_crypto_takes_only_gtc_or_ioc(symbol: str, tif: str) -> None:
+    err = raises_on(
+        "time_in_force", OrderBuilder().symbol(symbol).buy("1").market().time_in_force(tif).build
+    )
+    assert "gtc or ioc" in err.message
+    body = {"symbol": symbol, "qty": "1", "side": "buy", "type": "market", "time_in_force": tif}
+    raises_on("time_in_force", lambda: Order.from_request(body))
+
+
+def test_review_14_crypto_order_types_are_market_limit_and_stop_limit() -> None:
+    raises_on("type", BTC.buy(1).stop(70000).gtc().build)
+    raises_on("type", BTC.sell(1).trailing_stop(percent=2).gtc().build)
+    for ok in (BTC.buy(1).market(), BTC.buy(1).limit(1), BTC.buy(1).stop_limit(2, 2)):
+        assert ok.gtc().build().symbol == "BTC/USD"
+
+
+def test_review_14_crypto_has_no_extended_hours() -> None:
+    err = raises_on("extended_hours", BTC.buy(1).limit(60000).gtc().extended_hours().build)
+    assert "crypto" in err.message
+
+
+@pytest.mark.parametrize(
+    "builder",
+    [
+        BTC.buy(1).limit(60000).gtc().bracket(take_profit=70000, stop_loss=50000),
+        BTC.buy(1).market().gtc().oto(stop_loss=50000),
+        BTC.sell(1).gtc().oco(take_profit=70000, stop_loss=50000),
+    ],
+    ids=["bracket", "oto", "oco"],
+)
+def test_review_14_crypto_orders_are_simple(builder: OrderBuilder) -> None:
+    err = raises_on("order_class", builder.build)
+    assert "crypto" in err.message
+
+
+def test_review_14_crypto_prices_follow_the_pair_not_the_equity_tick() -> None:
+    # Crypto price increments are per pair (the asset's ``price_increment``), not the equity
+    # sub-penny rule: SHIB trades near $0.00001 and BTC/USD may be priced in dollars and cents.
+    shib = OrderBuilder().symbol("SHIB/USD").buy(1_000_000).limit("0.00001234").gtc().build()
+    assert shib.limit_price == Decimal("0.00001234")
+    assert BTC.buy("0.5").stop_limit("60000.125", "60001.5").gtc().build().stop_price
+    raises_on("limit_price", BTC.buy(1).limit("0").gtc().build)
+    raises_on("stop_price", BTC.buy(1).stop_limit("-1", "5").gtc().build)
+    # ... and equities keep the sub-penny rule
+    raises_on("limit_price", AAPL.buy(1).limit("1.005").day().build)
+
+
+@pytest.mark.parametrize(
+    "symbol", ["AAPL250117C00150000", "SPY251219P00450000", "aapl1260116c00200000"]
+)
+def test_review_14_options_contracts_are_refused_naming_the_symbol(symbol: str) -> None:
+    err = raises_on("symbol", OrderBuilder().symbol(symbol).buy(1).limit("2.5").day().build)
+    assert "options" in err.message and "not supported" in err.message
+    body = {
+        "symbol": symbol,
+        "qty": "1",
+        "side": "buy",
+        "type": "limit",
+        "time_in_force": "day",
+        "limit_price": "2.5",
+    }
+    raises_on("symbol", lambda: Order.from_request(body))
+
+
+@pytest.mark.parametrize("tif", ["ioc", "fok"])
+def test_review_14_oto_and_oco_take_day_or_gtc_only(tif: str) -> None:
+    oto = AAPL.buy(1).limit(100).time_in_force(tif).oto(take_profit=110)
+    oco = AAPL.sell(1).time_in_force(tif).oco(take_profit=110, stop_loss=90)
+    bracket = AAPL.buy(1).limit(100).time_in_force(tif).bracket(take_profit=110, stop_loss=90)
+    for builder in (oto, oco, bracket):
+        err = raises_on("time_in_force", builder.build)
+        assert "day or gtc" in err.message
+    for ok in ("day", "gtc"):
+        assert oto.time_in_force(ok).build().order_class is OrderClass.OTO
+        assert oco.time_in_force(ok).build().order_class is OrderClass.OCO
+
+
+def test_review_14_asset_class_is_told_from_the_symbol() -> None:
+    from tui_trader.core.orders import AssetClass, asset_class_of, market_time_in_force
+
+    for symbol in CRYPTO_SYMBOLS:
+        assert asset_class_of(symbol) is AssetClass.CRYPTO, symbol
+    # USD and USDU are ETF tickers, BRK.B a class share: short, or dotted, so not pairs
+    for symbol in ("AAPL", "BRK.B", "BF-B", "USD", "USDU", "BTC", "SPY", "GOOGL"):
+        assert asset_class_of(symbol) is AssetClass.US_EQUITY, symbol
+    assert asset_class_of(" aapl250117c00150000 ") is AssetClass.US_OPTION
+    assert BTC.buy(1).market().gtc().build().asset_class is AssetClass.CRYPTO
+    assert market_time_in_force("AAPL") is TimeInForce.DAY
+    assert market_time_in_force("btc/usd") is TimeInForce.GTC
+    for symbol in ("AAPL", "BTCUSD"):
+        built = OrderBuilder().symbol(symbol).buy(1).market()
+        assert built.time_in_force(market_time_in_force(symbol)).build().symbol == symbol
+
+
+CRYPTO_TIFS = {TimeInForce.GTC, TimeInForce.IOC}
+CRYPTO_TYPES = {OrderType.MARKET, OrderType.LIMIT, OrderType.STOP_LIMIT}
+
+
+@st.composite
+def any_crypto_builder(draw: st.DrawFn) -> OrderBuilder:
+    """Any combination of the builder's calls on a crypto pair, valid or not."""
+    b = OrderBuilder().symbol(draw(st.sampled_from(CRYPTO_SYMBOLS)))
+    size = draw(st.one_of(WHOLE_QTY, FRACTIONAL_QTY))
+    if draw(st.booleans()):
+        b = b.buy(size) if draw(st.booleans()) else b.sell(size)
+    else:
+        b = (b.buy if draw(st.booleans()) else b.sell)(notional=draw(NOTIONAL))
+    price, other = draw(PRICES), draw(PRICES)
+    b = draw(
+        st.sampled_from(
+            [
+                b.market(),
+                b.limit(price),
+                b.stop(price),
+                b.stop_limit(price, other),
+                b.trailing_stop(percent=draw(PERCENT)),
+            ]
+        )
+    )
+    b = b.time_in_force(draw(st.sampled_from(list(TimeInForce))))
+    lo, _, hi = draw(TRIPLES)
+    legs = draw(st.sampled_from(["none", "bracket", "oto", "oco"]))
+    if legs == "bracket":
+        b = b.bracket(take_profit=hi, stop_loss=lo)
+    elif legs == "oto":
+        b = b.oto(stop_loss=lo)
+    elif legs == "oco":
+        b = b.oco(take_profit=hi, stop_loss=lo)
+    return b.extended_hours(draw(st.booleans()))
+
+
+@settings(max_examples=300, deadline=None)
+@given(any_crypto_builder())
+def test_review_14_any_crypto_order_the_builder_accepts_keeps_alpacas_crypto_rules(
+    builder: OrderBuilder,
+) -> None:
+    try:
+        order = builder.build()
+    except OrderValidationError:
+        return
+    assert order.time_in_force in CRYPTO_TIFS
+    assert order.type in CRYPTO_TYPES
+    assert order.order_class is OrderClass.SIMPLE
+    assert not order.extended_hours
+    assert Order.from_request(order.to_request()) == order

@@ -4,6 +4,11 @@ One model serves both ends of the wire. The desk builds orders with :class:`Orde
 sends :meth:`Order.to_request`; the emulator reads any client's body with
 :meth:`Order.from_request`. Both run :func:`validate_order`, so a body the desk would refuse is
 one the emulator answers with 422, and the error names the field as Alpaca spells it.
+
+The rules depend on the asset class, told from the symbol (:func:`asset_class_of`): US equities
+get the full set; crypto pairs (``BTC/USD``, or the legacy ``BTCUSD``) get Alpaca's crypto rules;
+options contracts (OCC symbols) are refused, because the desk's ledger and risk gate count one
+unit as one share and a contract is 100 of them.
 """
 
 from __future__ import annotations
@@ -14,13 +19,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, NoReturn, Self, TypeAlias, TypeVar
+from functools import lru_cache
+from typing import Any, Final, NoReturn, Self, TypeAlias, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from tui_trader.core.types import Dec, OptDec, format_decimal, to_decimal
 
 __all__ = [
+    "AssetClass",
     "Number",
     "Order",
     "OrderBuilder",
@@ -32,6 +39,8 @@ __all__ = [
     "StopLoss",
     "TakeProfit",
     "TimeInForce",
+    "asset_class_of",
+    "market_time_in_force",
     "validate_order",
 ]
 
@@ -66,6 +75,40 @@ class OrderClass(StrEnum):
     BRACKET = "bracket"
     OCO = "oco"
     OTO = "oto"
+
+
+class AssetClass(StrEnum):
+    """Alpaca's ``asset_class`` values for the classes it trades."""
+
+    US_EQUITY = "us_equity"
+    US_OPTION = "us_option"
+    CRYPTO = "crypto"
+
+
+CRYPTO_QUOTES: Final = ("USDT", "USDC", "USD", "BTC")
+"""Quote currencies of Alpaca's crypto pairs (docs.alpaca.markets/docs/crypto-trading)."""
+
+# An OCC option symbol: root (1-6, digits allowed in adjusted roots), YYMMDD, C or P, and the
+# strike in thousandths over 8 digits: AAPL250117C00150000.
+_OCC_OPTION = re.compile(r"[A-Z][A-Z0-9]{0,5}[0-9]{6}[CP][0-9]{8}")
+# Alpaca still accepts a pair without its slash (BTCUSD for BTC/USD). US equity roots are at
+# most five characters, so six or more ending in a quote currency is a pair (USD, an ETF, stays
+# an equity; so does anything with a dot, like BRK.B).
+_LEGACY_PAIR = re.compile(r"[A-Z0-9]{3,}(?:" + "|".join(CRYPTO_QUOTES) + ")")
+
+
+@lru_cache(maxsize=4096)  # the emulator asks once per order it serialises
+def asset_class_of(symbol: str) -> AssetClass:
+    """The asset class a symbol names, from its spelling alone (no asset lookup).
+
+    An asset id (a UUID) in ``symbol`` is read as an equity: telling it apart needs the broker.
+    """
+    text = symbol.strip().upper()
+    if _OCC_OPTION.fullmatch(text):
+        return AssetClass.US_OPTION
+    if "/" in text or _LEGACY_PAIR.fullmatch(text):
+        return AssetClass.CRYPTO
+    return AssetClass.US_EQUITY
 
 
 class PositionIntent(StrEnum):
@@ -151,6 +194,11 @@ class Order(BaseModel):
     def _normalise_symbol(cls, value: Any) -> Any:
         # "AAPL " appears in Alpaca's own samples; tickers are case-insensitive upstream.
         return value.strip().upper() if isinstance(value, str) else value
+
+    @property
+    def asset_class(self) -> AssetClass:
+        """Which of Alpaca's rule sets the order is judged by (see :func:`asset_class_of`)."""
+        return asset_class_of(self.symbol)
 
     @classmethod
     def from_request(cls, body: Mapping[str, Any]) -> Self:
@@ -344,6 +392,15 @@ _REQUIRED_PRICES: dict[OrderType, tuple[str, ...]] = {
 _DAY_OR_GTC = (TimeInForce.DAY, TimeInForce.GTC)
 _MARKET_OR_LIMIT = (OrderType.MARKET, OrderType.LIMIT)
 
+# Crypto (docs.alpaca.markets/docs/crypto-orders): "market, limit and stop_limit"; time in force
+# "gtc, and ioc"; "fractional orders ... with either notional or qty". alpaca-py's TimeInForce
+# docstring lists the same per class (equity: all six; options: day; crypto: gtc, ioc).
+_CRYPTO_TYPES = (OrderType.MARKET, OrderType.LIMIT, OrderType.STOP_LIMIT)
+_CRYPTO_TIFS = (TimeInForce.GTC, TimeInForce.IOC)
+# Alpaca: "Both notional and qty fields can take up to 9 decimal point values". A crypto
+# notional is in the quote currency, which may be BTC (ETH/BTC), so cents cannot be the limit.
+_MAX_CRYPTO_NOTIONAL_DECIMALS = 9
+
 
 def _price_fields(order: Order) -> dict[str, Decimal | None]:
     return {
@@ -368,9 +425,15 @@ def _decimal_places(value: Decimal) -> int:
     return places
 
 
-def _check_price(value: Decimal, field: str) -> None:
+def _check_price(value: Decimal, field: str, asset: AssetClass = AssetClass.US_EQUITY) -> None:
     if value <= 0:
         _fail(field, f"must be greater than 0, got {format_decimal(value)}")
+    if asset is AssetClass.CRYPTO:
+        # No equity tick here: a crypto pair's increment is its own (the asset's
+        # ``price_increment`` in Alpaca's Assets API, docs.alpaca.markets/docs/crypto-trading:
+        # "1" for BTC/USD in their sample, far below a cent for SHIB/USD). Only the broker
+        # knows it, so the broker judges it.
+        return
     places = 2 if value >= 1 else 4
     if _decimal_places(value) > places:
         bound = "at or above" if value >= 1 else "below"
@@ -384,11 +447,13 @@ def _check_price(value: Decimal, field: str) -> None:
 def validate_order(order: Order) -> None:
     """Raise :class:`OrderValidationError` for the first of Alpaca's rules the order breaks.
 
-    The checks run in a fixed sequence (identity, size, price fields for the type, their
-    values, size against type, time in force, session, intent, order class and legs), so a
-    given mistake always names the same field, whatever else the order carries.
+    The checks run in a fixed sequence (identity, the asset class's own rules, size, price
+    fields for the type, their values, size against type, time in force, session, intent,
+    order class and legs), so a given mistake always names the same field, whatever else the
+    order carries.
     """
     _check_identity(order)
+    _check_asset_class(order)
     _check_size(order)
     _check_price_fields(order)
     _check_price_values(order)
@@ -406,6 +471,34 @@ def _check_identity(order: Order) -> None:
         _fail("symbol", f"{order.symbol!r}: use letters, digits, '.', '/' or '-'")
     if not 1 <= len(order.client_order_id) <= _MAX_CLIENT_ORDER_ID:
         _fail("client_order_id", f"must be 1 to {_MAX_CLIENT_ORDER_ID} characters")
+    if order.asset_class is AssetClass.US_OPTION:
+        # Refused rather than half-supported: the ledger, the risk gate's notional limits and
+        # the emulator count one unit as one share, and a contract is 100 of them.
+        _fail(
+            "symbol",
+            f"{order.symbol} is an options contract; options orders are not supported"
+            " (tui-trader trades US equities and crypto)",
+        )
+
+
+def _check_asset_class(order: Order) -> None:
+    """Crypto's own limits; equities are judged by the checks that follow."""
+    if order.asset_class is not AssetClass.CRYPTO:
+        return
+    if order.type not in _CRYPTO_TYPES:
+        _fail("type", f"crypto orders are market, limit or stop_limit, not {order.type.value}")
+    if order.time_in_force not in _CRYPTO_TIFS:
+        _fail(
+            "time_in_force",
+            f"crypto orders take gtc or ioc, not {order.time_in_force.value}",
+        )
+    if order.extended_hours:
+        _fail("extended_hours", "crypto trades around the clock; extended_hours is for equities")
+    if order.order_class is not OrderClass.SIMPLE:
+        _fail(
+            "order_class",
+            f"{order.order_class.value} orders are for equities; crypto orders are simple",
+        )
 
 
 def _check_size(order: Order) -> None:
@@ -422,8 +515,11 @@ def _check_size(order: Order) -> None:
     if notional is not None:
         if notional <= 0:
             _fail("notional", f"must be greater than 0, got {format_decimal(notional)}")
-        if _decimal_places(notional) > _MAX_NOTIONAL_DECIMALS:
-            _fail("notional", f"at most {_MAX_NOTIONAL_DECIMALS} decimal places")
+        places = _MAX_NOTIONAL_DECIMALS
+        if order.asset_class is AssetClass.CRYPTO:
+            places = _MAX_CRYPTO_NOTIONAL_DECIMALS
+        if _decimal_places(notional) > places:
+            _fail("notional", f"at most {places} decimal places")
 
 
 def _check_price_fields(order: Order) -> None:
@@ -456,10 +552,12 @@ def _check_price_values(order: Order) -> None:
             if not 0 < value < 100:
                 _fail(name, f"must be between 0 and 100, got {format_decimal(value)}")
         else:
-            _check_price(value, name)
+            _check_price(value, name, order.asset_class)
 
 
 def _check_size_for_type(order: Order) -> None:
+    if order.asset_class is AssetClass.CRYPTO:
+        return  # every crypto order may be fractional or notional (_check_asset_class)
     market_day = order.type is OrderType.MARKET and order.time_in_force is TimeInForce.DAY
     simple = order.order_class is OrderClass.SIMPLE
     if order.qty is not None and _decimal_places(order.qty) > 0:
@@ -509,11 +607,11 @@ def _check_order_class(order: Order) -> None:
         if sl is not None:
             _fail("stop_loss", "only on bracket, oco or oto orders")
         return
-    if klass is OrderClass.BRACKET:
-        if order.type not in _MARKET_OR_LIMIT:
-            _fail("type", "a bracket entry is market or limit")
-        if order.time_in_force not in _DAY_OR_GTC:
-            _fail("time_in_force", "bracket orders take day or gtc")
+    if klass is OrderClass.BRACKET and order.type not in _MARKET_OR_LIMIT:
+        _fail("type", "a bracket entry is market or limit")
+    if order.time_in_force not in _DAY_OR_GTC:
+        # Bracket, OCO and OTO alike: their exit legs rest, which ioc and fok cannot.
+        _fail("time_in_force", f"{klass.value} orders take day or gtc")
     if klass is OrderClass.OCO and order.type is not OrderType.LIMIT:
         _fail("type", "oco orders are type limit")
     if klass in (OrderClass.BRACKET, OrderClass.OCO):
@@ -580,6 +678,14 @@ def _check_legs(order: Order) -> None:
             f"{format_decimal(sl.stop_price)} must be {down} the entry limit_price"
             f" {format_decimal(entry)}",
         )
+
+
+def market_time_in_force(symbol: str) -> TimeInForce:
+    """The time in force for the desk's own market orders: ``day`` for equities, so nothing
+    outlives the session; crypto has no ``day``, and Alpaca's own crypto market example uses
+    ``gtc`` (a market order fills or is canceled long before that matters).
+    """
+    return TimeInForce.GTC if asset_class_of(symbol) is AssetClass.CRYPTO else TimeInForce.DAY
 
 
 # --- builder -----------------------------------------------------------------------------------
