@@ -13,6 +13,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from typing import Any
 
+from tui_trader.core.orders import asset_class_of
 from tui_trader.core.types import format_decimal
 
 ZERO = Decimal(0)
@@ -141,7 +142,7 @@ class SimOrder:
             "replaces": self.replaces,
             "asset_id": self.asset_id,
             "symbol": self.symbol,
-            "asset_class": "us_equity",
+            "asset_class": asset_class_of(self.symbol).value,
             "notional": s(self.notional),
             "qty": s(self.qty),
             "filled_qty": s(self.filled_qty),
@@ -191,7 +192,7 @@ class SimPosition:
             "asset_id": self.asset_id,
             "symbol": self.symbol,
             "exchange": "NASDAQ",
-            "asset_class": "us_equity",
+            "asset_class": asset_class_of(self.symbol).value,
             "asset_marginable": True,
             "avg_entry_price": s(self.avg_entry_price),
             "qty": s(qty),

@@ -21,7 +21,13 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
-from tui_trader.core.orders import Order, OrderValidationError
+from tui_trader.core.orders import (
+    AssetClass,
+    Order,
+    OrderValidationError,
+    asset_class_of,
+    market_time_in_force,
+)
 from tui_trader.core.types import format_decimal, parse_timestamp
 from tui_trader.sim import errors
 from tui_trader.sim.book import (
@@ -118,6 +124,11 @@ class Exchange:
         text = symbol_or_asset_id.strip().upper()
         if self.market.has(text):
             return text
+        if asset_class_of(text) is AssetClass.CRYPTO:  # BTCUSD names BTC/USD, as at Alpaca
+            flat = text.replace("/", "")
+            for sym in self.market.symbols:
+                if sym.replace("/", "") == flat:
+                    return sym
         asset = normalise_uuid(symbol_or_asset_id)
         for sym, aid in self._asset_ids.items():
             if aid == asset:
@@ -411,6 +422,14 @@ class Exchange:
                 )
             return
         if side == "sell":
+            if asset_class_of(sym) is AssetClass.CRYPTO:
+                # Alpaca does not short crypto: a sell is bounded by the coins held.
+                raise errors.forbidden(
+                    f"insufficient balance for {sym} (requested: {format_decimal(qty)}, "
+                    "available: 0)",
+                    available="0",
+                    symbol=sym,
+                )
             if not acct.shorting_enabled:
                 raise errors.forbidden("account is not allowed to short")
             if intent.notional is not None or qty != qty.to_integral_value():
@@ -526,7 +545,7 @@ class Exchange:
             "qty": format_decimal(size),
             "side": "sell" if pos.qty > 0 else "buy",
             "type": "market",
-            "time_in_force": "day",
+            "time_in_force": market_time_in_force(pos.symbol).value,
         }
         try:
             intent = Order.from_request(body)
@@ -733,7 +752,7 @@ class Exchange:
                         "qty": "1",
                         "side": "buy",
                         "type": "limit",
-                        "time_in_force": "day",
+                        "time_in_force": market_time_in_force(self.market.symbols[0]).value,
                         "limit_price": "1",
                     }
                 ),
@@ -751,7 +770,13 @@ class Exchange:
         for i in range(orders):
             side = "buy" if i % 2 == 0 else "sell"
             intent = Order.from_request(
-                {"symbol": sym, "qty": "1", "side": side, "type": "market", "time_in_force": "day"}
+                {
+                    "symbol": sym,
+                    "qty": "1",
+                    "side": side,
+                    "type": "market",
+                    "time_in_force": market_time_in_force(sym).value,
+                }
             )
             order = self.place(acct, intent)
             self._route_one(order, at)
@@ -983,8 +1008,8 @@ class Exchange:
             acct.positions[o.symbol] = pos
         self._apply_position(acct, pos, signed, price)
         acct.cash -= signed * price
-        if o.side == "sell":
-            acct.fees_today += min(TAF_MAX, qty * TAF_PER_SHARE)
+        if o.side == "sell" and asset_class_of(o.symbol) is AssetClass.US_EQUITY:
+            acct.fees_today += min(TAF_MAX, qty * TAF_PER_SHARE)  # FINRA's TAF: equities only
         execution = seeded_uuid(self._rng)
         acct.activities.append(
             {
