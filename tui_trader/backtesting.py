@@ -22,7 +22,7 @@ from typing import Any
 from tui_trader.config import Settings
 from tui_trader.core.backtest import PolicyLike
 from tui_trader.core.events import NtaEvent, TradeEvent
-from tui_trader.core.orders import OrderBuilder
+from tui_trader.core.orders import OrderBuilder, market_time_in_force
 from tui_trader.core.policy import Decision, OnlinePolicy
 from tui_trader.core.portfolio import Portfolio
 from tui_trader.core.risk import RiskEngine
@@ -102,7 +102,8 @@ class GatedPolicy:
         book = self.ledger.snapshot()
         self.risk.update(book, now=at, market_data_age=0.0, stream_up=True, reconciling=False)
         side = OrderBuilder().symbol(symbol)
-        order = (side.buy(qty) if qty > 0 else side.sell(-qty)).market().day().build()
+        tif = market_time_in_force(symbol)  # day for equities; crypto takes no day orders
+        order = (side.buy(qty) if qty > 0 else side.sell(-qty)).market().time_in_force(tif).build()
         verdict = self.risk.check(order, book, price=price, now=at)
         if not verdict.allowed:
             self.denied[verdict.code or "DENIED"] += 1

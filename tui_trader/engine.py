@@ -31,7 +31,7 @@ from tui_trader.core.convexity import ConvexityDetector, ConvexityReading
 from tui_trader.core.events import AccountStatusEvent, NtaEvent, TradeEvent
 from tui_trader.core.fastparse import FILL_KINDS, BriefFill, BriefTrade, brief_fill, brief_trade
 from tui_trader.core.models import TERMINAL_ORDER_STATUSES, Position, WireOrder
-from tui_trader.core.orders import Order, OrderBuilder
+from tui_trader.core.orders import Order, OrderBuilder, market_time_in_force
 from tui_trader.core.policy import Decision, OnlinePolicy, PolicyConfig
 from tui_trader.core.portfolio import BookSnapshot, Portfolio
 from tui_trader.core.risk import Flatten, RiskEngine, RiskLimits, RiskSnapshot, Verdict
@@ -443,7 +443,7 @@ class Desk:
                 else OrderBuilder().symbol(symbol).sell(-qty)
             )
             .market()
-            .day()
+            .time_in_force(market_time_in_force(symbol))
             .build()
         )
         verdict = self.check(order)
