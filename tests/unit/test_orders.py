@@ -1406,6 +1406,13 @@ CRYPTO_TIFS = {TimeInForce.GTC, TimeInForce.IOC}
 CRYPTO_TYPES = {OrderType.MARKET, OrderType.LIMIT, OrderType.STOP_LIMIT}
 
 
+def mostly(good: list[Any], bad: list[Any]) -> st.SearchStrategy[Any]:
+    """Three draws in four from ``good``, so that whole orders are often valid."""
+    return st.one_of(
+        st.sampled_from(good), st.sampled_from(good), st.sampled_from(good), st.sampled_from(bad)
+    )
+
+
 @st.composite
 def any_crypto_builder(draw: st.DrawFn) -> OrderBuilder:
     """Any combination of the builder's calls on a crypto pair, valid or not."""
@@ -1417,26 +1424,22 @@ def any_crypto_builder(draw: st.DrawFn) -> OrderBuilder:
         b = (b.buy if draw(st.booleans()) else b.sell)(notional=draw(NOTIONAL))
     price, other = draw(PRICES), draw(PRICES)
     b = draw(
-        st.sampled_from(
-            [
-                b.market(),
-                b.limit(price),
-                b.stop(price),
-                b.stop_limit(price, other),
-                b.trailing_stop(percent=draw(PERCENT)),
-            ]
+        mostly(
+            [b.market(), b.limit(price), b.stop_limit(price, other)],
+            [b.stop(price), b.trailing_stop(percent=draw(PERCENT))],
         )
     )
-    b = b.time_in_force(draw(st.sampled_from(list(TimeInForce))))
+    good_tifs = [TimeInForce.GTC, TimeInForce.IOC]
+    b = b.time_in_force(draw(mostly(good_tifs, [t for t in TimeInForce if t not in good_tifs])))
     lo, _, hi = draw(TRIPLES)
-    legs = draw(st.sampled_from(["none", "bracket", "oto", "oco"]))
+    legs = draw(mostly(["none"], ["bracket", "oto", "oco"]))
     if legs == "bracket":
         b = b.bracket(take_profit=hi, stop_loss=lo)
     elif legs == "oto":
         b = b.oto(stop_loss=lo)
     elif legs == "oco":
         b = b.oco(take_profit=hi, stop_loss=lo)
-    return b.extended_hours(draw(st.booleans()))
+    return b.extended_hours(draw(mostly([False], [True])))
 
 
 @settings(max_examples=300, deadline=None)
