@@ -208,3 +208,45 @@ def test_review_14_alpaca_py_trades_a_listed_crypto_pair_by_crypto_rules(
         )
     assert (day.value.status_code, day.value.code) == (422, 40010001)
     assert day.value.message.startswith("time_in_force: ")
+
+
+def test_review_14_an_oco_without_a_top_level_limit_price_rests_and_matching_goes_on(
+    client: httpx.Client,
+) -> None:
+    """alpaca-py sends an OCO's limit only as ``take_profit.limit_price``; the rules accept
+    that, so the emulator must work it: it used to fail every tick from then on, and it put
+    the stop leg on the wrong side, where it filled at once and bought instead of selling."""
+
+    def status(order_id: str) -> str:
+        return str(client.get(f"/v2/orders/{order_id}").json()["status"])
+
+    market = {"type": "market", "limit_price": None, "time_in_force": "day"}
+    bought = client.post("/v2/orders", json=body(symbol="AAPL", qty="5", **market))
+    assert bought.status_code == 200, bought.text
+    wait_for(lambda: status(bought.json()["id"]) == "filled", **POLL)
+    oco = client.post(
+        "/v2/orders",
+        json=body(
+            symbol="AAPL",
+            qty="1",
+            side="sell",
+            limit_price=None,
+            order_class="oco",
+            take_profit={"limit_price": "100000"},
+            stop_loss={"stop_price": "1"},
+        ),
+    )
+    assert oco.status_code == 200, oco.text
+    assert oco.json()["limit_price"] == "100000"
+    wait_for(lambda: status(oco.json()["id"]) == "new", **POLL)
+    # matching still runs: another symbol's market order fills (AAPL's would be a wash trade)
+    other = client.post("/v2/orders", json=body(symbol="MSFT", qty="1", **market))
+    assert other.status_code == 200, other.text
+    wait_for(lambda: status(other.json()["id"]) == "filled", **POLL)
+    nested = client.get(f"/v2/orders/{oco.json()['id']}", params={"nested": "true"}).json()
+    assert nested["status"] == "new"
+    assert [(leg["side"], leg["type"], leg["status"]) for leg in nested["legs"]] == [
+        ("sell", "stop", "new")
+    ]
+    position = client.get("/v2/positions/AAPL").json()
+    assert position["qty"] == "5"

@@ -308,10 +308,14 @@ class Exchange:
             exit_side = "sell" if side == "buy" else "buy"
             tp, sl = intent.take_profit, intent.stop_loss
             if cls == "oco":
-                # the parent is the take-profit limit; the stop-loss is its one leg
+                # the parent is the take-profit limit; the stop-loss is its one leg. An OCO
+                # is exit-only, so both trade on its own side (Alpaca's example: a sell OCO).
+                # alpaca-py sends the limit only as take_profit.limit_price (the rules allow it).
+                if order.limit_price is None and tp is not None:
+                    order.limit_price = tp.limit_price
                 if sl is not None:
                     order.legs.append(
-                        self._leg(order, exit_side, sl.stop_price, sl.limit_price, status="new")
+                        self._leg(order, side, sl.stop_price, sl.limit_price, status="new")
                     )
             else:
                 if tp is not None:
