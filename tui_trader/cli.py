@@ -219,7 +219,12 @@ def build_parser() -> argparse.ArgumentParser:
         "annualised with the periods per year the timestamps show (the report says how).",
     )
     back.add_argument("--csv", type=Path, help="bars: timestamp,symbol,open,high,low,close,volume")
-    back.add_argument("--seed", type=int, default=7, help="synthetic market seed (default 7)")
+    back.add_argument(
+        "--seed",
+        type=int,
+        default=7,
+        help="seed of the synthetic market and of the permutation tests (default 7)",
+    )
     back.add_argument(
         "--bars",
         type=_positive(int),

@@ -225,3 +225,15 @@ def test_a_few_bars_of_a_big_move_do_not_overflow_the_annual_return() -> None:
     bars = {"X": [(start + timedelta(minutes=i), 100.0 * 1.05**i) for i in range(12)]}
     hold = run_backtest(bars, Never, permutations=200).buy_and_hold
     assert hold.total_return > 0.5 and hold.annual_return == math.inf
+
+
+def test_the_permutation_test_prices_the_policy_as_the_engine_does_on_uneven_calendars() -> None:
+    """Symbol B starts late and misses every third bar: the test's vectorised pricing of the
+    policy's own book still agrees with the engine's equity curve."""
+    stamps = weekday_stamps(date(2021, 1, 4), 600)
+    a, b = walk(stamps, 0.01, seed=1)["X"], walk(stamps, 0.02, seed=2)["X"]
+    bars = {"A": a, "B": [x for i, x in enumerate(b) if i % 3 and i > 40]}
+    result = run_backtest(bars, lambda: Every(hold=15, qty=200), seed=1, permutations=200)
+    assert result.policy.trades > 50
+    assert result.shuffled.observed == pytest.approx(result.policy.sharpe, abs=0.005)
+    assert result.signs.observed == result.shuffled.observed
