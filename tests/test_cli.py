@@ -430,3 +430,70 @@ def test_version(env: dict[str, str]) -> None:
     assert code == 0, err
     assert out.strip() == f"tui-trader {__version__}"
     assert err == ""
+
+
+def daily_csv(path: Path, years: range, seed: int = 0) -> Path:
+    """Two symbols' daily closes, 252 sessions in each calendar year, a seeded random walk."""
+    import random
+    from datetime import date, timedelta
+
+    rng = random.Random(seed)
+    prices = {"AAA": 100.0, "BBB": 50.0}
+    rows = ["timestamp,symbol,open,high,low,close,volume"]
+    for year in years:
+        day, sessions = date(year, 1, 2), 0
+        while sessions < 252:
+            if day.weekday() < 5:
+                sessions += 1
+                for symbol in prices:
+                    prices[symbol] *= 1 + rng.gauss(0.0003, 0.012)
+                    c = prices[symbol]
+                    rows.append(f"{day}T21:00:00Z,{symbol},{c},{c},{c},{c},1000")
+            day += timedelta(days=1)
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_review_08_backtest_annualises_from_the_timestamps_and_reports_p_values(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """Daily bars are annualised with 252 (the old code used 98,280, minute bars), and the
+    shuffled control is a permutation test with a p-value, not the mean of 8 shuffles."""
+    import json
+
+    bars = daily_csv(tmp_path / "daily.csv", range(2019, 2022))
+    code, out, err = run(["backtest", "--csv", str(bars), "--json", "--permutations", "200"], env)
+    assert code == 0, err
+    result = json.loads(out)
+    year = result["annualisation"]
+    assert year["periods_per_year"] == 252 and year["source"] == "inferred"
+    assert "1 day" in year["reason"] and "2020" in year["reason"]
+    assert result["note"] is None  # real-looking bars: no planted-data warning
+    for name, null in (("shuffled_control", "timing"), ("sign_control", "direction")):
+        test = result[name]
+        assert test["null"] == null and test["permutations"] == 200
+        assert test["p_value"] == (test["exceed"] + 1) / 201
+        assert 0 <= test["percentile"] <= 100
+    assert result["policy"]["sharpe_se"] >= 0 and "sortino" in result["buy_and_hold"]
+
+    code, out, err = run(["backtest", "--csv", str(bars), "--periods-per-year", "52"], env)
+    assert code == 0, err
+    assert "annualised with 52 periods a year: given with --periods-per-year" in out
+    control = next(line for line in out.splitlines() if line.startswith("shuffled_control"))
+    assert "1,000 permutations" in control  # the default
+    assert "percentile" in control and "p = " in control
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--periods-per-year", "0"], "--periods-per-year"),
+        (["--periods-per-year", "nan"], "--periods-per-year"),
+        (["--permutations", "10"], "at least 200"),
+    ],
+    ids=["periods-zero", "periods-nan", "too-few-permutations"],
+)
+def test_backtest_refuses_bad_statistics_options(
+    env: dict[str, str], args: list[str], needle: str
+) -> None:
+    assert_one_line_error(*run(["backtest", *args], env), needle)

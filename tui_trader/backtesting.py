@@ -1,9 +1,11 @@
 """``tui-trader backtest``: the same policy over bars, without HTTP, beside its baselines.
 
 Bars come from a CSV (``timestamp,symbol,open,high,low,close,volume``, the emulator's replay
-format) or from the emulator's own market model, seeded, with its weak drift regimes (the
-predictable component) or without them (``--no-drift``: a random walk, the control where
-no policy should make money).
+format) or from the emulator's own market model, seeded, with its drift regimes (a signal
+planted for the policy to find; the report says so) or without them (``--no-drift``: a random
+walk, the control where no policy should make money). Ratios are annualised with the periods
+per year the CSV's timestamps show, the synthetic market's own clock, or
+``--periods-per-year``; the report says which.
 """
 
 from __future__ import annotations
@@ -20,13 +22,20 @@ from pathlib import Path
 from typing import Any
 
 from tui_trader.config import Settings
-from tui_trader.core.backtest import PolicyLike
+from tui_trader.core.annualise import TRADING_DAYS_PER_YEAR, Annualisation, given
+from tui_trader.core.backtest import (
+    DEFAULT_PERMUTATIONS,
+    BacktestResult,
+    BacktestStats,
+    PolicyLike,
+)
 from tui_trader.core.events import NtaEvent, TradeEvent
 from tui_trader.core.orders import OrderBuilder, market_time_in_force
 from tui_trader.core.policy import Decision, OnlinePolicy
 from tui_trader.core.portfolio import Portfolio
 from tui_trader.core.risk import RiskEngine
 from tui_trader.core.sizing import fit_to_limits
+from tui_trader.core.stats import PermutationTest
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -141,6 +150,39 @@ def csv_bars(path: Path) -> dict[str, list[tuple[datetime, float]]]:
     return out
 
 
+def synthetic_clock() -> Annualisation:
+    """The synthetic market's own year: its bars are minutes of a 252 x 6.5 h trading year."""
+    from tui_trader.sim.market import SECONDS_PER_YEAR
+
+    minutes = SECONDS_PER_YEAR / 60
+    return given(
+        minutes,
+        f"the synthetic market's own clock: {TRADING_DAYS_PER_YEAR} sessions x "
+        f"{minutes / TRADING_DAYS_PER_YEAR:.0f} one-minute bars = {minutes:,.0f} "
+        "(tui_trader/sim/market.py; its bars run on without session breaks)",
+    )
+
+
+def planted_note(drift: float) -> str:
+    """One line that keeps a synthetic result from being read as evidence of an edge."""
+    if drift == 0:
+        return (
+            "synthetic random walk (tui_trader/sim/market.py, no drift planted): there is "
+            "nothing to earn here; any result is noise and costs"
+        )
+    return (
+        f"synthetic bars with drift regimes of +-{abs(drift):g}/yr planted by "
+        "tui_trader/sim/market.py: these figures measure how well the policy finds what was "
+        "planted, not evidence of an edge in any market"
+    )
+
+
+BUY_AND_HOLD = (
+    "equal weights bought at each symbol's first close and never rebalanced, fractional "
+    "shares, same costs"
+)
+
+
 def run(
     settings: Settings,
     *,
@@ -152,26 +194,34 @@ def run(
     cost_bps: float,
     as_json: bool,
     plot: bool,
+    periods_per_year: float | None = None,
+    permutations: int = DEFAULT_PERMUTATIONS,
 ) -> int:
     from tui_trader.core.backtest import run_backtest
     from tui_trader.core.convexity import ConvexityDetector
     from tui_trader.core.policy import PolicyConfig
     from tui_trader.core.risk import RiskLimits
 
+    note: str | None = None
     try:
         if csv is not None:
             series = csv_bars(csv)
+            year = None
         else:
             from tui_trader.sim.market import DEFAULT_REGIME_DRIFT
 
             drift = DEFAULT_REGIME_DRIFT if drift is None else drift
             series = synthetic_bars(symbols or settings.sim.symbols, seed, bars, drift)
+            year = synthetic_clock()
+            note = planted_note(drift)
     except (OSError, ValueError) as exc:
         print(f"tui-trader backtest: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if not series or min(len(s) for s in series.values()) < 2:
         print("tui-trader backtest: error: not enough bars", file=sys.stderr)
         return EXIT_USAGE
+    if periods_per_year is not None:
+        year = given(periods_per_year, "given with --periods-per-year")
     config = PolicyConfig.from_settings(settings.policy)
     limits = RiskLimits.from_settings(settings.risk)
     equity = 100_000.0
@@ -188,6 +238,8 @@ def run(
         cost_bps=cost_bps,
         seed=seed,
         starting_equity=equity,
+        annualisation=year,
+        permutations=permutations,
         on_fill=lambda *fill: gates[0].fill(*fill),
     )
     gate = gates[0]
@@ -197,31 +249,46 @@ def run(
         "policy": result.policy,
         "buy_and_hold": result.buy_and_hold,
         "flat": result.flat,
-        "shuffled_control": result.shuffled,
     }
+    tests = {"shuffled_control": result.shuffled, "sign_control": result.signs}
     if as_json:
         print(
             json.dumps(
-                {
-                    "bars": {s: len(v) for s, v in series.items()},
-                    "source": str(csv) if csv else {"seed": seed, "drift": drift},
-                    "cost_bps": cost_bps,
-                    "decisions": result.decisions,
-                    "orders": result.orders,
-                    "ledger": {
-                        "equity": float(book.equity),
-                        "realized_pnl": float(book.realized_pnl),
-                        "fills": book.fills,
-                    },
-                    "risk_denials": denied,
-                    "risk_state": gate.risk.state.value,
-                    **{name: asdict(stats) for name, stats in rows.items()},
-                },
+                _json_safe(
+                    {
+                        "bars": {s: len(v) for s, v in series.items()},
+                        "source": str(csv) if csv else {"seed": seed, "drift": drift},
+                        "note": note,
+                        "cost_bps": cost_bps,
+                        "annualisation": asdict(result.annualisation),
+                        "conventions": {
+                            "policy": "orders decided at a bar's close fill at the symbol's next "
+                            "close, whole shares, through the desk's sizing and risk gate",
+                            "buy_and_hold": BUY_AND_HOLD,
+                            "ratios": "annualised with annualisation.periods_per_year; sharpe_se: "
+                            "Lo (2002) with a Newey-West long-run variance",
+                        },
+                        "decisions": result.decisions,
+                        "orders": result.orders,
+                        "ledger": {
+                            "equity": float(book.equity),
+                            "realized_pnl": float(book.realized_pnl),
+                            "fills": book.fills,
+                        },
+                        "risk_denials": denied,
+                        "risk_state": gate.risk.state.value,
+                        **{name: asdict(stats) for name, stats in rows.items()},
+                        **{name: asdict(test) for name, test in tests.items()},
+                    }
+                ),
                 indent=2,
+                allow_nan=False,
             )
         )
     else:
-        print(_table(rows, series, result.decisions, result.orders))
+        if note:
+            print(f"note: {note}")
+        print(_table(rows, tests, series, result))
         print(
             f"ledger: equity {book.equity:,.2f}, realized {book.realized_pnl:,.2f}, "
             f"{book.fills:,} fills"
@@ -234,18 +301,65 @@ def run(
     return EXIT_OK
 
 
+def _json_safe(value: Any) -> Any:
+    """Strict JSON: a ratio that is not finite (an annual return over a few bars of a big
+    move overflows) becomes null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def _span(days: float) -> str:
+    if days <= 0:
+        return "-"
+    if days >= 365:
+        return f"{days / 365.25:.1f} y"
+    if days >= 1:
+        return f"{days:.1f} d"
+    if days * 24 >= 1:
+        return f"{days * 24:.1f} h"
+    return f"{days * 1440:.0f} min"
+
+
 def _table(
-    rows: Mapping[str, Any], series: Mapping[str, Sequence[Any]], decisions: int, orders: int
+    rows: Mapping[str, BacktestStats],
+    tests: Mapping[str, PermutationTest],
+    series: Mapping[str, Sequence[tuple[datetime, float]]],
+    result: BacktestResult,
 ) -> str:
+    first, last = result.timestamps[0], result.timestamps[-1]
+    year = result.annualisation
     lines = [
-        f"{len(series)} symbols, {min(len(s) for s in series.values()):,} bars each; "
-        f"{decisions:,} decisions, {orders:,} orders",
-        f"{'':18}{'return':>9}{'sharpe':>8}{'max dd':>8}{'turnover':>10}{'hit':>7}{'trades':>8}",
+        f"{len(series)} symbols, {min(len(s) for s in series.values()):,} bars each, "
+        f"{first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M}; "
+        f"{result.decisions:,} decisions, {result.orders:,} orders",
+        f"annualised with {year.periods_per_year:,.6g} periods a year: {year.reason}",
+        f"buy_and_hold: {BUY_AND_HOLD}",
+        f"{'':17}{'return':>9}{'annual':>9}{'vol':>7}{'sharpe +- se':>15}{'sortino':>9}"
+        f"{'max dd':>8}{'dd length':>11}{'exposure':>10}{'turnover':>10}{'hit':>7}"
+        f"{'trades':>8}",
     ]
+    open_dd = False
     for name, s in rows.items():
+        mark = " " if s.max_drawdown_recovered else "*"
+        open_dd |= not s.max_drawdown_recovered
         lines.append(
-            f"{name:18}{s.total_return * 100:8.2f}%{s.sharpe:8.2f}{s.max_drawdown * 100:7.2f}%"
-            f"{s.turnover:10.2f}{s.hit_rate * 100:6.1f}%{s.trades:8d}"
+            f"{name:17}{s.total_return * 100:8.2f}%{s.annual_return * 100:8.2f}%"
+            f"{s.annual_volatility * 100:6.1f}%{s.sharpe:8.2f} +-{s.sharpe_se:5.2f}"
+            f"{s.sortino:9.2f}{s.max_drawdown * 100:7.2f}%{_span(s.max_drawdown_days):>10}{mark}"
+            f"{s.exposure * 100:9.1f}%{s.turnover:10.2f}{s.hit_rate * 100:6.1f}%{s.trades:8d}"
+        )
+    if open_dd:
+        lines.append("* the drawdown had not recovered by the last bar")
+    for name, t in tests.items():
+        lines.append(
+            f"{name:17}{t.null} null, {t.permutations:,} permutations (seed {t.seed}): "
+            f"sharpe mean {t.mean:.2f}, sd {t.sd:.2f}, 5-95% {t.p05:.2f} to {t.p95:.2f}; "
+            f"policy {t.observed:.2f} at percentile {t.percentile:.1f}, p = {t.p_value:.3f}"
         )
     return "\n".join(lines)
 

@@ -65,6 +65,31 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _periods_per_year(text: str) -> float:
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0: {text!r}")
+    return value
+
+
+MIN_PERMUTATIONS = 200  # p-values down to 1/201: enough to read p < 0.01
+
+
+def _permutations(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < MIN_PERMUTATIONS:
+        raise argparse.ArgumentTypeError(f"must be at least {MIN_PERMUTATIONS}: {text!r}")
+    return value
+
+
 def _port(text: str) -> int:
     try:
         value = int(text)
@@ -185,13 +210,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     back = sub.add_parser(
         "backtest",
-        help="run the policy over bars without HTTP, beside buy-and-hold, flat and a control",
+        help="run the policy over bars without HTTP, beside buy-and-hold, flat and two "
+        "permutation tests",
         description="Run the same policy over bars (a CSV, or the emulator's seeded market "
-        "model) and print return, Sharpe, max drawdown, turnover and hit rate beside "
-        "buy-and-hold, flat and a shuffled-signal control.",
+        "model) and print return, Sharpe with its standard error, drawdown, exposure, "
+        "turnover and hit rate beside buy-and-hold and flat, and the p-value of the policy's "
+        "Sharpe against permutations of its own positions (timing and direction). Sharpe is "
+        "annualised with the periods per year the timestamps show (the report says how).",
     )
     back.add_argument("--csv", type=Path, help="bars: timestamp,symbol,open,high,low,close,volume")
-    back.add_argument("--seed", type=int, default=7, help="synthetic market seed (default 7)")
+    back.add_argument(
+        "--seed",
+        type=int,
+        default=7,
+        help="seed of the synthetic market and of the permutation tests (default 7)",
+    )
     back.add_argument(
         "--bars",
         type=_positive(int),
@@ -211,6 +244,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     back.add_argument("--symbols", help="comma-separated tickers (default: the sim symbols)")
     back.add_argument("--cost-bps", type=float, default=2.0, help="cost per trade, in bps")
+    back.add_argument(
+        "--periods-per-year",
+        type=_periods_per_year,
+        metavar="N",
+        help="annualise with N bars a year (default: inferred from the timestamps, e.g. 252 "
+        "for daily bars, 98,280 for one-minute bars of regular sessions)",
+    )
+    back.add_argument(
+        "--permutations",
+        type=_permutations,
+        default=1000,
+        metavar="N",
+        help="draws of each permutation test, seeded by --seed (default 1000, at least 200)",
+    )
     back.add_argument("--json", action="store_true", help="print JSON")
     back.add_argument("--plot", action="store_true", help="draw the equity curve")
     for name, text in (
@@ -427,6 +474,8 @@ def _main(argv: Sequence[str] | None) -> int:
             if args.symbols
             else None,
             cost_bps=args.cost_bps,
+            periods_per_year=args.periods_per_year,
+            permutations=args.permutations,
             as_json=args.json,
             plot=args.plot,
         )

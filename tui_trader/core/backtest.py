@@ -1,4 +1,4 @@
-"""A small bar-by-bar backtest for the online policy, with baselines and a timing control.
+"""A small bar-by-bar backtest for the online policy, with baselines and significance tests.
 
 Mechanics: bars of all symbols (one per timestamp each) are merged on their timestamps. At
 each bar close the policy observes the close and decides; its proposed order fills at that
@@ -7,21 +7,25 @@ is cash plus positions marked at each symbol's latest close, sampled on the merg
 The one-bar fill delay is conservative: a position earns from the bar *after* the one its
 prediction was for, so only edges that persist for more than a bar can show up here.
 
-Besides the policy, the same engine runs:
+Beside the policy, the same engine runs two reference books, which trade at the close of the
+bar they are decided on (they use no information, so this is no look-ahead) in fractional
+shares (a reference should not be distorted by lot sizes), paying the same costs:
 
-* ``buy_and_hold``: equal weights summing to 1, bought at each symbol's first bar;
-* ``flat``: never trades (the zero line);
-* ``shuffled``: a timing control. Per symbol, the policy's position signal (the target weight
-  of its last order, held until the next one) is cut into runs of constant value and the runs
-  are permuted with a seeded RNG, then traded like the policy's orders; the stats are the mean
-  over ``shuffles`` permutations. Exposure and holding times are preserved, turnover roughly
-  (neighbouring runs change); only the alignment with the market is destroyed, so a policy
-  that beats it has timing skill.
+* ``buy_and_hold``: equal weights summing to 1, bought at each symbol's first close and never
+  rebalanced;
+* ``flat``: never trades (the zero line).
 
-Stats per run: total return, annualised Sharpe (mean / std of per-step returns times
-``sqrt(bars_per_year)``), maximum drawdown, turnover (notional traded / starting equity),
-hit rate (share of exposed steps with a positive return), trade count and costs paid.
-Pure numpy, deterministic per seed.
+And two permutation tests of the policy's own book (:mod:`tui_trader.core.stats`): ``shuffled``
+(its position runs permuted in time: is its *timing* better than chance, given what it held?)
+and ``signs`` (each run's direction flipped at random: is its *direction* better than a coin?),
+each over ``permutations`` seeded draws, with a p-value and the policy's percentile.
+
+Stats per run: total and annual return, annual volatility, Sharpe with its standard error
+(Lo 2002, Newey-West), Sortino, the deepest drawdown and how long it lasted, exposure (share of
+steps holding a position), turnover (notional traded / starting equity), hit rate (share of
+exposed steps with a positive return), trade count and costs paid. Annualisation uses the
+periods per year read from the bars' timestamps (:mod:`tui_trader.core.annualise`) unless the
+caller states it. Pure numpy, deterministic per seed.
 """
 
 from __future__ import annotations
@@ -36,7 +40,18 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from tui_trader.core.policy import BARS_PER_YEAR, Decision
+from tui_trader.core import annualise
+from tui_trader.core.annualise import Annualisation
+from tui_trader.core.policy import Decision
+from tui_trader.core.stats import (
+    Null,
+    PermutationTest,
+    drawdown,
+    permutation_test,
+    sharpe,
+    sharpe_standard_error,
+    sortino,
+)
 
 __all__ = [
     "BacktestResult",
@@ -47,7 +62,9 @@ __all__ = [
 ]
 
 _Matrix = npt.NDArray[np.float64]
+_Mask = npt.NDArray[np.bool_]
 Bars = Mapping[str, Sequence[tuple[datetime, float]]]
+DEFAULT_PERMUTATIONS = 1000
 
 
 class PolicyLike(Protocol):
@@ -62,11 +79,23 @@ class PolicyLike(Protocol):
 
 @dataclass(frozen=True)
 class BacktestStats:
-    """Summary of one equity curve."""
+    """Summary of one equity curve; ratios annualised with the run's periods per year.
+
+    ``max_drawdown_bars`` / ``_days`` run from the drawdown's peak to its recovery, or to the
+    end of the curve where it never recovered (``max_drawdown_recovered`` False).
+    """
 
     total_return: float
+    annual_return: float
+    annual_volatility: float
     sharpe: float
+    sharpe_se: float
+    sortino: float
     max_drawdown: float
+    max_drawdown_bars: int
+    max_drawdown_days: float
+    max_drawdown_recovered: bool
+    exposure: float
     turnover: float
     hit_rate: float
     trades: int
@@ -75,7 +104,7 @@ class BacktestStats:
 
 @dataclass(frozen=True)
 class BacktestResult:
-    """The policy's run, its baselines and control, and the policy's equity curve.
+    """The policy's run, its baselines and tests, and the policy's equity curve.
 
     ``equity[i]`` is the policy's equity at ``timestamps[i]``; ``decisions`` counts
     :meth:`decide` calls and ``orders`` the decisions that proposed an order.
@@ -84,7 +113,9 @@ class BacktestResult:
     policy: BacktestStats
     buy_and_hold: BacktestStats
     flat: BacktestStats
-    shuffled: BacktestStats
+    shuffled: PermutationTest
+    signs: PermutationTest
+    annualisation: Annualisation
     timestamps: tuple[datetime, ...]
     equity: _Matrix
     decisions: int
@@ -107,10 +138,12 @@ def bars_from_closes(
 @dataclass
 class _Run:
     equity: _Matrix
-    exposed: npt.NDArray[np.bool_]
+    exposed: _Mask
     traded: float
     trades: int
     costs: float
+    positions: _Matrix  # shares held after each bar's fills (bars x symbols)
+    fills: _Mask  # where a symbol's position changed
 
 
 # order_fn(step, column, price, equity, qty) -> share delta to fill at the column's next bar
@@ -138,16 +171,27 @@ class _Market:
             gap = np.isnan(self.mark[i])
             self.mark[i, gap] = self.mark[i - 1, gap]
         self.mark = np.nan_to_num(self.mark, nan=0.0)
+        before = np.vstack([np.zeros((1, len(self.symbols))), self.mark[:-1]])
+        # each symbol's return into each bar (0 before its first bar and where it has none)
+        self.returns = np.where(before > 0, self.mark / np.where(before > 0, before, 1.0) - 1, 0.0)
+
+    def _run(self, n_steps: int, n_symbols: int) -> tuple[_Matrix, _Matrix, _Mask, _Mask]:
+        return (
+            np.empty(n_steps),
+            np.zeros((n_steps, n_symbols)),
+            np.zeros((n_steps, n_symbols), dtype=bool),
+            np.zeros(n_steps, dtype=bool),
+        )
 
     def simulate(
         self, order_fn: _OrderFn, *, cost: float, equity0: float, on_fill: FillFn | None = None
     ) -> _Run:
+        """Orders decided at a bar's close fill at the symbol's next bar close."""
         n_steps, n_symbols = self.close.shape
+        equity, positions, fills, exposed = self._run(n_steps, n_symbols)
         qty = np.zeros(n_symbols)
         pending = np.zeros(n_symbols)
         cash = equity0
-        equity = np.empty(n_steps)
-        exposed = np.zeros(n_steps, dtype=bool)
         traded = costs = 0.0
         trades = 0
         for t in range(n_steps):
@@ -161,6 +205,7 @@ class _Market:
                     traded += abs(notional)
                     costs += fee
                     trades += 1
+                    fills[t, j] = True
                     if on_fill is not None:
                         on_fill(
                             self.symbols[j],
@@ -172,27 +217,83 @@ class _Market:
                     pending[j] = 0.0
             value = cash + float(qty @ self.mark[t])
             equity[t] = value
+            positions[t] = qty
             exposed[t] = bool(np.any(qty != 0))
             for j in active:
                 pending[j] = order_fn(t, int(j), float(self.close[t, j]), value, float(qty[j]))
-        return _Run(equity, exposed, traded, trades, costs)
+        return _Run(equity, exposed, traded, trades, costs, positions, fills)
+
+    def hold(self, weights: _Matrix, changes: _Mask, *, cost: float, equity0: float) -> _Run:
+        """A reference book: where ``changes[t, j]``, trade symbol ``j`` at bar ``t``'s close
+        to ``weights[t, j]`` of the equity left after this bar's costs (fractional shares),
+        so that a book fully invested stays fully invested and holds no negative cash."""
+        n_steps, n_symbols = self.close.shape
+        equity, positions, fills, exposed = self._run(n_steps, n_symbols)
+        qty = np.zeros(n_symbols)
+        cash = equity0
+        traded = costs = 0.0
+        trades = 0
+        for t in range(n_steps):
+            todo = np.flatnonzero(changes[t] & self.active[t])
+            if todo.size:
+                value = cash + float(qty @ self.mark[t])
+                price = self.close[t, todo]
+                held = qty[todo] * price
+                net = value  # the equity after this bar's fees: a fixed point, found in a few
+                for _ in range(4):  # steps (each shrinks the error by a factor of the cost)
+                    net = value - cost * float(np.abs(weights[t, todo] * net - held).sum())
+                for j, p, target, now in zip(
+                    todo, price, weights[t, todo] * net, held, strict=True
+                ):
+                    if target == now:
+                        continue
+                    notional = float(target - now)
+                    fee = abs(notional) * cost
+                    qty[j] = target / p
+                    cash -= notional + fee
+                    traded += abs(notional)
+                    costs += fee
+                    trades += 1
+                    fills[t, j] = True
+            equity[t] = cash + float(qty @ self.mark[t])
+            positions[t] = qty
+            exposed[t] = bool(np.any(qty != 0))
+        return _Run(equity, exposed, traded, trades, costs, positions, fills)
+
+    def weights(self, run: _Run) -> _Matrix:
+        """The run's weight in each symbol after each bar's fills (value / equity)."""
+        equity = np.where(run.equity > 0, run.equity, np.nan)
+        weights: _Matrix = np.nan_to_num(run.positions * self.mark / equity[:, None])
+        return weights
 
 
-def _stats(run: _Run, equity0: float, bars_per_year: float) -> BacktestStats:
+def _stats(
+    run: _Run, equity0: float, periods_per_year: float, timestamps: Sequence[datetime]
+) -> BacktestStats:
     curve = run.equity
     if len(curve) < 2:
-        return BacktestStats(0.0, 0.0, 0.0, 0.0, 0.0, run.trades, run.costs)
+        return BacktestStats(
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0, 0.0, True, 0.0, 0.0, 0.0, run.trades, run.costs
+        )
     returns = np.diff(curve) / curve[:-1]
-    sd = float(returns.std())
-    sharpe = float(returns.mean()) / sd * math.sqrt(bars_per_year) if sd > 1e-15 else 0.0
-    peak = np.maximum.accumulate(curve)
-    drawdown = float(np.max(1.0 - curve / peak))
+    total = float(curve[-1] / equity0 - 1.0)
+    growth = math.log1p(total) * periods_per_year / (len(curve) - 1) if total > -1.0 else -math.inf
+    annual = math.expm1(growth) if growth < 709 else math.inf  # a few bars can overflow a year
+    fall = drawdown(curve)
     held = run.exposed[:-1]
     hit = float(np.mean(returns[held] > 0)) if held.any() else 0.0
     return BacktestStats(
-        total_return=float(curve[-1] / equity0 - 1.0),
-        sharpe=sharpe,
-        max_drawdown=drawdown,
+        total_return=total,
+        annual_return=float(annual),
+        annual_volatility=float(returns.std()) * math.sqrt(periods_per_year),
+        sharpe=sharpe(returns, periods_per_year),
+        sharpe_se=sharpe_standard_error(returns, periods_per_year),
+        sortino=sortino(returns, periods_per_year),
+        max_drawdown=fall.depth,
+        max_drawdown_bars=fall.bars,
+        max_drawdown_days=(timestamps[fall.end] - timestamps[fall.peak]).total_seconds() / 86400,
+        max_drawdown_recovered=fall.recovered,
+        exposure=float(np.mean(held)),
         turnover=run.traded / equity0,
         hit_rate=hit,
         trades=run.trades,
@@ -204,69 +305,23 @@ def _dec(value: float) -> Decimal:
     return Decimal(repr(float(value)))
 
 
-def _to_weight_orders(signal: _Matrix, changes: npt.NDArray[np.bool_]) -> _OrderFn:
-    """Orders that move to ``signal[t, j]`` of equity wherever ``changes[t, j]``."""
-
-    def order(t: int, j: int, price: float, equity: float, qty: float) -> float:
-        if not changes[t, j]:
-            return 0.0
-        return float(math.trunc(signal[t, j] * equity / price - qty))
-
-    return order
-
-
-def _shuffle_runs(
-    signal: _Matrix, active: npt.NDArray[np.bool_], rng: np.random.Generator
-) -> tuple[_Matrix, npt.NDArray[np.bool_]]:
-    """Permute each column's runs of constant value over its active steps.
-
-    Returns the shuffled signal and where it changes (the steps that need an order).
-    """
-    out = np.zeros_like(signal)
-    changes = np.zeros(signal.shape, dtype=bool)
-    for j in range(signal.shape[1]):
-        rows = np.flatnonzero(active[:, j])
-        if rows.size == 0:
-            continue
-        values = signal[rows, j]
-        runs = np.split(values, np.flatnonzero(np.diff(values) != 0) + 1)
-        shuffled = np.concatenate([runs[k] for k in rng.permutation(len(runs))])
-        out[rows, j] = shuffled
-        changes[rows, j] = shuffled != np.concatenate(([0.0], shuffled[:-1]))
-    return out, changes
-
-
-def _mean_stats(runs: Sequence[BacktestStats]) -> BacktestStats:
-    def mean(name: str) -> float:
-        return float(np.mean([getattr(r, name) for r in runs]))
-
-    return BacktestStats(
-        total_return=mean("total_return"),
-        sharpe=mean("sharpe"),
-        max_drawdown=mean("max_drawdown"),
-        turnover=mean("turnover"),
-        hit_rate=mean("hit_rate"),
-        trades=round(mean("trades")),
-        costs=mean("costs"),
-    )
-
-
 def run_backtest(
     bars: Bars,
     policy_factory: Callable[[], PolicyLike],
     *,
     cost_bps: float = 2.0,
     starting_equity: float = 100_000.0,
-    bars_per_year: float = BARS_PER_YEAR,
+    annualisation: Annualisation | None = None,
     seed: int = 0,
-    shuffles: int = 8,
+    permutations: int = DEFAULT_PERMUTATIONS,
     on_fill: FillFn | None = None,
 ) -> BacktestResult:
     """Run a fresh policy over ``bars`` (per symbol ``(timestamp, close)``, oldest first).
 
-    ``seed`` drives the shuffled control, whose stats are the mean over ``shuffles``
-    permutations. ``on_fill`` sees each of the policy's fills (not the baselines'), so a
-    caller can keep a ledger beside the vectorised accounting.
+    ``annualisation`` defaults to what the timestamps show (:func:`annualise.infer`).
+    ``seed`` drives the permutation tests, each over ``permutations`` draws. ``on_fill`` sees
+    each of the policy's fills (not the baselines'), so a caller can keep a ledger beside the
+    vectorised accounting.
     """
     if not bars or not any(bars.values()):
         raise ValueError("the backtest needs at least one bar")
@@ -274,13 +329,13 @@ def run_backtest(
         raise ValueError("cost_bps must be a finite number >= 0")
     if not (math.isfinite(starting_equity) and starting_equity > 0):
         raise ValueError("starting_equity must be a finite number > 0")
-    if shuffles < 1:
-        raise ValueError("shuffles must be at least 1")
+    if permutations < 1:
+        raise ValueError("permutations must be at least 1")
     market = _Market(bars)
+    year = annualisation or annualise.infer(market.timestamps)
+    periods = year.periods_per_year
     cost = cost_bps / 1e4
     policy = policy_factory()
-    signal = np.zeros_like(market.close)
-    last_signal = np.zeros(len(market.symbols))
     counts = [0, 0]  # decisions, orders
 
     def policy_orders(t: int, j: int, price: float, equity: float, qty: float) -> float:
@@ -290,27 +345,47 @@ def run_backtest(
         counts[0] += 1
         if decision.proposed_qty is not None:
             counts[1] += 1
-            last_signal[j] = decision.target_weight
-        signal[t, j] = last_signal[j]
         return float(decision.proposed_qty or 0)
 
-    def stats(orders: _OrderFn) -> BacktestStats:
-        run = market.simulate(orders, cost=cost, equity0=starting_equity)
-        return _stats(run, starting_equity, bars_per_year)
+    def stats(run: _Run) -> BacktestStats:
+        return _stats(run, starting_equity, periods, market.timestamps)
 
     run = market.simulate(policy_orders, cost=cost, equity0=starting_equity, on_fill=on_fill)
     n = len(market.symbols)
     first = market.active & (np.cumsum(market.active, axis=0) == 1)
-    rng = np.random.default_rng(seed)
-    controls = [
-        stats(_to_weight_orders(*_shuffle_runs(signal, market.active, rng)))
-        for _ in range(shuffles)
-    ]
+    held = market.weights(run)
+
+    def test(null: Null) -> PermutationTest:
+        return permutation_test(
+            held,
+            market.returns,
+            run.fills,
+            market.active,
+            null=null,
+            cost=cost,
+            periods_per_year=periods,
+            permutations=permutations,
+            seed=seed,
+        )
+
     return BacktestResult(
-        policy=_stats(run, starting_equity, bars_per_year),
-        buy_and_hold=stats(_to_weight_orders(np.full_like(signal, 1.0 / n), first)),
-        flat=stats(_to_weight_orders(signal, np.zeros_like(market.active))),
-        shuffled=_mean_stats(controls),
+        policy=stats(run),
+        buy_and_hold=stats(
+            market.hold(
+                np.full_like(market.close, 1.0 / n), first, cost=cost, equity0=starting_equity
+            )
+        ),
+        flat=stats(
+            market.hold(
+                np.zeros_like(market.close),
+                np.zeros_like(first),
+                cost=cost,
+                equity0=starting_equity,
+            )
+        ),
+        shuffled=test("timing"),
+        signs=test("direction"),
+        annualisation=year,
         timestamps=market.timestamps,
         equity=run.equity,
         decisions=counts[0],
