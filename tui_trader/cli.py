@@ -177,7 +177,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the streaming engine without a screen; JSON lines on stdout",
         description="The streaming engine without a screen: every new event (after "
         "de-duplication) and every connection state change as JSON lines on stdout. "
-        "No --base-url and no keys: the embedded emulator.",
+        "No --base-url and no keys: the embedded emulator. The policy trades on the "
+        "embedded emulator; elsewhere only with --trade, and on a live account only with "
+        "--trade --live and the account number (--confirm-account, or typed at a terminal); "
+        "otherwise it only proposes and logs.",
     )
     _account_options(head)
     head.add_argument(
@@ -190,7 +193,24 @@ def build_parser() -> argparse.ArgumentParser:
     head.add_argument(
         "--since", type=_timestamp, help="on first start, replay history from this RFC3339 time"
     )
-    head.add_argument("--no-trade", action="store_true", help="never send an order")
+    sending = head.add_mutually_exclusive_group()
+    sending.add_argument(
+        "--trade",
+        dest="headless_trade",
+        action="store_true",
+        help="let the policy send orders on a server other than the embedded emulator",
+    )
+    sending.add_argument(
+        "--no-trade", action="store_true", help="run no desk at all: stream and journal only"
+    )
+    head.add_argument(
+        "--live", action="store_true", help="with --trade: yes, this is a live account"
+    )
+    head.add_argument(
+        "--confirm-account",
+        metavar="NUMBER",
+        help="the live account's number, checked against the broker's (else asked at a terminal)",
+    )
     head.add_argument(
         "--exit-after",
         type=_positive(float),
@@ -322,6 +342,10 @@ def cmd_headless(settings: Settings, args: argparse.Namespace) -> int:
             no_trade=args.no_trade,
             exit_after=args.exit_after,
             max_events=args.max_events,
+            # `tui-trader --trade headless` says it as clearly as `headless --trade`
+            trade=args.headless_trade or args.trade is True,
+            live=args.live,
+            confirm_account=args.confirm_account,
         ),
     )
 

@@ -146,20 +146,16 @@ def cmd_flatten(
 
 
 async def _account_number(settings: Settings) -> str | None:
-    from tui_trader.broker.rest import AlpacaError, AuthenticationError
+    """The number the broker reports (:func:`tui_trader.consent.broker_account_number`),
+    or None after one line on stderr saying why not."""
+    from tui_trader.consent import Refused, broker_account_number
     from tui_trader.target import resolve
 
-    target = resolve(settings)
-    async with target.rest() as rest:
-        try:
-            account = await rest.get_account()
-        except AuthenticationError as exc:
-            print(f"tui-trader: credentials rejected by {target.label}: {exc}", file=sys.stderr)
-            return None
-        except AlpacaError as exc:
-            print(f"tui-trader: cannot reach {target.label}: {exc}", file=sys.stderr)
-            return None
-    return str(getattr(account, "account_number", None) or account.id)
+    try:
+        return await broker_account_number(resolve(settings))
+    except Refused as exc:
+        print(f"tui-trader: {exc}", file=sys.stderr)
+        return None
 
 
 async def _flatten(settings: Settings, deadline: float) -> FlattenReport:

@@ -2,14 +2,25 @@
 
 Wires the target (the embedded emulator, or Alpaca with keys), the journal and the desk, asks
 for the live-account confirmation before anything connects, then hands the desk to the UI.
+Whether the policy sends orders is :mod:`tui_trader.consent`'s rule, headless's too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable
 
-from tui_trader.config import Mode, Settings
+from tui_trader.config import Settings
+from tui_trader.consent import (
+    Ask,
+    Consent,
+    Refused,
+    Request,
+    broker_account_number,
+    decide,
+    terminal_prompt,
+)
 
 EXIT_OK, EXIT_USAGE = 0, 2
 
@@ -21,11 +32,12 @@ def run_desk(settings: Settings, *, trade: bool | None = None) -> int:
     from tui_trader.ui.app import build_app
     from tui_trader.ui.themes import ThemeMemory
 
-    if settings.mode is Mode.LIVE and not _live_confirmed(settings):
-        print("tui-trader: live trading not confirmed; nothing was started.", file=sys.stderr)
+    try:  # before anything connects (and before the emulator starts)
+        consent = screen_consent(settings, trade)
+    except Refused as exc:
+        print(f"tui-trader: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    # the policy trades on the emulator by default; with real money only when asked
-    trading = trade if trade is not None else settings.mode is Mode.SIM
+    trading = consent.trade
     target = resolve(settings)
     path, scratch = target.journal_file(settings.data_dir)
     try:
@@ -46,10 +58,21 @@ def run_desk(settings: Settings, *, trade: bool | None = None) -> int:
     return EXIT_OK
 
 
-def _live_confirmed(settings: Settings) -> bool:
-    from tui_trader.commands import _account_number, confirm
+def screen_consent(
+    settings: Settings,
+    trade: bool | None,
+    prompt: Callable[[], Ask | None] = terminal_prompt,
+) -> Consent:
+    """The screen's side of the rule: ``--trade`` / ``--watch`` / neither; a live account
+    is confirmed at the terminal before anything starts (``prompt`` makes the prompt, None
+    when there is no terminal; tests inject one)."""
+    from tui_trader.target import resolve
 
-    number = asyncio.run(_account_number(settings))
-    if number is None:
-        return False
-    return confirm("start the desk on real money", settings, number, yes=False)
+    async def number() -> str:
+        target = resolve(settings)  # a live account is remote: this starts nothing
+        try:
+            return await broker_account_number(target)
+        finally:
+            target.close()
+
+    return asyncio.run(decide(settings, Request(trade=trade, screen=True), number, prompt()))

@@ -169,7 +169,16 @@ def test_headless_trades_the_policy_and_the_journal_explains_every_order(
         TUI_TRADER_RISK__MAX_ORDERS_PER_MINUTE="1000",
     )
     code, out, err = run(
-        ["headless", "--base-url", sim.url, "--journal", str(journal), "--exit-after", "20"],
+        [
+            "headless",
+            "--base-url",
+            sim.url,
+            "--trade",  # not the embedded emulator: it trades only when told to
+            "--journal",
+            str(journal),
+            "--exit-after",
+            "20",
+        ],
         eager,
         timeout=60,
     )

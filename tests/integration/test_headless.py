@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import json
 import signal
+import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -16,6 +19,7 @@ import pytest
 
 from tests.integration.conftest import KEY, SECRET
 from tests.test_cli import STOP_TIMEOUT, run, running
+from tui_trader.headless import MARK_SECONDS
 from tui_trader.sim.runner import RunningEmulator
 
 BEGINNING = "2026-11-01T00:00:00Z"
@@ -199,9 +203,29 @@ def test_sigint_and_exit_after_stop_cleanly(sim: RunningEmulator, env: dict[str,
         assert final[-1]["kind"] == "status" and final[-1]["state"] == "STOPPED"
 
 
-def test_kill_9_then_restart_prints_every_event_exactly_once(
+def stored(journal: Path) -> tuple[int, dict[str, tuple[int, float]]]:
+    """What a crash left in the journal: headless's delivery mark, and each event's rowid
+    and ``received_at`` (one value per batch: a batch is one multi-row INSERT)."""
+    with sqlite3.connect(f"file:{journal}?mode=ro", uri=True) as db:
+        row = db.execute("SELECT last_rowid FROM deliveries WHERE consumer = 'headless'")
+        mark = (row.fetchone() or (0,))[0]
+        events = {
+            key: (rowid, received)
+            for rowid, key, received in db.execute("SELECT rowid, id, received_at FROM events")
+        }
+    return mark, events
+
+
+def one_batch(ids: list[str], events: dict[str, tuple[int, float]]) -> bool:
+    return len({events[i][1] for i in ids}) <= 1
+
+
+def test_review_07_kill_9_mid_stream_loses_nothing_and_repeats_at_most_one_batch(
     sim: RunningEmulator, env: dict[str, str], tmp_path: Path
 ) -> None:
+    """A kill at a moment unrelated to anything, while events keep coming: every event is
+    printed, and what the restart prints again is one batch at most (the one whose mark
+    was still to be written), at the end of the first run and the start of the second."""
     journal = tmp_path / "journal.sqlite3"
     args = [
         "headless",
@@ -233,26 +257,107 @@ def test_kill_9_then_restart_prints_every_event_exactly_once(
             time.sleep(0.2)  # the readers drain what the pipe still held
             run1 = event_ids(lines_of(first.out))
         assert first.proc.returncode == -signal.SIGKILL
+        mark, events = stored(journal)
+        assert set(run1) <= set(events)  # committed, then printed
         with running(args, headless_env(env)) as second:
             time.sleep(0.5)
             stop.set()
             thread.join(10)
             expected = emulator_ids(sim)
             wait_until(
-                lambda: len(run1) + len(event_ids(lines_of(second.out))) >= len(expected), 30
+                lambda: set(run1) | set(event_ids(lines_of(second.out))) >= set(expected), 30
             )
-            time.sleep(0.3)  # anything extra (a duplicate) would show up by now
+            time.sleep(0.3)  # anything extra (another repeat) would show up by now
             code, _ = second.stop(signal.SIGINT)
             assert code == 0, second.stderr
             run2 = event_ids(lines_of(second.out))
     finally:
         stop.set()
         thread.join(10)
-    union = run1 + run2
-    assert len(run1) >= 60 and run2
-    assert sorted(union) == sorted(expected), (
-        f"lost {len(set(expected) - set(union))}, repeated {len(union) - len(set(union))}"
+    assert sorted(set(run1 + run2)) == sorted(expected)  # nothing lost
+    repeated = [i for i in run2 if i in set(run1)]
+    assert len(run2) == len(set(run2)) and len(run1) == len(set(run1))
+    assert repeated == run1[len(run1) - len(repeated) :] == run2[: len(repeated)]
+    assert one_batch(repeated, events), "more than one batch was printed again"
+    assert all(events[i][0] > mark for i in repeated)  # exactly what had no mark yet
+
+
+def test_review_07_kill_9_right_after_a_print_repeats_that_batch_and_no_more(
+    sim: RunningEmulator, env: dict[str, str], tmp_path: Path
+) -> None:
+    """The worst moment, on purpose: killed just after a batch reached stdout and before
+    any later batch or the quiet-stream timer marked it. The restart prints exactly that
+    batch again. Then, killed after the stream was quiet for a while (its mark written by
+    the timer), a restart prints nothing again."""
+    journal = tmp_path / "journal.sqlite3"
+    args = ["headless", "--base-url", sim.url, "--streams", "trades", "--no-trade"]
+    args += ["--since", BEGINNING, "--journal", str(journal)]
+    with running(args, headless_env(env)) as first:
+        for _ in range(3):  # a few batches that later ones mark
+            before = len(emulator_ids(sim))
+            produce(sim, 3)
+            wait_until(lambda b=before: len(event_ids(lines_of(first.out))) >= b + 9, 20)
+        last = set(emulator_ids(sim))
+        produce(sim, 2)
+        burst = [i for i in emulator_ids(sim) if i not in last]
+        wait_until(lambda: set(burst) <= set(event_ids(lines_of(first.out))), 20)
+        first.proc.send_signal(signal.SIGKILL)  # well within MARK_SECONDS of that print
+        first.proc.wait(timeout=STOP_TIMEOUT)
+        time.sleep(0.2)
+        run1 = event_ids(lines_of(first.out))
+    mark, events = stored(journal)
+    unmarked = [i for i in run1 if events[i][0] > mark]
+    assert set(run1) == set(events) and len(run1) == len(events)  # all committed, all printed
+    assert unmarked and unmarked == run1[-len(unmarked) :], "not killed between print and mark"
+    assert set(unmarked) <= set(burst) and one_batch(unmarked, events)
+    with running(args, headless_env(env)) as second:
+        wait_until(lambda: len(event_ids(lines_of(second.out))) >= len(unmarked), 20)
+        time.sleep(3 * MARK_SECONDS)  # quiet: the timer marks what it printed
+        second.proc.send_signal(signal.SIGKILL)
+        second.proc.wait(timeout=STOP_TIMEOUT)
+        time.sleep(0.2)
+        run2 = event_ids(lines_of(second.out))
+    assert run2 == unmarked  # that batch again, and nothing else
+    code, out, err = run([*args, "--exit-after", "1.5"], headless_env(env))
+    assert code == 0, err
+    assert event_ids(lines_of(out.splitlines())) == []  # a quiet kill repeats nothing
+    assert sorted(run1) == sorted(emulator_ids(sim))
+
+
+FAILING_COMMIT = """
+import sqlite3, sys, threading
+from tui_trader.broker.journal import Journal
+
+def commit(self):
+    # the batch writer's COMMIT fails as on a full disk: SQLite undoes the batch
+    if threading.current_thread().name.startswith("journal"):
+        self.rollback()
+        raise sqlite3.OperationalError("database or disk is full")
+    real(self)
+
+real, Journal.commit = Journal.commit, commit
+from tui_trader.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_review_07_a_commit_that_fails_prints_nothing(
+    sim: RunningEmulator, env: dict[str, str], tmp_path: Path
+) -> None:
+    """``../shared/review/print_before_commit.py`` end to end: every batch COMMIT fails.
+    Nothing is printed that the journal does not hold, and headless says why it stopped."""
+    produce(sim, 5)
+    journal = tmp_path / "journal.sqlite3"
+    argv = [sys.executable, "-c", FAILING_COMMIT, "headless", "--base-url", sim.url]
+    argv += ["--streams", "trades", "--since", BEGINNING, "--no-trade", "--journal", str(journal)]
+    done = subprocess.run(
+        argv, env=headless_env(env), capture_output=True, text=True, timeout=30, check=False
     )
+    printed = event_ids(lines_of(done.stdout.splitlines()))
+    _, events = stored(journal)
+    assert set(printed) <= set(events), f"printed {len(printed)}, journal holds {len(events)}"
+    assert done.returncode == 1, done.stderr
+    assert "journal write failed" in done.stderr and "disk is full" in done.stderr
 
 
 def test_structured_logs_to_stderr_and_the_log_file_without_secrets(

@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tui_trader
-from tui_trader.broker.facts import FactMemory
+from tui_trader.broker.facts import RECENT_FACTS, FactMemory
 from tui_trader.broker.journal import (
     APPLICATION_ID,
     SCHEMA_VERSION,
@@ -149,6 +149,7 @@ def test_schema_2_journals_lose_the_fact_index_and_keep_their_facts(tmp_path: Pa
         add(j, "trades", "poll:1", fact="fill:o1:1", source="poll", advance_cursor=False)
     conn = sqlite3.connect(path)  # make it what schema 2 looked like
     conn.execute("DROP INDEX events_poll_fact")
+    conn.execute("DROP INDEX events_fill_at")
     conn.execute("CREATE UNIQUE INDEX events_fact ON events (fact) WHERE fact IS NOT NULL")
     conn.execute("PRAGMA user_version = 2")
     conn.commit()
@@ -157,6 +158,121 @@ def test_schema_2_journals_lose_the_fact_index_and_keep_their_facts(tmp_path: Pa
         indexes = {r[0] for r in j._conn.execute("SELECT name FROM sqlite_schema")}
         assert "events_fact" not in indexes and "events_poll_fact" in indexes
         assert add(j, "trades", "01A", fact="fill:o1:1") is None
+
+
+def _newer_status_facts(j: Journal, n: int, source: str = "stream") -> None:
+    """``n`` rows with status facts (the bulk of a trade stream), committed in chunks."""
+    prefix = "poll:s" if source == "poll" else "01S"
+    rows = [("trades", f"{prefix}{i:023d}", AT, "new", "{}", f"new:o{i}", source) for i in range(n)]
+    for k in range(0, n, 5000):
+        j.add_many(rows[k : k + 5000])
+        j.commit()
+
+
+PAST_THE_WINDOW = RECENT_FACTS + RECENT_FACTS // 2 + 1  # newer facts than memory keeps
+
+
+def test_review_11_a_streamed_fill_polled_long_after_counts_once(tmp_path: Path) -> None:
+    """``../shared/review/fact_window.py``: a fill seen on the stream, then more newer facts
+    than the memory window holds, then the same fill from REST polling (whose activity
+    stamp is milliseconds off the stream's ``at``): one fill, stored once, before and
+    after a restart."""
+    path = tmp_path / "j.sqlite3"
+    fact = "fill:bb2403bc-88ec-430b-b41c-f9ee80c8f0e1:10"
+    polled = ("trades", "poll:act-1", "2024-03-01T14:30:00.118Z", "fill", "{}", fact, "poll")
+    with Journal.open(path) as j:
+        j.add_many([("trades", "01AAAAAAAAAAAAAAAAAAAAAAAA", AT, "fill", "{}", fact, "stream")])
+        j.commit()
+        _newer_status_facts(j, PAST_THE_WINDOW)
+        assert fact not in j._facts()  # out of memory: only the durable tier can tell
+        assert j.add_many([polled]) == [None]
+        assert j.add(*polled[:5], fact=fact, source="poll", advance_cursor=False) is None
+        j.commit()
+        assert j.duplicates == {"trades": 2}
+    with Journal.open(path) as j:  # a restart loads only the newest facts
+        again = ("trades", "poll:act-2", "2024-03-01T14:29:59Z", "fill", "{}", fact, "poll")
+        assert j.add_many([again, polled]) == [None, None]
+        other = ("trades", "poll:act-3", AT, "fill", "{}", "fill:other-order:10", "poll")
+        assert j.add_many([other])[0] is not None  # a new fill is still new
+        j.commit()
+        count = j._conn.execute("SELECT count(*) FROM events WHERE fact = ?", (fact,))
+        assert count.fetchone()[0] == 1
+
+
+def test_review_11_a_polled_fill_streamed_long_after_counts_once(tmp_path: Path) -> None:
+    """The other way round, with more polled facts than memory keeps (a stream that is
+    never offered leaves polling as the only transport for the whole session)."""
+    path = tmp_path / "j.sqlite3"
+    fact = "fill:0f0e0d0c-88ec-430b-b41c-f9ee80c8f0e1:3"
+    with Journal.open(path, recent_facts=100) as j:
+        j.add_many([("trades", "poll:act-1", AT, "fill", "{}", fact, "poll")])
+        j.commit()
+        _newer_status_facts(j, 400, source="poll")
+        memory = j._facts()
+        assert fact not in memory and not memory.polled_complete
+        streamed = ("trades", "01ZZZZZZZZZZZZZZZZZZZZZZZZ", AT, "fill", "{}", fact, "stream")
+        assert j.add_many([streamed]) == [None]
+        j.commit()
+    with Journal.open(path, recent_facts=100) as j:
+        assert j.add(*streamed[:5], fact=fact) is None
+        j.commit()
+        count = j._conn.execute("SELECT count(*) FROM events WHERE fact = ?", (fact,))
+        assert count.fetchone()[0] == 1
+
+
+def test_review_11_fills_are_compared_near_their_time_only(journal: Journal) -> None:
+    """The durable tier looks a polled fill up among stored fills within a day of its stamp
+    (one execution's stamps are milliseconds apart); further off, or a status fact out of
+    the window, is not compared (documented in broker/facts.py)."""
+    fact = "fill:order-far:1"
+    journal.add_many([("trades", "01A", "2024-03-01T14:30:00Z", "fill", "{}", fact, "stream")])
+    journal.commit()
+    journal._fact_memory = FactMemory(limit=1)  # as if the window had moved on
+    near = ("trades", "poll:1", "2024-03-02T14:29:59+00:00", "fill", "{}", fact, "poll")
+    far = ("trades", "poll:2", "2024-03-03T14:30:02Z", "fill", "{}", fact, "poll")
+    assert journal.add_many([near]) == [None]
+    assert journal.add_many([far])[0] is not None
+    unreadable = ("trades", "poll:3", "", "fill", "{}", fact, "poll")
+    assert journal.add_many([unreadable]) == [None]  # no stamp: every stored fill compared
+
+
+def test_review_11_the_durable_tier_keeps_ingest_off_random_pages(journal: Journal) -> None:
+    """The index behind it is on ``at`` of fill rows only (appends, not random inserts
+    like a unique index on the random fact), and the query uses it."""
+    sql = journal._conn.execute(
+        "SELECT sql FROM sqlite_schema WHERE name = 'events_fill_at'"
+    ).fetchone()[0]
+    assert "(at)" in sql and "fill:" in sql
+    plan = journal._conn.execute(
+        "EXPLAIN QUERY PLAN SELECT fact FROM events WHERE fact >= 'fill:' AND fact < 'fill;'"
+        " AND at >= '2024-01-01' AND at < '2024-01-02'"
+    ).fetchall()
+    assert any("events_fill_at" in row[-1] for row in plan), plan
+
+
+def test_schema_3_journals_gain_the_fill_index_and_keep_their_rows(tmp_path: Path) -> None:
+    """Migration 3 -> 4, on a journal that the old window already let a duplicate into."""
+    path = tmp_path / "old.sqlite3"
+    fact = "fill:o1:1"
+    with Journal.open(path) as j:
+        j.add_many([("trades", "01A", AT, "fill", "{}", fact, "stream")])
+    conn = sqlite3.connect(path)  # make it what schema 3 looked like, with the doubled fill
+    conn.execute("DROP INDEX events_fill_at")
+    conn.execute(
+        "INSERT INTO events (stream, id, fact, at, type, payload, source, received_at)"
+        " VALUES ('trades', 'poll:1', ?, ?, 'fill', '{}', 'poll', 0)",
+        (fact, AT),
+    )
+    conn.execute("PRAGMA user_version = 3")
+    conn.commit()
+    conn.close()
+    with Journal.open(path, recent_facts=1) as j:
+        indexes = {r[0] for r in j._conn.execute("SELECT name FROM sqlite_schema")}
+        assert "events_fill_at" in indexes
+        assert j._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+        assert ids(j) == ["01A", "poll:1"]  # history is kept as it was
+        _newer_status_facts(j, 5)
+        assert j.add_many([("trades", "poll:2", AT, "fill", "{}", fact, "poll")]) == [None]
 
 
 def test_duplicates_are_counted_per_stream(journal: Journal) -> None:
@@ -380,7 +496,7 @@ def test_schema_version_and_pragmas_and_reopening(tmp_path: Path) -> None:
     with Journal.open(path) as j:
         add(j, "trades", "1")
         conn = j._conn
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
         assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL

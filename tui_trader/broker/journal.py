@@ -3,10 +3,11 @@
 Every broker event is stored once, keyed by ``(stream, id)`` and optionally by a *fact* key
 (e.g. ``fill:<order_id>:<cum_qty>``) that lets an event synthesised by REST polling and the
 same fact arriving later on the stream de-duplicate each other (API.md §2.4; facts are
-compared in memory over a recent window, see :mod:`tui_trader.broker.facts`). A stream's
-cursor is written in the same transaction as the event it points at, so after any crash,
-``kill -9`` included, the cursor is never ahead of what is stored: the supervisor resumes a
-little before it and the journal drops the overlap (§2.4-2.5).
+compared in memory over a recent window, and fills durably at any age, see
+:mod:`tui_trader.broker.facts`). A stream's cursor is written in the same transaction as
+the event it points at, so after any crash, ``kill -9`` included, the cursor is never ahead
+of what is stored: the supervisor resumes a little before it and the journal drops the
+overlap (§2.4-2.5).
 
 Writes are batched: the caller decides when to :meth:`Journal.commit`. WAL with
 ``synchronous=NORMAL`` makes a commit survive the process dying at any point; a power cut may
@@ -37,7 +38,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Self
 
-from tui_trader.broker.facts import FactMemory
+from tui_trader.broker.facts import (
+    FILL_HIGH,
+    FILL_LOW,
+    RECENT_FACTS,
+    FactMemory,
+    at_window,
+    is_fill,
+)
 
 if TYPE_CHECKING:
     from tui_trader.core.events import Event
@@ -52,7 +60,7 @@ __all__ = [
 
 log = logging.getLogger("tui_trader.broker.journal")
 
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 APPLICATION_ID: Final = 0x54545452
 """``PRAGMA application_id`` ("TTTR"): refuse to migrate some other program's database."""
 
@@ -144,6 +152,13 @@ _MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         "DROP INDEX events_fact",
         "CREATE INDEX events_poll_fact ON events (fact) WHERE source = 'poll' AND fact IS NOT NULL",
     ),
+    (
+        # A fill counts once at any age (broker/facts.py): a polled fill that memory does not
+        # know is looked up among the stored fills near its time. Keyed by ``at``, not by the
+        # random fact, so a stream's inserts land at the end of the index.
+        f"CREATE INDEX events_fill_at ON events (at)"
+        f" WHERE fact >= '{FILL_LOW}' AND fact < '{FILL_HIGH}'",
+    ),
 )
 assert len(_MIGRATIONS) == SCHEMA_VERSION
 
@@ -204,6 +219,11 @@ _SET_CURSOR: Final = (
     " ON CONFLICT (stream) DO UPDATE SET id = excluded.id, at = excluded.at"
 )
 _SELECT_EVENTS: Final = "SELECT rowid, stream, id, fact, at, type, payload, source FROM events"
+_FILLS_NEAR: Final = (
+    "SELECT fact FROM events INDEXED BY events_fill_at"
+    f" WHERE fact >= '{FILL_LOW}' AND fact < '{FILL_HIGH}'"
+)
+_PARAMS_PER_QUERY: Final = 500
 
 
 class JournalError(Exception):
@@ -316,8 +336,15 @@ class Journal:
     serialised by a lock, so the object may move between threads (e.g. ``to_thread``).
     """
 
-    def __init__(self, conn: sqlite3.Connection, path: Path, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        path: Path,
+        clock: Callable[[], float],
+        recent_facts: int = RECENT_FACTS,
+    ) -> None:
         self._conn = conn
+        self._recent_facts = recent_facts
         self._path = path
         self._clock = clock
         self._lock = threading.RLock()
@@ -333,10 +360,17 @@ class Journal:
         self._wal = f"{path}-wal"
 
     @classmethod
-    def open(cls, path: Path, *, clock: Callable[[], float] = time.time) -> Journal:
+    def open(
+        cls,
+        path: Path,
+        *,
+        clock: Callable[[], float] = time.time,
+        recent_facts: int = RECENT_FACTS,
+    ) -> Journal:
         """Open (creating and migrating if needed) the journal at ``path``.
 
-        ``clock`` stamps ``received_at``; tests inject one.
+        ``clock`` stamps ``received_at``; ``recent_facts`` is the size of the memory of
+        facts (:mod:`tui_trader.broker.facts`); tests inject both.
         """
         _create_private(path)
         conn = sqlite3.connect(
@@ -359,7 +393,7 @@ class Journal:
         except BaseException:
             conn.close()
             raise
-        return cls(conn, path, clock)
+        return cls(conn, path, clock, recent_facts)
 
     def checkpoint_in_background(self, every: float = 0.5) -> None:
         """Move WAL checkpoints off the writing thread.
@@ -526,7 +560,8 @@ class Journal:
     ) -> int | None:
         """Store an event in the open batch; its rowid if new, ``None`` if a duplicate.
 
-        A duplicate repeats ``(stream, id)`` or a non-null ``fact``. A new event with
+        A duplicate repeats ``(stream, id)`` or a non-null ``fact`` (fills at any age,
+        other facts within the memory window: :mod:`tui_trader.broker.facts`). A new event with
         ``advance_cursor`` moves the stream's cursor to ``(id, at)`` in the same
         transaction. Polled events (``source="poll"``) should not advance it: their ids are
         not stream ids.
@@ -537,7 +572,15 @@ class Journal:
             self._begin()
             self._pending += 1
             facts = self._facts()
-            if fact is not None and fact in facts:
+            if fact is not None and (
+                fact in facts
+                or (
+                    is_fill(fact)
+                    and self._stored_fills(
+                        [(stream, id, at, type, payload, fact, source)], set(), facts
+                    )
+                )
+            ):
                 self._duplicates[stream] = self._duplicates.get(stream, 0) + 1
                 return None
             cur = self._conn.execute(
@@ -578,6 +621,8 @@ class Journal:
                     for r in rows
                 ]
             known = memory.known(facts) if facts else set()
+            if facts:
+                known |= self._stored_fills(rows, known, memory)
             if not known:
                 results = self._insert_many(rows)
             else:  # rows whose fact is stored already never reach SQLite
@@ -603,8 +648,41 @@ class Journal:
 
     def _facts(self) -> FactMemory:
         if self._fact_memory is None:
-            self._fact_memory = FactMemory.load(self._conn)
+            self._fact_memory = FactMemory.load(self._conn, self._recent_facts)
         return self._fact_memory
+
+    def _stored_fills(
+        self, rows: Sequence[Sequence[Any]], known: set[str], memory: FactMemory
+    ) -> set[str]:
+        """Fill facts of ``rows`` that memory does not hold but the journal does: the
+        durable tier of :mod:`tui_trader.broker.facts` (polled fills by time; streamed
+        fills against polled ones once memory no longer holds them all)."""
+        polled = [r for r in rows if r[6] == "poll" and is_fill(r[5]) and r[5] not in known]
+        found: set[str] = set()
+        if polled:
+            wanted = {r[5] for r in polled}
+            window = at_window([r[2] for r in polled])
+            if window is None:  # a stamp that cannot be read: compare every stored fill
+                cur = self._conn.execute(_FILLS_NEAR)
+            else:
+                cur = self._conn.execute(_FILLS_NEAR + " AND at >= ? AND at < ?", window)
+            found.update(fact for (fact,) in cur if fact in wanted)
+        if not memory.polled_complete:
+            streamed = [
+                r[5] for r in rows if r[6] != "poll" and is_fill(r[5]) and r[5] not in known
+            ]
+            for start in range(0, len(streamed), _PARAMS_PER_QUERY):
+                chunk = streamed[start : start + _PARAMS_PER_QUERY]
+                found.update(
+                    fact
+                    for (fact,) in self._conn.execute(
+                        "SELECT fact FROM events INDEXED BY events_poll_fact"
+                        " WHERE source = 'poll' AND fact IS NOT NULL"
+                        f" AND fact IN ({','.join('?' * len(chunk))})",
+                        chunk,
+                    )
+                )
+        return found
 
     def _insert_many(self, rows: Sequence[Sequence[Any]]) -> list[int | None]:
         """The SQL half of :meth:`add_many`: rows whose facts are new, ``(stream, id)`` decides."""

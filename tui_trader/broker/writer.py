@@ -10,10 +10,14 @@ validates the next ones (sqlite3 releases the GIL as it works); the loop also st
 for keys and paints during a burst. When more than a few batches wait, the reader pauses:
 memory stays bounded and a ``--max-events`` stop is not preceded by a huge read-ahead.
 
-Order and safety: batches are written in arrival order; ``before_commit`` hooks (a consumer
-printing events and recording how far it got, in the same transaction) run on the journal
-thread just before the commit that makes the events durable; ``on_written`` hears of them
-on the loop after it.
+Order and safety: batches are written in arrival order. ``before_commit`` hooks run on the
+journal thread inside each batch's transaction, just before the COMMIT that makes its events
+durable (what a hook writes there commits with them, or not at all); a hook that also has a
+``committed`` method (:class:`Consumer`) hears of the batch again on the journal thread once
+that COMMIT has succeeded, in batch order, before the next batch is written: that is where
+a consumer may show events to the world, since nothing it shows can be taken back. A batch
+whose COMMIT fails reaches no ``committed``. ``on_written`` hears of each batch on the loop
+after all that.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from tui_trader.broker.journal import Journal
@@ -53,6 +57,19 @@ Record = tuple[int, Row]
 """A stored new event: its rowid and what was stored."""
 
 Written = Callable[[list[tuple[int, Row]], dict[str, int]], None]
+
+
+@runtime_checkable
+class Consumer(Protocol):
+    """A ``before_commit`` hook with a second half (e.g. headless's stdout).
+
+    ``__call__`` runs in the batch's transaction, before COMMIT (record how far earlier
+    batches got); ``committed`` runs after the COMMIT succeeded, outside the journal's lock
+    (show the batch)."""
+
+    def __call__(self, records: list[Record]) -> None: ...
+
+    def committed(self, records: list[Record]) -> None: ...
 
 
 class BatchWriter:
@@ -134,9 +151,17 @@ class BatchWriter:
         self._executor.shutdown(wait=True)
 
     def _write(self, rows: list[Row]) -> tuple[list[tuple[int, Row]], dict[str, int]]:
-        """On the journal thread: store, let the hooks record, commit."""
+        """On the journal thread: store, let the hooks record, commit, then let consumers
+        show what is now durable."""
         with self.journal.batch():  # nobody commits this batch before its hooks ran
-            return self._write_locked(rows)
+            new, duplicates = self._write_locked(rows)
+        if new:
+            # outside the lock: a consumer's printing must not hold up the desk's own
+            # journal writes (audit rows, order intents) on the loop
+            for hook in self.before_commit:
+                if isinstance(hook, Consumer):
+                    hook.committed(new)
+        return new, duplicates
 
     def _write_locked(self, rows: list[Row]) -> tuple[list[tuple[int, Row]], dict[str, int]]:
         journal = self.journal
