@@ -71,8 +71,6 @@ ACCOUNT_TRIES = 3
 ACCOUNT_SETTLE = 0.25
 """Seconds to let in-flight trade events land between two tries (times the try number)."""
 ACCOUNT_RETRY_MAX = 60.0
-UNKNOWN_EVERY = 10.0
-"""Seconds between lookups of orders whose send answer was lost."""
 
 
 @dataclass(frozen=True)
@@ -173,6 +171,7 @@ class DeskOptions:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     account_retry: float = 2.0  # first wait before reading an unreadable account again
     clock_every: float = 60.0  # seconds between readings of the market clock
+    lookup_every: float = 10.0  # seconds between lookups of orders whose answer was lost
 
 
 class Desk:
@@ -547,7 +546,7 @@ class Desk:
             await self._sync_account(None, self._ledger_events, "retry")
         await self._check_day()
         if self.working.unknown() and time.monotonic() >= self._unknown_at:
-            self._unknown_at = time.monotonic() + UNKNOWN_EVERY
+            self._unknown_at = time.monotonic() + self.options.lookup_every
             await self._resolve_unknown()
 
     def _spawn(self, work: Any) -> None:
@@ -688,7 +687,7 @@ class Desk:
             self.working.sent(cid, result.order)
         elif result.outcome is Outcome.UNKNOWN:
             self.working.lost(cid)  # it may exist: it keeps counting until the broker says
-            self._unknown_at = time.monotonic() + UNKNOWN_EVERY
+            self._unknown_at = time.monotonic() + self.options.lookup_every
             self._notice(f"{order.symbol} {order.side}: answer lost; counted as working")
         else:
             self.working.drop(cid)

@@ -16,6 +16,7 @@ import pytest
 from tests.integration.conftest import KEY, SECRET
 from tests.waiting import until
 from tui_trader.broker.journal import Journal
+from tui_trader.broker.rest import AlpacaREST
 from tui_trader.config import load_settings
 from tui_trader.core.orders import OrderBuilder
 from tui_trader.core.risk import TradingState
@@ -44,6 +45,7 @@ async def desk_for(
         trade: bool = False,
         journal: Path | None = None,
         start: bool = True,
+        options: dict[str, Any] | None = None,
         **overrides: Any,
     ) -> Desk:
         settings = settings_for(sim, monkeypatch, **overrides)
@@ -53,7 +55,12 @@ async def desk_for(
             settings,
             target,
             store,
-            DeskOptions(trade=trade, poll_interval=0.5, symbols=("AAPL", "MSFT", "TSLA")),
+            DeskOptions(
+                trade=trade,
+                poll_interval=0.5,
+                symbols=("AAPL", "MSFT", "TSLA"),
+                **(options or {}),
+            ),
         )
         task = asyncio.create_task(desk.run())
         made.append((desk, task, store))
@@ -332,7 +339,7 @@ async def test_review_06_an_unreadable_account_at_start_holds_reducing_until_it_
 ) -> None:
     """No zero day-start: without the account the loss breakers cannot be measured, the desk
     says so and stays REDUCING (opening orders denied, naming why) until a retry reads it."""
-    from tui_trader.broker.rest import AlpacaREST, ServerError
+    from tui_trader.broker.rest import ServerError
 
     failing = [True]
     read = AlpacaREST.get_account
@@ -360,3 +367,54 @@ async def test_review_06_an_unreadable_account_at_start_holds_reducing_until_it_
     assert book.day_start_equity == Decimal(account["last_equity"])
     assert book.cash == Decimal(account["cash"])
     assert (await desk.submit(OrderBuilder().symbol("AAPL").buy(1).market().day().build())).allowed
+
+
+async def test_review_04_an_order_whose_answer_was_lost_counts_until_the_broker_is_asked(
+    sim: RunningEmulator, desk_for: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An UNKNOWN send outcome (the answer lost, nothing resent) does not free the symbol:
+    the order may exist, so it keeps counting against the gate and the policy's one order
+    per symbol, until a lookup by client id finds it or shows it never arrived."""
+    from tui_trader.broker.ordering import OrderResult, OrderSender, Outcome
+    from tui_trader.broker.rest import TransportError
+
+    desk: Desk = await desk_for(sim, options={"lookup_every": 0.2})
+    await until(lambda: desk.snapshot().market_data_age is not None, 10)
+    assert (
+        await desk.submit(OrderBuilder().symbol("AAPL").buy(100).market().day().build())
+    ).allowed
+    await until(lambda: (p := desk.snapshot().book.positions.get("AAPL")) and p.qty == 100, 15)
+    desk.pause()
+    reachable = [False]
+    lookup = AlpacaREST.get_order_by_client_id
+
+    async def lost(self: OrderSender, order: Any, source: str) -> OrderResult:
+        """What the sender returns when every attempt and lookup failed: nothing resent."""
+        self.journal.record_intent(order.client_order_id, order.symbol, order.to_request(), source)
+        self.journal.update_intent(order.client_order_id, Outcome.UNKNOWN)
+        return OrderResult(order.client_order_id, order.symbol, Outcome.UNKNOWN, None, "lost", 3)
+
+    async def flaky(self: AlpacaREST, client_order_id: str) -> Any:
+        if not reachable[0]:
+            raise TransportError("connection refused")
+        return await lookup(self, client_order_id)
+
+    monkeypatch.setattr(OrderSender, "send", lost)
+    monkeypatch.setattr(AlpacaREST, "get_order_by_client_id", flaky)
+    first = OrderBuilder().symbol("AAPL").sell(100).market().day().build()
+    assert (await desk.submit(first)).allowed
+    cid = first.client_order_id
+
+    def state() -> str:
+        return next((i.state for i in desk.journal.intents() if i.client_order_id == cid), "")
+
+    await until(lambda: state() == "unknown", 10, "the send's outcome")
+    await asyncio.sleep(0.5)  # lookups fail meanwhile: it stays counted
+    again = OrderBuilder().symbol("AAPL").sell(100).market().day().build()
+    assert desk.check(again).code == "REDUCING", str(desk.check(again))  # it may exist
+    reachable[0] = True  # the broker answers: the order never arrived
+    await until(lambda: desk.check(again).allowed, 10, "the lookup settles it")
+    assert state() == "abandoned"
+    async with _broker(sim) as c:
+        placed = (await c.get("/v2/orders", params={"status": "all"})).json()
+    assert cid not in {o["client_order_id"] for o in placed}
