@@ -247,9 +247,10 @@ class Desk:
             await self._tasks[0]  # the supervisor ends on stop() or AUTH_FAILED
         finally:
             self._stop.set()
-            for task in self._tasks[1:]:
+            rest = [*self._tasks[1:], *self._background]  # a reconcile's account reading too
+            for task in rest:
                 task.cancel()
-            await asyncio.gather(*self._tasks[1:], return_exceptions=True)
+            await asyncio.gather(*rest, return_exceptions=True)
 
     def stop(self) -> None:
         self._stop.set()
@@ -465,8 +466,8 @@ class Desk:
                     "broker_equity": str(account.equity),
                 },
             )
-            orders = [f"{len(gone)} open orders no longer listed"] if gone else []
-            self._notice("ledger reconciled: " + "; ".join(corrections + orders)[:200])
+            closed = [f"{len(gone)} open orders no longer listed"] if gone else []
+            self._notice("ledger reconciled: " + "; ".join(corrections + closed)[:200])
         self._evaluate_risk()
         self._changed()
 

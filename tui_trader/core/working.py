@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, NamedTuple
 
@@ -28,7 +28,6 @@ import msgspec
 from tui_trader.core.models import TERMINAL_ORDER_STATUSES, WireOrder
 from tui_trader.core.orders import Order, Side
 from tui_trader.core.portfolio import symbol_key
-from tui_trader.core.types import to_decimal
 
 __all__ = [
     "LIST_PAGE",
@@ -123,31 +122,61 @@ class _News(msgspec.Struct):
 
 
 _NEWS = msgspec.json.Decoder(_News)
+_ENDING = frozenset({"fill", "done_for_day"})
 
 
 def news_from_payload(data: str) -> OrderNews | None:
     """The order news in one trade-stream payload; None when it has none or is unusual
-    (the caller may then read the full model with :func:`news_from_wire`)."""
+    (the caller may then read the full model with :func:`news_from_wire`). Read for every
+    trade event, so numbers are parsed only for news that keeps an order working."""
     try:
         event = _NEWS.decode(data)
         order = event.order
         if order is None or not order.status:
             return None
+        symbol = order.symbol.strip() if order.symbol else None
+        if order.status.lower() in TERMINAL_STATUSES or event.event in _ENDING:
+            return OrderNews(
+                event.event,
+                order.client_order_id or None,
+                order.id or None,
+                symbol,
+                order.side,
+                None,
+                None,
+                None,
+                None,
+                None,
+                order.status,
+            )
         return OrderNews(
             event.event,
             order.client_order_id or None,
             order.id or None,
-            order.symbol.strip() if order.symbol else None,
+            symbol,
             order.side,
-            to_decimal(order.qty),
-            to_decimal(order.notional),
-            to_decimal(order.filled_qty),
-            to_decimal(order.filled_avg_price),
-            to_decimal(order.limit_price),
+            _number(order.qty),
+            _number(order.notional),
+            _number(order.filled_qty),
+            _number(order.filled_avg_price),
+            _number(order.limit_price),
             order.status,
         )
     except (msgspec.DecodeError, ValueError):
         return None
+
+
+def _number(value: str | float | None) -> Decimal | None:
+    """Wire decimal text (or a JSON number) to Decimal; ValueError for anything else."""
+    if value is None or value == "":
+        return None
+    try:
+        result = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    except InvalidOperation:
+        raise ValueError(f"not a decimal number: {value!r}") from None
+    if not result.is_finite():
+        raise ValueError(f"not a finite number: {value!r}")
+    return result
 
 
 def news_from_wire(kind: str, order: WireOrder) -> OrderNews:
@@ -259,7 +288,7 @@ class WorkingOrders:
         if not cid:
             return False
         status = news.status.strip().lower()
-        if status in TERMINAL_STATUSES or news.kind in ("fill", "done_for_day"):
+        if status in TERMINAL_STATUSES or news.kind in _ENDING:
             return self._finish(cid, remember=status != "done_for_day") is not None
         if cid in self._finished:
             return False
