@@ -488,9 +488,9 @@ class Desk:
         self._evaluate_risk()
         self._changed()
 
-    async def _check_day(self) -> None:
-        """Read the market clock when it is due; a new trading day re-reads the account."""
-        seen = max(self._last_bar.values(), default=None)
+    async def _check_day(self, seen: datetime | None = None) -> None:
+        """Read the market clock when it is due (``seen``: the newest time the broker
+        stamped, a bar's); a new trading day re-reads the account."""
         if not self.day.due(time.monotonic(), seen):
             return
         try:
@@ -598,6 +598,10 @@ class Desk:
         else:
             latest = await self.rest.latest_bars(list(self.symbols))
             new = {s: [b] for s, b in latest.items() if b is not None}
+        # bars of a new session: the day rolls before the policy trades on them
+        await self._check_day(
+            max((b.timestamp for bars in new.values() for b in bars), default=None)
+        )
         for symbol in self.symbols:
             for bar in new.get(symbol, []):
                 last = self._last_bar.get(symbol)

@@ -412,6 +412,7 @@ async def test_review_04_an_order_whose_answer_was_lost_counts_until_the_broker_
     await asyncio.sleep(0.5)  # lookups fail meanwhile: it stays counted
     again = OrderBuilder().symbol("AAPL").sell(100).market().day().build()
     assert desk.check(again).code == "REDUCING", str(desk.check(again))  # it may exist
+    assert desk.working.busy("AAPL")  # and the policy keeps off the symbol meanwhile
     reachable[0] = True  # the broker answers: the order never arrived
     await until(lambda: desk.check(again).allowed, 10, "the lookup settles it")
     assert state() == "abandoned"

@@ -760,3 +760,25 @@ def test_a_long_session_forgets_old_executions_without_changing_the_book() -> No
     before = capped.snapshot()
     assert not capped.apply(bust(forgotten.execution_id, qty="-1"))
     assert capped.snapshot().cash == before.cash
+
+
+# --- review #6: no zero day-start ---------------------------------------------------------------
+
+
+def test_review_06_a_ledger_whose_account_is_unknown_says_so_until_it_is_read() -> None:
+    book = Portfolio(None)  # as the desk starts
+    assert not book.snapshot().account_known
+    book.reconcile([position("AAPL", D(10), D(100), current=D(100))])  # positions alone
+    book.mark("AAPL", D(120))  # a peak made of positions without their cash
+    assert not book.snapshot().account_known
+    book.reconcile([position("AAPL", D(10), D(100), current=D(110))], D(-500))
+    assert not book.snapshot().account_known  # cash, but not the day's start yet
+    book.start_day(D(700))
+    snap = book.snapshot()
+    assert snap.account_known and (snap.equity, snap.day_pnl) == (D(600), D(-100))
+    assert snap.peak_equity == D(600)  # the cash-less peak of 1,200 is forgotten
+    book.forget_day()  # a new trading day whose start is not read yet
+    assert not book.snapshot().account_known
+    book.start_day(D(600))
+    assert book.snapshot().account_known and book.snapshot().day_pnl == 0
+    assert Portfolio().snapshot().account_known  # an explicit cash of 0 is known
