@@ -2,6 +2,14 @@
 policy's proposals pass the risk gate and go out exactly once; the trader's levers (pause,
 resume, flatten, manual orders, breaker resets) act through the same gate.
 
+The gate judges every order, the policy's and the trader's, against the position plus the
+book of working orders (:mod:`tui_trader.core.working`): an order joins that book the moment
+the gate lets it through, before it is sent, and leaves it on the broker's word. The money is
+the broker's: cash, positions and open orders are taken from one consistent reading of the
+account at start-up, after every reconcile and at each new trading day (the market's next
+open, from ``/v2/clock``), when the day's P&L restarts from the broker's previous close
+(``last_equity``). Until the account has been read, the desk stays REDUCING and says why.
+
 It owns no screen and speaks HTTP only through the broker layer. The UI (and anything else)
 reads :meth:`Desk.snapshot`, an immutable view rebuilt on demand, and calls the commands.
 Every decision (signal, risk verdict, order, denial, lever) is written to the journal's
@@ -24,18 +32,20 @@ from typing import TYPE_CHECKING, Any
 from tui_trader.broker.faults import FAULT_MENU, FaultError
 from tui_trader.broker.faults import inject as inject_fault
 from tui_trader.broker.ordering import FlattenReport, OrderResult, OrderSender, Outcome, flatten
-from tui_trader.broker.rest import AlpacaError, AlpacaREST
+from tui_trader.broker.rest import AlpacaError, AlpacaREST, NotFoundError
 from tui_trader.broker.status import ConnectionStatus, State, Transition
 from tui_trader.broker.supervisor import Delivered, Supervisor, SupervisorOptions
 from tui_trader.core.convexity import ConvexityDetector, ConvexityReading
 from tui_trader.core.events import AccountStatusEvent, NtaEvent, TradeEvent
 from tui_trader.core.fastparse import FILL_KINDS, BriefFill, BriefTrade, brief_fill, brief_trade
-from tui_trader.core.models import TERMINAL_ORDER_STATUSES, Position, WireOrder
+from tui_trader.core.models import Account, Position, WireOrder
 from tui_trader.core.orders import Order, OrderBuilder, market_time_in_force
 from tui_trader.core.policy import Decision, OnlinePolicy, PolicyConfig
-from tui_trader.core.portfolio import BookSnapshot, Portfolio
+from tui_trader.core.portfolio import BookSnapshot, Portfolio, symbol_key
 from tui_trader.core.risk import Flatten, RiskEngine, RiskLimits, RiskSnapshot, Verdict
 from tui_trader.core.sizing import fit_to_limits
+from tui_trader.core.tradingday import MarketClock, TradingDay
+from tui_trader.core.working import WorkingOrders, news_from_payload, news_from_wire
 
 if TYPE_CHECKING:
     from tui_trader.broker.journal import Journal
@@ -56,6 +66,11 @@ WARM_UP_SLICE = 200
 start, 5 days of minute bars per symbol held the screen still for ~2 s on the 2-core machine)."""
 LEDGER_KINDS = FILL_KINDS | {"trade_bust", "trade_correct"}
 ACCEPT_KINDS = frozenset({"new", "fill", "partial_fill"})  # the broker took the order
+ACCOUNT_TRIES = 3
+"""Readings of the account for one consistent snapshot before giving up until the next."""
+ACCOUNT_SETTLE = 0.25
+"""Seconds to let in-flight trade events land between two tries (times the try number)."""
+ACCOUNT_RETRY_MAX = 60.0
 
 
 @dataclass(frozen=True)
@@ -129,7 +144,8 @@ class _RiskBook:
         self._book = book
         self._prices = prices
         self.equity = book.equity
-        self.day_start_equity = book.day_start_equity
+        # no day start while the account is unknown: the loss breakers cannot be measured
+        self.day_start_equity = book.day_start_equity if book.account_known else None
         self.peak_equity = book.peak_equity
         self.gross_exposure = book.gross_exposure
 
@@ -153,6 +169,9 @@ class DeskOptions:
     since: datetime | None = None
     warmup: bool = True  # fetch history for the policy at start
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    account_retry: float = 2.0  # first wait before reading an unreadable account again
+    clock_every: float = 60.0  # seconds between readings of the market clock
+    lookup_every: float = 10.0  # seconds between lookups of orders whose answer was lost
 
 
 class Desk:
@@ -175,7 +194,7 @@ class Desk:
                 settings.stream, streams=options.streams, since=options.since
             ),
         )
-        self.portfolio = Portfolio()
+        self.portfolio = Portfolio(None)  # the account is unknown until it has been read
         self.risk = RiskEngine(
             RiskLimits.from_settings(settings.risk),
             paused=bool(journal.get_setting(PAUSED_KEY, False)),
@@ -199,7 +218,14 @@ class Desk:
         self._verdicts: dict[str, Verdict] = {}
         self._backoffs: deque[tuple[str, float]] = deque(maxlen=MAX_BACKOFFS)
         self._account: str | None = None
-        self._working: dict[str, str] = {}  # symbol -> client_order_id of our live order
+        self.working = WorkingOrders()  # every order that may still fill, ours or not
+        self.day = TradingDay(options.clock_every)
+        self._ledger_events = 0  # trade events that moved the ledger (fills, busts, fixes)
+        self._account_lock = asyncio.Lock()
+        self._account_delay = options.account_retry
+        self._account_retry_at: float | None = None  # monotonic: read the account again
+        self._unknown_at = 0.0  # monotonic: look up orders whose send answer was lost
+        self._background: set[asyncio.Task[Any]] = set()
         self._queue: asyncio.Queue[tuple[Order, str]] = asyncio.Queue()
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
@@ -221,9 +247,10 @@ class Desk:
             await self._tasks[0]  # the supervisor ends on stop() or AUTH_FAILED
         finally:
             self._stop.set()
-            for task in self._tasks[1:]:
+            rest = [*self._tasks[1:], *self._background]  # a reconcile's account reading too
+            for task in rest:
                 task.cancel()
-            await asyncio.gather(*self._tasks[1:], return_exceptions=True)
+            await asyncio.gather(*rest, return_exceptions=True)
 
     def stop(self) -> None:
         self._stop.set()
@@ -238,20 +265,16 @@ class Desk:
         self._listeners.append(listener)
 
     async def _bootstrap(self) -> None:
-        try:
-            account = await self.rest.get_account()
-            positions = await self.rest.list_positions()
-        except AlpacaError as exc:
-            self._notice(f"start-up reconciliation failed: {exc}")
-            return
-        self._account = account.account_number or account.id
-        cash = account.cash if account.cash is not None else Decimal(0)
-        corrections = self.portfolio.reconcile(positions, cash)
-        self.portfolio.start_day(account.last_equity or None)
-        if corrections:
-            self._audit("reconcile", {"corrections": corrections})
+        await self._sync_account(None, self._ledger_events, "start-up")
+        await self._check_day()
+        pending = {row.client_order_id: row for row in self.journal.intents(["pending", "unknown"])}
         for result in await self.sender.resolve_pending():
             self._audit("order", _result_data(result), result.symbol)
+            row = pending.get(result.client_order_id)
+            if result.outcome is Outcome.SUBMITTED and result.order is not None:
+                self.working.observe(news_from_wire("rest", result.order), result.client_order_id)
+            elif result.outcome is Outcome.UNKNOWN and row is not None:
+                self.working.restore(result.client_order_id, row.intent)  # it may exist
         if self.options.warmup:
             await self._warm_up()
         if self.risk.paused:
@@ -299,6 +322,9 @@ class Desk:
             symbol = d.symbol
             brief: BriefTrade | BriefFill | None = None
             if d.stream == "trades":
+                self._working_news(d)
+                if d.type in LEDGER_KINDS:
+                    self._ledger_events += 1
                 if d.type in FILL_KINDS:
                     brief = fill = brief_fill(d.payload)
                     if fill is not None:
@@ -308,8 +334,6 @@ class Desk:
                 elif d.type not in LEDGER_KINDS:
                     brief = brief_trade(d.payload)
             if brief is not None:
-                if brief.status.lower() in TERMINAL_ORDER_STATUSES:
-                    self._release(brief.client_order_id)
                 accepted = self._tally(brief.kind, accepted, now)
                 symbol = brief.symbol or symbol
                 text = brief.text
@@ -317,8 +341,6 @@ class Desk:
                 event = d.event
                 if isinstance(event, TradeEvent):
                     self.portfolio.apply(event)
-                    if event.order is not None and not event.order.is_open:
-                        self._release(event.order.client_order_id)
                     accepted = self._tally(event.event, accepted, now)
                     symbol = event.order.symbol if event.order is not None else symbol
                     text = _trade_text(event)
@@ -352,12 +374,186 @@ class Desk:
             return False
         return accepted or kind in ACCEPT_KINDS
 
+    def _working_news(self, d: Delivered) -> None:
+        """A trade event's word on its order, for the book of working orders."""
+        news = news_from_payload(d.payload)
+        if news is None:
+            event = d.event
+            if isinstance(event, TradeEvent) and event.order is not None:
+                news = news_from_wire(event.event, event.order)
+        if news is not None:
+            self.working.observe(news)
+
     def _on_reconcile(self, positions: list[Position], orders: list[WireOrder]) -> None:
-        corrections = self.portfolio.reconcile(positions)
-        if corrections:
-            self._audit("reconcile", {"corrections": corrections})
-            self._notice("ledger reconciled: " + "; ".join(corrections)[:200])
+        """The supervisor's positions and open orders, consistent with the events applied so
+        far. The orders join the working book at once; positions wait for the account's
+        cash (:meth:`_sync_account`): a position without its cash is phantom equity."""
+        self.working.merge(orders)
+        self._spawn(self._sync_account(positions, self._ledger_events, "reconcile"))
         self._changed()
+
+    # -------------------------------------------------------------------------- account
+    async def _sync_account(self, first: list[Position] | None, events: int, why: str) -> bool:
+        """Take positions, cash and open orders from the broker as one consistent snapshot.
+
+        The account (cash, ``last_equity``) and the open orders are read between two
+        readings of the positions (``first`` may be the supervisor's, taken when the ledger
+        had applied ``events`` trade events). The snapshot is taken only if the positions
+        did not change between the two readings (so no fill landed between the reads of
+        positions and cash) and the ledger applied no fill, bust or correction meanwhile
+        (so it neither has one the snapshot lacks, nor lacks one it has). A fill between the
+        two reads fails the first test: the snapshot is dropped and read again, a few times;
+        then left to the next reconcile. Positions are never taken without their cash.
+        """
+        async with self._account_lock:
+            before = first
+            for attempt in range(ACCOUNT_TRIES):
+                since = self.working.mark()
+                try:
+                    if before is None:
+                        events = self._ledger_events
+                        before = await self.rest.list_positions()
+                    account = await self.rest.get_account()
+                    orders = await self.rest.list_orders("open")
+                    after = await self.rest.list_positions()
+                except AlpacaError as exc:
+                    self._account_unread(why, str(exc))
+                    return False
+                if account.cash is None:
+                    self._account_unread(why, "the account has no cash figure")
+                    return False
+                if self._ledger_events == events and _holdings(before) == _holdings(after):
+                    self._take_account(account, after, orders, since, why)
+                    return True
+                before = None
+                await asyncio.sleep(ACCOUNT_SETTLE * (attempt + 1))
+            self._account_unread(why, "trades kept arriving while it was read")
+            return False
+
+    def _take_account(
+        self,
+        account: Account,
+        positions: list[Position],
+        orders: list[WireOrder],
+        since: int,
+        why: str,
+    ) -> None:
+        self._account = account.account_number or account.id
+        corrections = self.portfolio.reconcile(positions, account.cash)
+        gone = self.working.sync(orders, since=since)
+        book = self.portfolio.snapshot()
+        if not book.account_known:  # never read, or a new day: the broker's previous close
+            last = account.last_equity
+            self.portfolio.start_day(last if last is not None and last > 0 else None)
+            start = self.portfolio.snapshot().day_start_equity
+            self._audit("day", {"why": why, "day_start": str(start), "last_equity": str(last)})
+            self._notice(
+                f"day P&L from {start:,.2f}"
+                + (" (the broker's previous close)" if last else " (no previous close: from now)")
+            )
+        self._account_retry_at = None
+        self._account_delay = self.options.account_retry
+        if corrections or gone:
+            book = self.portfolio.snapshot()
+            self._audit(
+                "reconcile",
+                {
+                    "why": why,
+                    "corrections": corrections,
+                    "orders_gone": gone,
+                    "cash": str(book.cash),
+                    "equity": str(book.equity),
+                    "broker_equity": str(account.equity),
+                },
+            )
+            closed = [f"{len(gone)} open orders no longer listed"] if gone else []
+            self._notice("ledger reconciled: " + "; ".join(corrections + closed)[:200])
+        self._evaluate_risk()
+        self._changed()
+
+    def _account_unread(self, why: str, detail: str) -> None:
+        """The account could not be read (consistently). Known before: the ledger keeps its
+        figures until the next reconcile. Unknown: fail closed, REDUCING, and retry."""
+        if self.portfolio.snapshot().account_known:
+            self._notice(f"{why}: account not reconciled ({detail[:120]}); the next try will")
+            return
+        delay = self._account_delay
+        self._account_retry_at = time.monotonic() + delay
+        self._account_delay = min(delay * 2, ACCOUNT_RETRY_MAX)
+        self._audit("account", {"why": why, "error": detail[:300], "retry_in": delay})
+        self._notice(
+            f"{why}: the account could not be read ({detail[:120]}); REDUCING until it is"
+            f" (no day start, no loss limits); retrying in {delay:.0f} s"
+        )
+        self._evaluate_risk()
+        self._changed()
+
+    async def _check_day(self, seen: datetime | None = None) -> None:
+        """Read the market clock when it is due (``seen``: the newest time the broker
+        stamped, a bar's); a new trading day re-reads the account."""
+        if not self.day.due(time.monotonic(), seen):
+            return
+        try:
+            clock = MarketClock.from_wire(await self.rest.get_clock())
+        except (AlpacaError, ValueError) as exc:
+            self.day.failed(time.monotonic())
+            log.warning("market clock not read", extra={"error": str(exc)[:200]})
+            return
+        if self.day.observe(clock, time.monotonic()):
+            before = self.portfolio.snapshot()
+            self.portfolio.forget_day()
+            self._audit(
+                "day_roll",
+                {
+                    "at": clock.timestamp.isoformat(),
+                    "previous_day_pnl": str(before.day_pnl),
+                    "next_roll": clock.next_open.isoformat(),
+                },
+            )
+            self._notice("a new trading day: reading the broker's previous close")
+            self._evaluate_risk()
+            await self._sync_account(None, self._ledger_events, "new trading day")
+
+    async def _resolve_unknown(self) -> None:
+        """Orders whose send answer was lost keep counting until the broker is asked."""
+        for working in self.working.unknown():
+            cid = working.client_order_id
+            try:
+                found = await self.rest.get_order_by_client_id(cid)
+            except NotFoundError:
+                self.working.drop(cid)
+                self.journal.update_intent(cid, Outcome.ABANDONED, detail="not at the broker")
+                self._audit(
+                    "order", {"client_order_id": cid, "outcome": "abandoned"}, working.symbol
+                )
+                self._notice(f"{working.symbol}: the order whose answer was lost never arrived")
+            except AlpacaError:
+                continue
+            else:
+                self.working.observe(news_from_wire("rest", found), cid)
+                self.journal.update_intent(
+                    cid, Outcome.SUBMITTED, order_id=found.id, detail="found after a lost answer"
+                )
+                self._audit(
+                    "order",
+                    {"client_order_id": cid, "outcome": "submitted", "order_id": found.id},
+                    working.symbol,
+                )
+
+    async def _housekeeping(self) -> None:
+        """The account when it must be read again, the market clock, lost answers."""
+        if self._account_retry_at is not None and time.monotonic() >= self._account_retry_at:
+            self._account_retry_at = None
+            await self._sync_account(None, self._ledger_events, "retry")
+        await self._check_day()
+        if self.working.unknown() and time.monotonic() >= self._unknown_at:
+            self._unknown_at = time.monotonic() + self.options.lookup_every
+            await self._resolve_unknown()
+
+    def _spawn(self, work: Any) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def _on_status(self, transition: Transition, status: ConnectionStatus) -> None:
         if transition.delay is not None:
@@ -374,6 +570,10 @@ class Desk:
                 log.warning("market data poll failed", extra={"error": str(exc)[:200]})
             except Exception:  # a bug in one poll must not stop the desk
                 log.exception("market loop error")
+            try:
+                await self._housekeeping()
+            except Exception:
+                log.exception("housekeeping error")
             self._sync_pause()
             self._evaluate_risk()
             self._changed()
@@ -398,6 +598,10 @@ class Desk:
         else:
             latest = await self.rest.latest_bars(list(self.symbols))
             new = {s: [b] for s, b in latest.items() if b is not None}
+        # bars of a new session: the day rolls before the policy trades on them
+        await self._check_day(
+            max((b.timestamp for bars in new.values() for b in bars), default=None)
+        )
         for symbol in self.symbols:
             for bar in new.get(symbol, []):
                 last = self._last_bar.get(symbol)
@@ -418,7 +622,7 @@ class Desk:
         self._history.setdefault(symbol, deque(maxlen=MAX_HISTORY)).append(float(close))
 
     async def _decide(self, symbol: str, at: datetime, close: Decimal) -> None:
-        if symbol in self._working:  # one order per symbol at a time: its fills first
+        if self.working.busy(symbol):  # one order per symbol at a time, whoever placed it
             return
         book = self.portfolio.snapshot()
         price = self._prices.get(symbol, close)
@@ -459,7 +663,7 @@ class Desk:
             symbol,
         )
         if verdict.allowed:
-            self._working[symbol] = order.client_order_id
+            self.working.add(order)  # counts from now: the next check sees it
             await self._queue.put((order, "policy"))
 
     # --------------------------------------------------------------------------- orders
@@ -483,8 +687,15 @@ class Desk:
         self._orders.append(line)
         self._changed()
         result = await self.sender.send(order, source)
-        if result.outcome is not Outcome.SUBMITTED:
-            self._release(order.client_order_id)
+        cid = order.client_order_id
+        if result.outcome is Outcome.SUBMITTED:
+            self.working.sent(cid, result.order)
+        elif result.outcome is Outcome.UNKNOWN:
+            self.working.lost(cid)  # it may exist: it keeps counting until the broker says
+            self._unknown_at = time.monotonic() + self.options.lookup_every
+            self._notice(f"{order.symbol} {order.side}: answer lost; counted as working")
+        else:
+            self.working.drop(cid)
         if result.outcome is Outcome.REJECTED:
             self.risk.record_reject(self._clock())
             self._notice(f"{order.symbol} {order.side} rejected: {result.detail[:120]}")
@@ -505,10 +716,17 @@ class Desk:
     # ------------------------------------------------------------------------- commands
     def check(self, order: Order) -> Verdict:
         """The gate's verdict on current facts: the risk state is re-evaluated first, so an
-        order placed right after the first prices is not judged on the state before them."""
+        order placed right after the first prices is not judged on the state before them;
+        every working order counts, the ones queued here but not yet sent included."""
         self._evaluate_risk()
         book = _RiskBook(self.portfolio.snapshot(), self._prices)
-        return self.risk.check(order, book, price=self._prices.get(order.symbol), now=self._clock())
+        return self.risk.check(
+            order,
+            book,
+            price=self._prices.get(order.symbol),
+            now=self._clock(),
+            working=self.working.orders(),
+        )
 
     async def submit(self, order: Order) -> Verdict:
         """A manual order through the same risk gate; queued if allowed."""
@@ -526,6 +744,7 @@ class Desk:
             order.symbol,
         )
         if verdict.allowed:
+            self.working.add(order)
             await self._queue.put((order, "manual"))
         else:
             self._notice(f"denied: {verdict}")
@@ -652,11 +871,6 @@ class Desk:
         )
 
     # -------------------------------------------------------------------------- helpers
-    def _release(self, client_order_id: str | None) -> None:
-        for symbol, cid in list(self._working.items()):
-            if cid == client_order_id:
-                del self._working[symbol]
-
     def _evaluate_risk(self) -> None:
         status = self.supervisor.status()
         trades = next((s for s in status.streams if s.name == "trades"), None)
@@ -709,6 +923,11 @@ def _parse_time(text: str) -> datetime | None:
         return parse_timestamp(text)
     except ValueError:
         return None
+
+
+def _holdings(positions: list[Position]) -> dict[str, Decimal]:
+    """Signed quantity per symbol: what a fill changes."""
+    return {symbol_key(p.symbol): p.signed_qty for p in positions if p.signed_qty}
 
 
 def _trade_text(event: TradeEvent) -> str:

@@ -16,6 +16,7 @@ import pytest
 from tests.integration.conftest import KEY, SECRET
 from tests.waiting import until
 from tui_trader.broker.journal import Journal
+from tui_trader.broker.rest import AlpacaREST
 from tui_trader.config import load_settings
 from tui_trader.core.orders import OrderBuilder
 from tui_trader.core.risk import TradingState
@@ -44,6 +45,7 @@ async def desk_for(
         trade: bool = False,
         journal: Path | None = None,
         start: bool = True,
+        options: dict[str, Any] | None = None,
         **overrides: Any,
     ) -> Desk:
         settings = settings_for(sim, monkeypatch, **overrides)
@@ -53,7 +55,12 @@ async def desk_for(
             settings,
             target,
             store,
-            DeskOptions(trade=trade, poll_interval=0.5, symbols=("AAPL", "MSFT", "TSLA")),
+            DeskOptions(
+                trade=trade,
+                poll_interval=0.5,
+                symbols=("AAPL", "MSFT", "TSLA"),
+                **(options or {}),
+            ),
         )
         task = asyncio.create_task(desk.run())
         made.append((desk, task, store))
@@ -207,3 +214,208 @@ async def test_the_warm_up_over_days_of_history_leaves_the_loop_free_between_sli
     assert total > 1000, "the history was not replayed"
     assert len({n for n in seen if 0 < n < total}) >= 3, "the warm-up ran as one stretch"
     assert desk.snapshot().convexity  # readings are there once it is done
+
+
+# --- review 2026-12: the gate sees the whole book; the money is reconciled; the day rolls ----
+
+
+async def _position(desk: Desk, symbol: str) -> Decimal:
+    pos = desk.snapshot().book.positions.get(symbol)
+    return pos.qty if pos is not None else Decimal(0)
+
+
+async def test_review_04_paused_sells_that_together_would_flip_the_position_are_denied(
+    sim: RunningEmulator, desk_for: Any
+) -> None:
+    """Long 100, paused: three market sells of 100 sent at once (each judged before the
+    broker has acknowledged the one before): the first goes, the other two are denied, and
+    the account never goes short."""
+    desk: Desk = await desk_for(sim)
+    await until(lambda: desk.snapshot().market_data_age is not None, 10)
+    assert (
+        await desk.submit(OrderBuilder().symbol("AAPL").buy(100).market().day().build())
+    ).allowed
+    await until(lambda: (p := desk.snapshot().book.positions.get("AAPL")) and p.qty == 100, 15)
+    desk.pause()
+    verdicts = [
+        await desk.submit(OrderBuilder().symbol("AAPL").sell(100).market().day().build())
+        for _ in range(3)
+    ]
+    assert [v.allowed for v in verdicts] == [True, False, False], [str(v) for v in verdicts]
+    assert all(str(v).startswith("REDUCING") for v in verdicts[1:])
+    await until(lambda: "AAPL" not in desk.snapshot().book.positions, 15, "the sell fills")
+    await asyncio.sleep(1.0)  # anything else queued would have gone out by now
+    async with httpx.AsyncClient(
+        base_url=sim.url, headers={"APCA-API-KEY-ID": KEY, "APCA-API-SECRET-KEY": SECRET}
+    ) as c:
+        assert (await c.get("/v2/positions")).json() == []  # flat, never short
+
+
+async def test_review_04_resting_orders_count_against_the_notional_cap(
+    sim: RunningEmulator, desk_for: Any
+) -> None:
+    """Three resting $24k buys against the $25k cap: the first is allowed, the rest denied;
+    once the first is canceled, its room is free again."""
+    desk: Desk = await desk_for(sim)
+    await until(lambda: desk.snapshot().prices.get("MSFT"), 10)
+    limit = (desk.snapshot().prices["MSFT"] / 2).quantize(Decimal("0.01"))
+    qty = (Decimal(24_000) / limit).to_integral_value(rounding="ROUND_DOWN")
+
+    def resting() -> Any:
+        return OrderBuilder().symbol("MSFT").buy(qty).limit(limit).gtc().build()
+
+    verdicts = [await desk.submit(resting()) for _ in range(3)]
+    assert [v.allowed for v in verdicts] == [True, False, False], [str(v) for v in verdicts]
+    assert all(v.code == "SYMBOL_NOTIONAL" for v in verdicts[1:])
+    await until(lambda: any(e.kind == "new" for e in desk.snapshot().events), 10)
+    assert desk.check(resting()).code == "SYMBOL_NOTIONAL"  # still resting at the broker
+    await desk.cancel_all()
+    await until(lambda: desk.check(resting()).allowed, 10, "the canceled order's room")
+
+
+def _broker(sim: RunningEmulator) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        base_url=sim.url, headers={"APCA-API-KEY-ID": KEY, "APCA-API-SECRET-KEY": SECRET}
+    )
+
+
+async def test_review_05_a_reconcile_takes_cash_and_positions_together(
+    sim: RunningEmulator, desk_for: Any
+) -> None:
+    """A fill and a fee the desk never heard of (their events lost, as after a gap): the next
+    reconcile brings the position *and* its cash, so equity is the broker's, not the
+    position's notional richer."""
+    from tui_trader.sim.book import SimPosition
+
+    desk: Desk = await desk_for(sim)
+    await until(lambda: desk.snapshot().prices.get("TSLA"), 10)
+
+    def missed() -> Decimal:
+        ex = sim.emulator.exchange
+        acct = ex.default_account
+        price = ex.mark("TSLA")
+        acct.positions["TSLA"] = SimPosition("TSLA", ex.asset_id("TSLA"), Decimal(10), price)
+        acct.cash -= 10 * price + Decimal("1.25")  # the buy, and a fee
+        return price
+
+    sim.call(missed)
+    async with _broker(sim) as c:
+        await c.post("/_emulator/disconnect")  # the streams reconnect: a reconcile follows
+        await until(lambda: "TSLA" in desk.snapshot().book.positions, 15, "the reconcile")
+        account = (await c.get("/v2/account")).json()
+    book = desk.snapshot().book  # the position and its cash arrived together
+    assert book.cash == Decimal(account["cash"])
+    assert abs(book.equity - Decimal(account["equity"])) < 5  # marks moved between the reads
+
+
+async def test_review_06_the_day_rolls_at_the_session_boundary_from_the_previous_close(
+    sim: RunningEmulator, desk_for: Any
+) -> None:
+    """A desk left running into the next session measures that day from the broker's
+    previous-close equity (``last_equity``), which the emulator sets at its close."""
+    desk: Desk = await desk_for(sim)
+    await until(lambda: desk.snapshot().market_data_age is not None, 10)
+    assert (await desk.submit(OrderBuilder().symbol("AAPL").buy(50).market().day().build())).allowed
+    await until(lambda: (p := desk.snapshot().book.positions.get("AAPL")) and p.qty == 50, 15)
+    async with _broker(sim) as c:
+        opening = Decimal((await c.get("/v2/account")).json()["last_equity"])
+        assert desk.snapshot().book.day_start_equity == opening
+        await c.post("/_emulator/clock/advance", json={"seconds": 6.5 * 3600})  # to tomorrow
+        account = (await c.get("/v2/account")).json()
+        snap = (await c.get("/v2/stocks/snapshots", params={"symbols": "AAPL"})).json()
+    last = Decimal(account["last_equity"])
+    close = Decimal(str(snap["AAPL"]["prevDailyBar"]["c"]))
+    # the emulator's last_equity is the equity at the previous session's close
+    assert last == (Decimal(account["cash"]) + 50 * close).quantize(Decimal("0.01"))
+    assert last != opening
+    await until(lambda: desk.snapshot().book.day_start_equity == last, 20, "the day rolls")
+    book = desk.snapshot().book
+    assert book.day_pnl == book.equity - last
+    assert [e.data["day_start"] for e in desk.journal.audit_entries(kind="day")][-1] == str(last)
+
+
+async def test_review_06_an_unreadable_account_at_start_holds_reducing_until_it_is_read(
+    sim: RunningEmulator, desk_for: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No zero day-start: without the account the loss breakers cannot be measured, the desk
+    says so and stays REDUCING (opening orders denied, naming why) until a retry reads it."""
+    from tui_trader.broker.rest import ServerError
+
+    failing = [True]
+    read = AlpacaREST.get_account
+
+    async def flaky(self: AlpacaREST) -> Any:
+        if failing[0]:
+            raise ServerError("account service unavailable", status=503)
+        return await read(self)
+
+    monkeypatch.setattr(AlpacaREST, "get_account", flaky)
+    desk: Desk = await desk_for(sim)
+    await until(lambda: desk.snapshot().market_data_age is not None, 10)
+    snap = desk.snapshot()
+    assert snap.risk.state is TradingState.REDUCING
+    loss = snap.risk.breaker("DAILY_LOSS")
+    assert loss.value is None and "account=unknown" in (loss.reason or "")
+    assert any("account" in n and "REDUCING" in n for n in snap.notices), snap.notices
+    denied = await desk.submit(OrderBuilder().symbol("AAPL").buy(1).market().day().build())
+    assert not denied.allowed and "DAILY_LOSS" in str(denied), str(denied)
+    failing[0] = False
+    await until(lambda: desk.snapshot().risk.state is TradingState.ACTIVE, 20, "the retry")
+    async with _broker(sim) as c:
+        account = (await c.get("/v2/account")).json()
+    book = desk.snapshot().book
+    assert book.day_start_equity == Decimal(account["last_equity"])
+    assert book.cash == Decimal(account["cash"])
+    assert (await desk.submit(OrderBuilder().symbol("AAPL").buy(1).market().day().build())).allowed
+
+
+async def test_review_04_an_order_whose_answer_was_lost_counts_until_the_broker_is_asked(
+    sim: RunningEmulator, desk_for: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An UNKNOWN send outcome (the answer lost, nothing resent) does not free the symbol:
+    the order may exist, so it keeps counting against the gate and the policy's one order
+    per symbol, until a lookup by client id finds it or shows it never arrived."""
+    from tui_trader.broker.ordering import OrderResult, OrderSender, Outcome
+    from tui_trader.broker.rest import TransportError
+
+    desk: Desk = await desk_for(sim, options={"lookup_every": 0.2})
+    await until(lambda: desk.snapshot().market_data_age is not None, 10)
+    assert (
+        await desk.submit(OrderBuilder().symbol("AAPL").buy(100).market().day().build())
+    ).allowed
+    await until(lambda: (p := desk.snapshot().book.positions.get("AAPL")) and p.qty == 100, 15)
+    desk.pause()
+    reachable = [False]
+    lookup = AlpacaREST.get_order_by_client_id
+
+    async def lost(self: OrderSender, order: Any, source: str) -> OrderResult:
+        """What the sender returns when every attempt and lookup failed: nothing resent."""
+        self.journal.record_intent(order.client_order_id, order.symbol, order.to_request(), source)
+        self.journal.update_intent(order.client_order_id, Outcome.UNKNOWN)
+        return OrderResult(order.client_order_id, order.symbol, Outcome.UNKNOWN, None, "lost", 3)
+
+    async def flaky(self: AlpacaREST, client_order_id: str) -> Any:
+        if not reachable[0]:
+            raise TransportError("connection refused")
+        return await lookup(self, client_order_id)
+
+    monkeypatch.setattr(OrderSender, "send", lost)
+    monkeypatch.setattr(AlpacaREST, "get_order_by_client_id", flaky)
+    first = OrderBuilder().symbol("AAPL").sell(100).market().day().build()
+    assert (await desk.submit(first)).allowed
+    cid = first.client_order_id
+
+    def state() -> str:
+        return next((i.state for i in desk.journal.intents() if i.client_order_id == cid), "")
+
+    await until(lambda: state() == "unknown", 10, "the send's outcome")
+    await asyncio.sleep(0.5)  # lookups fail meanwhile: it stays counted
+    again = OrderBuilder().symbol("AAPL").sell(100).market().day().build()
+    assert desk.check(again).code == "REDUCING", str(desk.check(again))  # it may exist
+    assert desk.working.busy("AAPL")  # and the policy keeps off the symbol meanwhile
+    reachable[0] = True  # the broker answers: the order never arrived
+    await until(lambda: desk.check(again).allowed, 10, "the lookup settles it")
+    assert state() == "abandoned"
+    async with _broker(sim) as c:
+        placed = (await c.get("/v2/orders", params={"status": "all"})).json()
+    assert cid not in {o["client_order_id"] for o in placed}

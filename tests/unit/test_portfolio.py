@@ -409,39 +409,99 @@ def test_reconcile_reports_and_corrects() -> None:
     snap = book.snapshot()
     assert {s: (v.qty, v.avg_entry) for s, v in snap.positions.items()} == {
         "AAPL": (D(12), D(101)),
-        "MSFT": (D(-3), D("50.0000001")),
+        "MSFT": (D(-3), D(50)),  # rounding only: the book keeps its exact basis
         "TSLA": (D(-2), D(200)),
     }
     assert snap.positions["AAPL"].mark == D(103) and snap.cash == D(1100)
     assert book.reconcile([]) != [] and book.snapshot().positions == {}
 
 
-def test_fills_after_a_reconcile_build_on_the_broker_state() -> None:
+def test_review_10_a_bust_after_a_reconcile_realizes_nothing_and_keeps_the_broker_basis() -> None:
+    """The reconcile found 10 shares the book had missed (the broker's 20 @ 105 against the
+    book's 10 @ 100: the missed 10 cost 1,100). A later bust of the book's own buy takes out
+    its 10 @ 100 as if it had never been: 10 @ 110 remain (the missed ones), and the sell
+    realizes against that basis. The old offsetting trade at the busted price left avg 105
+    and realized 0 instead of 25."""
     book = Portfolio()
     first = fill("buy", "10", "100")
     book.apply(first)
-    book.reconcile([position("AAPL", D(10), D(100))])  # agrees: nothing frozen
+    book.reconcile([position("AAPL", D(10), D(100))])  # agrees: nothing to correct
     book.reconcile([position("AAPL", D(20), D(105))])
     book.apply(fill("sell", "5", "115"))
     assert (held(book, "AAPL").qty, held(book, "AAPL").realized) == (D(15), D(50))
     assert first.execution_id is not None
-    assert book.apply(bust(first.execution_id))  # folded into the base: offset instead
-    assert held(book, "AAPL").qty == D(5)
+    assert book.apply(bust(first.execution_id))
+    view = held(book, "AAPL")
+    assert (view.qty, view.avg_entry, view.realized) == (D(5), D(110), D(25))
+    assert book.snapshot().cash == D(-1000) + 575 + 1000  # the buy's money back, the sale's in
     assert not book.apply(bust(first.execution_id))
 
 
-def test_a_correction_after_a_reconcile_is_offset() -> None:
+def test_review_10_a_correction_after_a_reconcile_realizes_nothing() -> None:
+    """Nothing was sold, so a price correction realizes nothing (the old offset booked -10).
+    The reconcile had adopted the broker's basis, 1 a share above the book's; the correction
+    lowers the execution's price by 1, so the basis moves by its own amount: 101 -> 100."""
     book = Portfolio()
     first = fill("buy", "10", "100")
     book.apply(first)
-    book.reconcile([position("AAPL", D(10), D(101))])
+    assert book.reconcile([position("AAPL", D(10), D(101))]) == ["AAPL: avg entry 100 -> 101"]
     assert first.execution_id is not None
     assert book.apply(correct(first.execution_id, price="99"))
     view = held(book, "AAPL")
-    assert (view.qty, view.avg_entry, view.realized) == (D(10), D(99), D(-10))
+    assert (view.qty, view.avg_entry, view.realized) == (D(10), D(100), D(0))
     assert book.snapshot().cash == D(-990)
     assert book.apply(bust(first.execution_id))  # now names the corrected execution
-    assert held(book, "AAPL").qty == 0 and book.snapshot().cash == 0
+    view = held(book, "AAPL")
+    assert (view.qty, view.cost_basis, view.realized) == (0, 0, 0)
+    assert book.snapshot().cash == 0 and book.snapshot().equity == 0
+
+
+def test_review_10_a_bust_after_a_rounding_level_reconcile_is_exact() -> None:
+    """The review's case 9b: the broker's average differs from the book's by rounding only
+    (110.0001 against 110). The book keeps its exact figures, so a later bust of the first
+    buy leaves exactly what the second bought: 10 @ 120, nothing realized."""
+    book = Portfolio(D(100000))
+    first = fill("buy", "10", "100")
+    book.apply(first)
+    book.apply(fill("buy", "10", "120"))
+    assert book.reconcile([position("AAPL", D(20), D("110.0001"), D(110))]) == []
+    assert first.execution_id is not None
+    assert book.apply(bust(first.execution_id))
+    view = held(book, "AAPL")
+    assert (view.qty, view.avg_entry, view.realized) == (D(10), D(120), D(0))
+    assert book.snapshot().cash == D(98800)
+
+
+def test_review_10_a_bust_after_a_reconcile_that_agreed_is_exact() -> None:
+    """The review's case 9: the reconcile agreed to the cent, then the first buy is busted."""
+    book = Portfolio(D(100000))
+    first = fill("buy", "10", "100")
+    book.apply(first)
+    book.apply(fill("buy", "10", "120"))
+    assert book.reconcile([position("AAPL", D(20), D(110))], D(97800)) == []
+    assert first.execution_id is not None
+    assert book.apply(bust(first.execution_id))
+    view = held(book, "AAPL")
+    assert (view.qty, view.avg_entry, view.realized) == (D(10), D(120), D(0))
+    assert book.snapshot().cash == D(98800)
+
+
+def test_review_10_a_bust_after_a_reconcile_that_found_a_missed_fill() -> None:
+    """Broker 25 @ 112 against the book's 20 @ 110: 5 shares the book missed, at 120. The
+    first buy (10 @ 100) is then busted: 15 remain, 10 @ 120 and the missed 5 @ 120."""
+    book = Portfolio(D(100000))
+    first = fill("buy", "10", "100")
+    book.apply(first)
+    book.apply(fill("buy", "10", "120"))
+    assert book.reconcile([position("AAPL", D(25), D(112))], D(97200)) == [
+        "AAPL: qty 20 -> 25, avg entry 110 -> 112",
+        "cash 97800 -> 97200",
+    ]
+    assert first.execution_id is not None
+    assert book.apply(bust(first.execution_id))
+    view = held(book, "AAPL")
+    assert (view.qty, view.avg_entry, view.realized) == (D(15), D(120), D(0))
+    assert book.snapshot().cash == D(98200)
 
 
 def test_snapshots_are_immutable_and_cached() -> None:
@@ -550,9 +610,13 @@ broker_states = st.dictionaries(
 
 
 def assert_book_is(book: Portfolio, broker: list[Position]) -> None:
+    """Same positions; the average entry equal, or within rounding (the book keeps its own)."""
     got = {symbol_key(s): (v.qty, v.avg_entry) for s, v in book.snapshot().positions.items()}
     want = {symbol_key(p.symbol): (p.signed_qty, p.avg_entry_price) for p in broker}
-    assert got == want
+    assert {s: q for s, (q, _) in got.items()} == {s: q for s, (q, _) in want.items()}
+    for symbol, (_, avg) in want.items():
+        assert avg is not None
+        assert abs(got[symbol][1] - avg) <= D("1e-6") * max(D(1), abs(avg))
 
 
 @settings(max_examples=150, deadline=None)
@@ -580,6 +644,30 @@ def test_reconcile_makes_the_book_equal_the_broker(
     assert book.reconcile(broker, cash) == []
     feed(book, events)  # a replay after the reconcile books nothing again
     assert_book_is(book, broker)
+
+
+@settings(max_examples=150, deadline=None)
+@given(before=event_sequences(), after=event_sequences())
+def test_review_10_busts_and_corrections_after_an_agreeing_reconcile_book_as_without_it(
+    before: list[Event], after: list[Event]
+) -> None:
+    """A reconcile with a broker that agrees with the book (to rounding) leaves every later
+    event, busts and corrections of earlier executions included, booking exactly as it
+    would have without the reconcile: quantity, basis, realized P&L and cash."""
+    plain, checked = Portfolio(D(10000)), Portfolio(D(10000))
+    feed(plain, before)
+    feed(checked, before)
+    mine = [
+        position(v.symbol, v.qty, v.avg_entry, v.mark)
+        for v in checked.snapshot().positions.values()
+    ]
+    assert checked.reconcile(mine, checked.snapshot().cash) == []
+    # the second list reuses execution ids x0.. so its busts and corrections hit the first's
+    feed(plain, after)
+    feed(checked, after)
+    assert checked.snapshot().cash == plain.snapshot().cash
+    for symbol in SYMBOLS:
+        assert checked.position(symbol) == plain.position(symbol)
 
 
 @settings(max_examples=150, deadline=None)
@@ -643,8 +731,8 @@ def test_fills_create_no_money_and_pnl_adds_up(
 
 def test_a_long_session_forgets_old_executions_without_changing_the_book() -> None:
     """Memory stays flat: past the cap, older executions are folded into the base. The book
-    equals one that remembers everything; a bust of a recent fill still books (as an
-    offset); a bust naming a forgotten one is not booked (reconcile repairs it)."""
+    equals one that remembers everything; a bust of a recent fill still books, exactly as
+    in the full book; a bust naming a forgotten one is not booked (reconcile repairs it)."""
     capped, full = Portfolio(D(100000), max_execs=50), Portfolio(D(100000), max_execs=10**9)
     fills = []
     for i in range(400):
@@ -663,7 +751,8 @@ def test_a_long_session_forgets_old_executions_without_changing_the_book() -> No
     undo = bust(recent.execution_id, qty=str(-recent.qty))
     assert capped.apply(undo) and full.apply(undo)
     symbol = recent.order.symbol if recent.order else "AAPL"
-    assert held(capped, symbol).qty == held(full, symbol).qty
+    a, b = held(capped, symbol), held(full, symbol)
+    assert (a.qty, a.avg_entry, a.realized) == (b.qty, b.avg_entry, b.realized)
     assert capped.snapshot().cash == full.snapshot().cash
     assert not capped.apply(recent)  # still recognised as a replay
     forgotten = fills[0]
@@ -671,3 +760,25 @@ def test_a_long_session_forgets_old_executions_without_changing_the_book() -> No
     before = capped.snapshot()
     assert not capped.apply(bust(forgotten.execution_id, qty="-1"))
     assert capped.snapshot().cash == before.cash
+
+
+# --- review #6: no zero day-start ---------------------------------------------------------------
+
+
+def test_review_06_a_ledger_whose_account_is_unknown_says_so_until_it_is_read() -> None:
+    book = Portfolio(None)  # as the desk starts
+    assert not book.snapshot().account_known
+    book.reconcile([position("AAPL", D(10), D(100), current=D(100))])  # positions alone
+    book.mark("AAPL", D(120))  # a peak made of positions without their cash
+    assert not book.snapshot().account_known
+    book.reconcile([position("AAPL", D(10), D(100), current=D(110))], D(-500))
+    assert not book.snapshot().account_known  # cash, but not the day's start yet
+    book.start_day(D(700))
+    snap = book.snapshot()
+    assert snap.account_known and (snap.equity, snap.day_pnl) == (D(600), D(-100))
+    assert snap.peak_equity == D(600)  # the cash-less peak of 1,200 is forgotten
+    book.forget_day()  # a new trading day whose start is not read yet
+    assert not book.snapshot().account_known
+    book.start_day(D(600))
+    assert book.snapshot().account_known and book.snapshot().day_pnl == 0
+    assert Portfolio().snapshot().account_known  # an explicit cash of 0 is known

@@ -14,7 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tui_trader.config import RiskSettings
-from tui_trader.core.orders import Order, OrderType, Side, TimeInForce
+from tui_trader.core.models import WireOrder
+from tui_trader.core.orders import Order, OrderBuilder, OrderType, Side, TimeInForce
 from tui_trader.core.risk import (
     ALLOWED,
     Book,
@@ -28,6 +29,7 @@ from tui_trader.core.risk import (
     TradingState,
     Verdict,
 )
+from tui_trader.core.working import WorkingOrders, news_from_wire
 
 D = Decimal
 T0 = datetime(2024, 3, 4, 15, 0, tzinfo=UTC)
@@ -43,7 +45,7 @@ def at(seconds: float) -> datetime:
 @dataclass
 class FakeBook:
     equity: Decimal = START
-    day_start_equity: Decimal = START
+    day_start_equity: Decimal | None = START
     peak_equity: Decimal = START
     gross_exposure: Decimal = ZERO
     positions: dict[str, Decimal] = field(default_factory=dict)
@@ -789,3 +791,262 @@ def test_random_sequences_never_raise_and_never_allow_new_orders_while_halted(
         snap = engine.snapshot()
         if any(b.latching and b.tripped for b in snap.breakers):
             assert snap.state is TradingState.HALTED
+
+
+# --- review #4: the gate sees the whole book ---------------------------------------------------
+
+
+def gate(
+    engine: RiskEngine,
+    book: FakeBook,
+    working: WorkingOrders,
+    intent: Order,
+    price: str | None = "100",
+) -> Verdict:
+    """What the desk does: judge against every working order; an allowed order joins them."""
+    verdict = engine.check(
+        intent, book, price=None if price is None else D(price), now=T0, working=working.orders()
+    )
+    if verdict.allowed:
+        working.add(intent)
+    return verdict
+
+
+def test_review_04_three_sells_of_100_against_long_100_while_paused() -> None:
+    engine = ready()
+    engine.pause()
+    book, working = FakeBook(positions={"AAPL": D(100)}), WorkingOrders()
+    verdicts = [gate(engine, book, working, sell("100")) for _ in range(3)]
+    assert [v.allowed for v in verdicts] == [True, False, False]
+    assert str(verdicts[1]) == (
+        "REDUCING: symbol=AAPL side=sell position=100 working_buys=0 working_sells=100 cause=paused"
+    )
+    # a fill moves shares from the working order to the position: the room stays used up
+    (first,) = working.orders()
+    working.observe(news_from_wire("fill", _wire(first.client_order_id, "sell", 100, "filled")))
+    book.positions["AAPL"] = D(0)
+    assert gate(engine, book, working, sell("1")).code == "REDUCING"
+
+
+def test_review_04_a_working_order_on_the_other_side_is_not_counted_on() -> None:
+    """Long 100 with a resting buy of 50 (from before the pause): selling 120 would leave the
+    account short 20 if the buy never fills, so only up to the position goes out."""
+    engine = ready()
+    engine.pause()
+    book, working = FakeBook(positions={"AAPL": D(100)}), WorkingOrders()
+    working.observe(news_from_wire("new", _wire("resting-buy", "buy", 50, "new")))
+    assert gate(engine, book, working, sell("120")).code == "REDUCING"
+    assert gate(engine, book, working, sell("100")).allowed
+    assert gate(engine, book, working, buy("1")).code == "REDUCING"
+
+
+def test_review_04_a_partial_fill_frees_only_what_filled() -> None:
+    engine = ready()
+    engine.pause()
+    book, working = FakeBook(positions={"AAPL": D(100)}), WorkingOrders()
+    assert gate(engine, book, working, sell("60")).allowed
+    (first,) = working.orders()
+    working.observe(
+        news_from_wire(
+            "partial_fill", _wire(first.client_order_id, "sell", 60, "partially_filled", 25)
+        )
+    )
+    book.positions["AAPL"] = D(75)  # 35 still working: 40 may go
+    assert gate(engine, book, working, sell("41")).code == "REDUCING"
+    assert gate(engine, book, working, sell("40")).allowed
+
+
+def test_review_04_resting_buys_count_against_the_symbol_notional_cap() -> None:
+    engine = ready()
+    book, working = FakeBook(), WorkingOrders()
+    verdicts = [gate(engine, book, working, buy("240", limit="100")) for _ in range(3)]
+    assert [v.allowed for v in verdicts] == [True, False, False]
+    assert str(verdicts[1]) == "SYMBOL_NOTIONAL: symbol=AAPL notional=48000.00 limit=25000"
+    # the other way is judged against the sells: a short of 250 is within the cap
+    assert gate(engine, book, working, sell("250")).allowed
+    assert gate(engine, book, working, sell("1")).code == "SYMBOL_NOTIONAL"
+    # a notional order counts in dollars: 1,000 left under the cap on the buy side
+    assert gate(engine, FakeBook(), WorkingOrders(), buy(notional="25000")).allowed
+    two = WorkingOrders()
+    gate(engine, FakeBook(), two, buy(notional="24000"))
+    assert gate(engine, FakeBook(), two, buy(notional="1000")).allowed
+    assert gate(engine, FakeBook(), two, buy(notional="0.01")).code == "SYMBOL_NOTIONAL"
+
+
+def test_review_04_working_orders_of_every_symbol_count_against_gross_exposure() -> None:
+    engine = ready(RiskLimits(max_symbol_notional=D("1e9")))
+    book = FakeBook(gross_exposure=D(130000), marks={"MSFT": D(50)})  # limit 150000
+    working = WorkingOrders()
+    working.observe(news_from_wire("new", _wire("msft-buy", "buy", 200, "new", symbol="MSFT")))
+    assert gate(engine, book, working, buy(notional="10000")).allowed  # 130k + 10k MSFT + 10k
+    denied = gate(engine, book, working, buy(notional="0.01"))
+    assert str(denied) == "GROSS_EXPOSURE: symbol=AAPL gross=150000.01 limit=150000.00"
+    unpriced = WorkingOrders()  # a market notional order for a symbol with no price
+    unpriced.add(OrderBuilder().symbol("NVDA").buy(notional="500").market().day().build())
+    assert str(gate(engine, FakeBook(), unpriced, buy("1"))) == (
+        "GROSS_EXPOSURE: symbol=AAPL gross=unknown working=unpriced"
+    )
+
+
+def _wire(
+    cid: str, side: str, qty: int, status: str, filled: int = 0, symbol: str = "AAPL"
+) -> WireOrder:
+    return WireOrder.model_validate(
+        {
+            "id": f"id-{cid}",
+            "client_order_id": cid,
+            "symbol": symbol,
+            "side": side,
+            "qty": str(qty),
+            "filled_qty": str(filled),
+            "status": status,
+        }
+    )
+
+
+@st.composite
+def paused_histories(draw: st.DrawFn) -> tuple[int, list[tuple[str, int]], list[tuple[Any, ...]]]:
+    """A position, orders resting from before the pause, then what the trader and the broker
+    do: new orders of any size either way (some in dollars), acknowledgements (some stale,
+    some after the fill), partial and whole fills of any working order in any order,
+    cancels."""
+    start = draw(st.integers(-300, 300))
+    resting = draw(
+        st.lists(st.tuples(st.sampled_from(["buy", "sell"]), st.integers(1, 200)), max_size=3)
+    )
+    steps = draw(
+        st.lists(
+            st.one_of(
+                st.tuples(
+                    st.just("order"),
+                    st.sampled_from(["buy", "sell"]),
+                    st.integers(1, 400),
+                    st.booleans(),
+                ),
+                st.tuples(st.just("ack"), st.integers(0, 20), st.booleans()),
+                st.tuples(st.just("fill"), st.integers(0, 20), st.integers(1, 100)),
+                st.tuples(st.just("cancel"), st.integers(0, 20)),
+            ),
+            max_size=30,
+        )
+    )
+    return start, resting, steps
+
+
+@settings(max_examples=300, deadline=None)
+@given(paused_histories())
+def test_review_04_a_paused_desk_never_grows_or_flips_its_exposure(
+    history: tuple[int, list[tuple[str, int]], list[tuple[Any, ...]]],
+) -> None:
+    """Position plus working orders never grows in size and never changes sign through
+    orders and fills; and the span the position can reach (each working order filled or
+    not) never widens, nor reaches across zero further than it already did."""
+    start, resting, steps = history
+    engine = ready()
+    engine.pause()
+    book, working = FakeBook(positions={"AAPL": D(start)}), WorkingOrders()
+    # the broker's truth: client id -> (sign, qty, filled, live)
+    truth: dict[str, list[Any]] = {}
+    for n, (side, qty) in enumerate(resting):
+        cid = f"resting-{n}"
+        truth[cid] = [1 if side == "buy" else -1, qty, 0, True]
+        working.observe(news_from_wire("new", _wire(cid, side, qty, "new")))
+
+    def span() -> tuple[Decimal, Decimal, Decimal]:
+        pos = book.positions["AAPL"]
+        live = [t for t in truth.values() if t[3]]
+        buys = sum((D(t[1] - t[2]) for t in live if t[0] > 0), D(0))
+        sells = sum((D(t[1] - t[2]) for t in live if t[0] < 0), D(0))
+        return pos - sells, pos + buys, pos + buys - sells
+
+    low0, high0, _ = span()
+    for step in steps:
+        low, high, net = span()
+        live = [cid for cid, t in truth.items() if t[3]]
+        kind = step[0]
+        if kind == "order":
+            _, side, size, dollars = step
+            intent = (
+                order(Side(side), notional=str(size * 100))
+                if dollars
+                else order(Side(side), str(size))
+            )
+            if gate(engine, book, working, intent).allowed:
+                truth[intent.client_order_id] = [1 if side == "buy" else -1, size, 0, True]
+        elif kind == "ack" and truth:
+            cid = list(truth)[step[1] % len(truth)]
+            sign, qty, filled, _ = truth[cid]
+            shown = 0 if step[2] else filled  # a stale answer shows no fills
+            working.sent(cid, _wire(cid, "buy" if sign > 0 else "sell", qty, "accepted", shown))
+        elif kind == "fill" and live:
+            cid = live[step[1] % len(live)]
+            t = truth[cid]
+            amount = max(1, (t[1] - t[2]) * step[2] // 100)
+            t[2] += amount
+            book.positions["AAPL"] += t[0] * amount
+            done = t[2] == t[1]
+            t[3] = not done
+            status = "filled" if done else "partially_filled"
+            side = "buy" if t[0] > 0 else "sell"
+            working.observe(
+                news_from_wire(
+                    "fill" if done else "partial_fill", _wire(cid, side, t[1], status, t[2])
+                )
+            )
+        elif kind == "cancel" and live:
+            cid = live[step[1] % len(live)]
+            truth[cid][3] = False
+            t = truth[cid]
+            side = "buy" if t[0] > 0 else "sell"
+            working.observe(news_from_wire("canceled", _wire(cid, side, t[1], "canceled", t[2])))
+        new_low, new_high, new_net = span()
+        # the book counts exactly what may still fill
+        counted = sum(((w.shares(D(100)) or D(0)) * w.sign for w in working.orders()), D(0))
+        assert counted == new_net - book.positions["AAPL"]
+        if kind != "cancel":
+            assert abs(new_net) <= abs(net) and new_net * net >= 0
+        assert new_low >= min(low, D(0)) and new_high <= max(high, D(0))
+        assert new_low >= min(low0, D(0)) and new_high <= max(high0, D(0))
+    if not resting:  # nothing from before the pause: the position never left [0, start]
+        assert book.positions["AAPL"] * start >= 0
+        assert abs(book.positions["AAPL"]) <= abs(start)
+
+
+# --- review #6: no zero day-start -------------------------------------------------------------
+
+
+def test_review_06_an_unknown_day_start_holds_reducing_and_says_why() -> None:
+    engine = ready()
+    book = FakeBook(positions={"AAPL": D(10)})
+    book.day_start_equity = None
+    refresh(engine, book)
+    assert engine.state is TradingState.REDUCING
+    loss = engine.breaker(BreakerName.DAILY_LOSS)
+    assert (loss.value, loss.state, loss.reason) == (
+        None,
+        BreakerState.WARNING,
+        "DAILY_LOSS: loss=unknown account=unknown limit=2000",
+    )
+    assert engine.breaker(BreakerName.DRAWDOWN).value is None
+    denied = check(engine, buy("1"), book)
+    assert str(denied) == (
+        "REDUCING: symbol=AAPL side=buy position=10 cause=DAILY_LOSS,DAILY_LOSS_PCT,DRAWDOWN"
+    )
+    assert check(engine, sell("10"), book).allowed  # getting out is never blocked
+    assert engine.reset(BreakerName.DAILY_LOSS, T0).allowed  # nothing to reset: it holds
+    assert engine.state is TradingState.REDUCING
+    book.day_start_equity = START
+    refresh(engine, book)
+    assert engine.state is TradingState.ACTIVE
+
+
+def test_review_06_a_latched_loss_stays_latched_while_the_day_is_unknown() -> None:
+    engine = ready()
+    refresh(engine, FakeBook(equity=START - 2000))
+    assert engine.state is TradingState.HALTED
+    unknown = FakeBook()
+    unknown.day_start_equity = None
+    refresh(engine, unknown)
+    loss = engine.breaker(BreakerName.DAILY_LOSS)
+    assert loss.tripped and loss.value is None
+    assert engine.state is TradingState.HALTED

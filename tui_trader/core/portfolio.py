@@ -7,9 +7,17 @@ at 20 Hz costs nothing between changes). Pure and synchronous, like the rest of 
 Streams are replayed with an overlap after every reconnect (§2.4), so every input is
 idempotent: fills per execution id, NTA entries per event key. Each symbol keeps the list
 of its executions, so that a ``trade_bust`` or ``trade_correct`` simply edits that list and
-recomputes the symbol, which undoes quantity, cash and realized P&L together. Money stays
-Decimal; the open cost is kept as an exact sum rather than as an average, so fills neither
-create nor destroy money (``cash + cost basis - realized`` is conserved).
+recomputes the symbol, which undoes quantity, cash and realized P&L together. A reconcile
+that finds the broker's position different records the difference (shares and cost) at its
+place in that list, so a later bust or correction of an earlier execution still recomputes
+the symbol: it moves quantity, basis and cash by its own amount and realizes nothing unless
+a sale did. Money stays Decimal; the open cost is kept as an exact sum rather than as an
+average, so fills neither create nor destroy money (``cash + cost basis - realized`` is
+conserved).
+
+Until the broker's account has been read (``Portfolio(None)``), cash and the day's starting
+equity are unknown and the snapshot says so (:attr:`BookSnapshot.account_known`): the risk
+engine then cannot measure a loss and holds the desk to reducing orders.
 """
 
 from __future__ import annotations
@@ -36,7 +44,9 @@ _COST_QUANTUM: Final = Decimal("1e-12")
 """Pro-rata cost taken off a reduced position is rounded here, so sums stay exact."""
 _SHOW_QUANTUM: Final = Decimal("1e-6")
 _AVG_TOLERANCE: Final = Decimal("1e-6")
-"""Relative difference of average entry below which reconcile fixes silently (rounding)."""
+"""Relative difference of average entry that is rounding, not a discrepancy: reconcile leaves
+the book's exact figure (adopting the broker's rounding would turn it into an adjustment
+that a later bust or correction carries along)."""
 _CASH_TOLERANCE: Final = Decimal("0.005")
 """Cash differences under half a cent are rounding, not a missed fee."""
 
@@ -148,6 +158,9 @@ class BookSnapshot:
     leverage: Decimal
     fills: int
     as_of: datetime | None
+    account_known: bool = True
+    """False until the broker's cash and the day's starting equity have been read: equity,
+    day P&L and drawdown are then not the account's."""
 
     def qty(self, symbol: str) -> Decimal:
         """Signed quantity held (0 when flat): with :meth:`price`, the risk engine's Book."""
@@ -186,20 +199,31 @@ class _Exec:
     price: Decimal
     at: datetime | None
     live: bool = True
-    frozen: bool = False
-    """Folded into a reconcile base: undoing it needs an offsetting entry."""
+    forgotten: bool = False
+    """Folded into its line's base (a long session): a bust or correction naming it is not
+    booked any more (the next reconcile repairs the book)."""
+
+
+@dataclass(slots=True, eq=False)
+class _Adjust:
+    """A reconcile's correction at its place among a line's executions: the broker held
+    ``qty`` more shares at ``cost`` more basis than the book had booked until then."""
+
+    qty: Decimal
+    cost: Decimal
 
 
 @dataclass(slots=True, eq=False)
 class _Line:
-    """One symbol's ledger: a base (zero, or what the last reconcile set) plus executions."""
+    """One symbol's ledger: a base (zero, or what a long session folded away) plus its
+    executions and reconcile adjustments, in the order they were booked."""
 
     symbol: str
     base_qty: Decimal = _ZERO
     base_cost: Decimal = _ZERO
     base_realized: Decimal = _ZERO
     base_at: datetime | None = None
-    execs: list[_Exec] = field(default_factory=list)
+    execs: list[_Exec | _Adjust] = field(default_factory=list)
     qty: Decimal = _ZERO
     cost: Decimal = _ZERO
     realized: Decimal = _ZERO
@@ -213,28 +237,37 @@ class _Line:
         )
         self.last_fill_at = _later(self.last_fill_at, ex.at)
 
+    def adjust(self, item: _Adjust) -> None:
+        """Apply a reconcile's difference; a line it leaves flat has no basis left."""
+        self.qty += item.qty
+        self.cost = self.cost + item.cost if self.qty else _ZERO
+
     def refold(self) -> None:
         self.qty, self.cost, self.realized = self.base_qty, self.base_cost, self.base_realized
         self.last_fill_at = self.base_at
-        for ex in self.execs:
-            if ex.live:
-                self.book(ex)
+        for item in self.execs:
+            if isinstance(item, _Adjust):
+                self.adjust(item)
+            elif item.live:
+                self.book(item)
 
-    def fold(self) -> None:
-        """Make the current state the base (nothing changes): the executions so far become
-        frozen, so undoing one later books an offsetting entry, as after a reconcile."""
-        for ex in self.execs:
-            ex.frozen = True
-        self.execs = []
+    def fold(self, upto: int) -> None:
+        """Fold the first ``upto`` entries into the base (the book does not change): their
+        executions are forgotten; the later ones stay live."""
+        done, rest = self.execs[:upto], self.execs[upto:]
+        self.execs = done
+        self.refold()
         self.base_qty, self.base_cost = self.qty, self.cost
         self.base_realized, self.base_at = self.realized, self.last_fill_at
+        for item in done:
+            if isinstance(item, _Exec):
+                item.forgotten = True
+        self.execs = rest
+        self.refold()
 
-    def reset(self, qty: Decimal, cost: Decimal) -> None:
-        for ex in self.execs:
-            ex.frozen = True
-        self.execs = []
-        self.base_qty, self.base_cost = qty, cost
-        self.base_realized, self.base_at = self.realized, self.last_fill_at
+    def reconcile(self, qty: Decimal, cost: Decimal) -> None:
+        """Take the broker's quantity and basis, recorded as a difference at this point."""
+        self.execs.append(_Adjust(qty - self.qty, cost - self.cost))
         self.qty, self.cost = qty, cost
         self.traded = True
 
@@ -265,15 +298,21 @@ class Portfolio:
     """The ledger. Feed it :meth:`apply` / :meth:`apply_nta` / :meth:`mark`; read it through
     :meth:`snapshot`. Never raises on odd events: what it cannot book it ignores (returning
     False), and :meth:`reconcile` against the broker repairs whatever drifted.
+
+    ``cash`` None: the account has not been read yet. Cash counts as 0 and the day's start
+    is unknown until :meth:`reconcile` brings cash and :meth:`start_day` the day's start.
     """
 
     def __init__(
         self,
-        cash: Decimal = _ZERO,
+        cash: Decimal | None = _ZERO,
         *,
         day_start_equity: Decimal | None = None,
         max_execs: int = MAX_EXECS,
     ) -> None:
+        self._cash_known = cash is not None
+        self._day_known = cash is not None or day_start_equity is not None
+        cash = _ZERO if cash is None else cash
         self._cash = cash
         self._max_execs = max(2, max_execs)
         self._lines: dict[str, _Line] = {}
@@ -345,14 +384,23 @@ class Portfolio:
     def start_day(self, equity: Decimal | None = None) -> None:
         """Start a new day's P&L from ``equity`` (the broker's ``last_equity``) or from now."""
         self._day_start = self._equity() if equity is None else equity
+        self._day_known = True
+        self._snap = None
+
+    def forget_day(self) -> None:
+        """A new trading day began and its starting equity is not known yet: until
+        :meth:`start_day`, the snapshot says the account is not known."""
+        self._day_known = False
         self._snap = None
 
     def reconcile(self, positions: Iterable[Position], cash: Decimal | None = None) -> list[str]:
         """Make the book equal the broker's positions (and cash, if given).
 
-        Returns one readable line per real discrepancy it corrected; differences in the
-        average entry or cash that are only rounding are adopted silently. Marks are taken
-        from ``current_price``. Realized P&L is kept: the broker does not report it.
+        Returns one readable line per real discrepancy it corrected. An average entry that
+        differs by rounding only is left as the book has it; cash is always taken, silently
+        when the difference is rounding. Marks are taken from ``current_price``. Realized
+        P&L is kept: the broker does not report it. Positions and cash should come from one
+        moment of the broker's account (see the engine), or equity is off by what moved.
         """
         messages: list[str] = []
         broker: dict[str, Position] = {}
@@ -363,7 +411,7 @@ class Portfolio:
                 messages.append(
                     f"{line.symbol}: book had {_show(line.qty)} @ {_show(line.avg)}, broker is flat"
                 )
-                line.reset(_ZERO, _ZERO)
+                line.reconcile(_ZERO, _ZERO)
         for position in broker.values():
             line = self._line(position.symbol)
             if position.current_price is not None:
@@ -376,6 +424,9 @@ class Portfolio:
             cost = qty * avg
             if line.qty == qty and line.cost == cost:
                 continue
+            rounding = _AVG_TOLERANCE * max(Decimal(1), abs(avg))
+            if line.qty == qty and qty and abs(line.avg - avg) <= rounding:
+                continue  # the same position: keep the book's exact basis
             if not qty:
                 messages.append(
                     f"{line.symbol}: book had {_show(line.qty)} @ {_show(line.avg)}, broker is flat"
@@ -388,15 +439,18 @@ class Portfolio:
                 changes = []
                 if line.qty != qty:
                     changes.append(f"qty {_show(line.qty)} -> {_show(qty)}")
-                if abs(line.avg - avg) > _AVG_TOLERANCE * max(Decimal(1), abs(avg)):
+                if abs(line.avg - avg) > rounding:
                     changes.append(f"avg entry {_show(line.avg)} -> {_show(avg)}")
                 if changes:
                     messages.append(f"{line.symbol}: " + ", ".join(changes))
-            line.reset(qty, cost)
-        if cash is not None and cash != self._cash:
-            if abs(cash - self._cash) >= _CASH_TOLERANCE:
+            line.reconcile(qty, cost)
+        if cash is not None:
+            if cash != self._cash and abs(cash - self._cash) >= _CASH_TOLERANCE:
                 messages.append(f"cash {_show(self._cash)} -> {_show(cash)}")
             self._cash = cash
+            if not self._cash_known:  # a peak from before the cash was known means nothing
+                self._cash_known = True
+                self._peak = self._equity()
         self._touched(None)
         return messages
 
@@ -496,15 +550,25 @@ class Portfolio:
         return True
 
     def _forget_oldest(self) -> None:
-        """Forget the older half of the executions, folding their symbols first.
+        """Forget the older half of the executions, folding each symbol's list up to its
+        last forgotten one into the symbol's base.
 
         The book does not change. What is lost: a bust or correction naming a forgotten
         execution is not booked (the next reconcile with the broker repairs that), and a
         replay of one is no longer recognised here (the journal's de-duplication still is).
+        Later executions of the same symbol stay live.
         """
         old = list(self._execs)[: len(self._execs) // 2]
-        for line in {self._execs[key].line for key in old}:
-            line.fold()
+        last: dict[_Line, _Exec] = {}
+        for key in old:
+            ex = self._execs[key]
+            last[ex.line] = ex
+        for line, ex in last.items():
+            if ex.forgotten:
+                continue
+            upto = next((i for i, item in enumerate(line.execs) if item is ex), None)
+            if upto is not None:
+                line.fold(upto + 1)
         for key in old:
             del self._execs[key]
 
@@ -516,7 +580,7 @@ class Portfolio:
         if ex is None:
             self._voided.add(target)  # its fill, if it ever comes, must not be booked
             return False
-        if not ex.live:
+        if not ex.live or ex.forgotten:
             return False
         self._void(ex)
         return True
@@ -536,38 +600,23 @@ class Portfolio:
             return False
         if event.execution_id is not None:  # a later bust or correct may name the correction
             self._execs.setdefault(event.execution_id, ex)
-        if not ex.live:
+        if not ex.live or ex.forgotten:
             return False
         qty = ex.qty if event.qty is None else ex.side * abs(event.qty)
         price = ex.price if event.price is None else event.price
         if qty == ex.qty and price == ex.price:
             return False
-        if ex.frozen:
-            self._void(ex)
-            new = _Exec(ex.key, ex.line, ex.side, qty, price, ex.at)
-            for key, value in self._execs.items():
-                if value is ex:
-                    self._execs[key] = new
-            new.line.execs.append(new)
-            new.line.book(new)
-            self._cash -= qty * price
-            return True
         self._cash += ex.qty * ex.price - qty * price
         ex.qty, ex.price = qty, price
         ex.line.refold()
         return True
 
     def _void(self, ex: _Exec) -> None:
-        """Take an execution out: recompute its symbol, or offset it after a reconcile."""
-        line = ex.line
+        """Take an execution out: recompute its symbol as if it had never been (reconcile
+        adjustments after it stay in place)."""
         self._cash += ex.qty * ex.price
         ex.live = False
-        if ex.frozen:
-            offset = _Exec(f"undo:{ex.key}", line, -ex.side, -ex.qty, ex.price, None)
-            line.execs.append(offset)
-            line.book(offset)
-        else:
-            line.refold()
+        ex.line.refold()
 
     def _build(self) -> BookSnapshot:
         views: dict[str, PositionView] = {}
@@ -598,6 +647,7 @@ class Portfolio:
             leverage=gross / equity if equity > 0 else _ZERO,
             fills=self._fills,
             as_of=self._as_of,
+            account_known=self._cash_known and self._day_known,
         )
 
 

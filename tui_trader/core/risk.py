@@ -5,7 +5,20 @@ Every new order passes one gate that can say no in words a person and the journa
 someone has looked and called :meth:`RiskEngine.reset`. Passing trouble (an order flood, a reject
 streak, stale data, a stream that is down or reconciling) only stops orders that add exposure,
 and lifts by itself. Cancels and flatten always pass: getting out must never be blocked by the
-thing that is meant to protect us. When a check cannot be computed, the order is denied.
+thing that is meant to protect us. When a check cannot be computed, the order is denied; when
+the day's starting equity is not known (the account could not be read), no loss can be
+measured and the desk is held REDUCING until it is.
+
+The gate sees the whole book: an order is judged against the position *plus every working
+order* (:mod:`tui_trader.core.working`: sent, queued or resting). An order "reduces" only if
+it cannot take the position past zero or beyond its current size whichever working orders
+fill, partly or not at all: a sell must fit in the position less every working sell (a buy,
+likewise, in a short less every working buy); working orders on the other side are never
+counted on. SYMBOL_NOTIONAL caps the size the symbol can reach in the order's direction with
+every working order on that side filled, and GROSS_EXPOSURE adds what every symbol's working
+orders can reach. Sizes are in shares; a notional (dollar) working order converts at its limit
+price or else the mark, and one that cannot be converted makes its symbol's exposure unknown,
+which denies what would need it.
 
 Pure: the clock is an argument (``now``) and the book is any object with the attributes of
 :class:`Book`, so the ledger, a test fake or a replay all plug in.
@@ -18,7 +31,7 @@ allow the value itself and trip only above it (``>``). Warnings start at
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal, localcontext
@@ -26,7 +39,9 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol, TypeAlias
 
 from tui_trader.core.orders import Order, Side
+from tui_trader.core.portfolio import symbol_key
 from tui_trader.core.types import format_decimal, to_decimal
+from tui_trader.core.working import Working
 
 if TYPE_CHECKING:
     from tui_trader.config import RiskSettings
@@ -100,13 +115,15 @@ class Book(Protocol):
 
     ``qty`` is signed (short < 0) and 0 for an unknown symbol; ``price`` is the mark, ``None``
     when there is none. ``gross_exposure`` is the sum of |market value| over all positions.
+    ``day_start_equity`` is None while the account is not known (not read yet, or a new day
+    whose starting equity could not be read): equity means nothing then.
     """
 
     @property
     def equity(self) -> Decimal: ...
 
     @property
-    def day_start_equity(self) -> Decimal: ...
+    def day_start_equity(self) -> Decimal | None: ...
 
     @property
     def peak_equity(self) -> Decimal: ...
@@ -407,21 +424,35 @@ class RiskEngine:
 
     # --- the gate -------------------------------------------------------------------------
 
-    def check(self, intent: Intent, book: Book, *, price: Decimal | None, now: datetime) -> Verdict:
+    def check(
+        self,
+        intent: Intent,
+        book: Book,
+        *,
+        price: Decimal | None,
+        now: datetime,
+        working: Iterable[Working] = (),
+    ) -> Verdict:
         """Allow or deny one intent. ``price`` is the caller's mark for the order's symbol
-        (the book's mark is used when it is None). Never raises: an error denies the order."""
+        (the book's mark is used when it is None); ``working`` holds every order that may
+        still fill, the desk's queued ones included. Never raises: an error denies."""
         if isinstance(intent, Cancel | Flatten):
             verdict = ALLOWED
         else:
             try:
-                verdict = self._check_order(intent, book, price, now)
+                verdict = self._check_order(intent, book, price, now, tuple(working))
             except Exception as exc:
                 verdict = Verdict.deny("RISK_ERROR", error=type(exc).__name__)
         self._last = verdict
         return verdict
 
     def _check_order(
-        self, order: Order, book: Book, price: Decimal | None, now: datetime
+        self,
+        order: Order,
+        book: Book,
+        price: Decimal | None,
+        now: datetime,
+        working: tuple[Working, ...],
     ) -> Verdict:
         if not isinstance(order, Order):
             raise TypeError("not an order")
@@ -434,46 +465,50 @@ class RiskEngine:
         symbol = order.symbol
         sign = _ONE if order.side is Side.BUY else -_ONE
         current = book.qty(symbol)
-        mark = price if price is not None else book.price(symbol)
-        px = order.limit_price if order.limit_price is not None else mark
-        if px is not None and px <= 0:
-            px = None
-
-        # Whether the order shrinks |position| without flipping it, in shares or in money.
+        mark = _positive(price if price is not None else book.price(symbol))
+        px = _positive(order.limit_price) if order.limit_price is not None else mark
         if order.qty is not None:
             if order.qty <= 0:
                 raise ValueError("qty must be positive")
-            before: Decimal | None = current
-            after: Decimal | None = current + sign * order.qty
-            shares, notional = order.qty, None
         elif order.notional is not None:
             if order.notional <= 0:
                 raise ValueError("notional must be positive")
-            shares, notional = _ZERO, order.notional
-            before = current * px if px is not None else None
-            after = before + sign * notional if before is not None else None
         else:
             raise ValueError("order has neither qty nor notional")
-        if before is not None and after is not None and _reduces(before, after):
+
+        # The position's range whichever of its working orders fill: [low, high] in shares.
+        key = symbol_key(symbol)
+        resting = [w for w in working if symbol_key(w.symbol) == key]
+        buys, sells = _resting(resting, mark if mark is not None else px)
+        low = current - sells if sells is not None else None
+        high = current + buys if buys is not None else None
+        if _reduces(order, low, high, px):
             return ALLOWED
 
         if state is TradingState.REDUCING:
-            return Verdict.deny(
-                "REDUCING",
-                symbol=symbol,
-                side=order.side.value,
-                position=_num(current),
-                cause=self._reducing_cause(),
-            )
+            context: dict[str, object] = {
+                "symbol": symbol,
+                "side": order.side.value,
+                "position": _num(current),
+            }
+            if resting:
+                context["working_buys"] = _num(buys)
+                context["working_sells"] = _num(sells)
+            context["cause"] = self._reducing_cause()
+            return Verdict.deny("REDUCING", **context)
         if px is None:
             return Verdict.deny("NO_PRICE", symbol=symbol)
         if self._data_age is None:
             return Verdict.deny(
                 "STALE_DATA", age="unknown", limit=_num(self.breaker(BreakerName.STALE_DATA).limit)
             )
+        if low is None or high is None:  # a working notional order with no price to convert
+            return Verdict.deny("NO_PRICE", symbol=symbol, working="unpriced")
 
-        size = notional if notional is not None else shares * px
-        projected = abs(current * px + sign * size)
+        # Money: the order's own size, and where the symbol can go in its direction.
+        size = order.notional if order.notional is not None else _qty(order) * px
+        reach = (high if sign > 0 else low) * px + sign * size
+        projected = abs(reach)
         notional_limit = self._limits.max_symbol_notional
         over = projected > notional_limit
         reason = _text(
@@ -494,8 +529,18 @@ class RiskEngine:
             )
             return Verdict(allowed=False, code=str(BreakerName.SYMBOL_NOTIONAL), detail=reason)
 
-        held = abs(current * (mark if mark is not None and mark > 0 else px))
-        gross = book.gross_exposure - held + projected
+        # Gross: the symbol at the larger of its two extremes (this order filled or not),
+        # every other symbol at what its own working orders can reach.
+        held = abs(current * (mark if mark is not None else px))
+        extreme = max(
+            abs(low * px + min(sign * size, _ZERO)), abs(high * px + max(sign * size, _ZERO))
+        )
+        elsewhere = _reach_elsewhere(working, key, book)
+        if elsewhere is None:
+            return Verdict.deny(
+                BreakerName.GROSS_EXPOSURE, symbol=symbol, gross="unknown", working="unpriced"
+            )
+        gross = book.gross_exposure - held + extreme + elsewhere
         gross_limit = max(self._limits.max_gross_exposure * book.equity, _ZERO)
         if gross > gross_limit:
             return Verdict.deny(
@@ -522,12 +567,16 @@ class RiskEngine:
     # --- evaluation -----------------------------------------------------------------------
 
     def _eval_book(self, book: Book, now: datetime) -> None:
-        """Loss, drawdown and gross exposure from the book; all read before any is stored."""
+        """Loss, drawdown and gross exposure from the book; all read before any is stored.
+        Without the day's starting equity, loss and drawdown are unknown (and hold REDUCING)."""
         equity = book.equity
         start = book.day_start_equity
         peak = book.peak_equity
         gross = book.gross_exposure
         lim = self._limits
+        if start is None:
+            self._unknown_losses(equity, gross, now)
+            return
         loss = max(start - equity, _ZERO)
         loss_pct = _percent(loss, start)
         drawdown = max(peak - equity, _ZERO)
@@ -571,6 +620,41 @@ class RiskEngine:
         for name, value, limit, context in updates:
             over = value > limit if name in _CAPS else value >= limit
             self._set(name, value, limit, over=over, reason=_text(name, context), now=now)
+        self._fault = None
+
+    def _unknown_losses(self, equity: Decimal, gross: Decimal, now: datetime) -> None:
+        """The account is not known: the loss breakers show no value and a reason; a trip
+        that had latched stays. Gross exposure is still measured from the positions."""
+        lim = self._limits
+        for name, label, limit in (
+            (BreakerName.DAILY_LOSS, "loss", lim.daily_loss_limit),
+            (BreakerName.DAILY_LOSS_PCT, "loss_pct", lim.daily_loss_pct),
+            (BreakerName.DRAWDOWN, "drawdown_pct", lim.max_drawdown_pct),
+        ):
+            prev = self._breakers[name]
+            reason = _text(name, {label: "unknown", "account": "unknown", "limit": _num(limit)})
+            if prev.tripped:
+                self._breakers[name] = replace(prev, value=None)
+            else:
+                self._breakers[name] = replace(
+                    prev, value=None, state=BreakerState.WARNING, tripped_at=None, reason=reason
+                )
+        gross_limit = max(lim.max_gross_exposure * equity, _ZERO)
+        self._set(
+            BreakerName.GROSS_EXPOSURE,
+            gross,
+            gross_limit,
+            over=gross > gross_limit,
+            reason=_text(
+                BreakerName.GROSS_EXPOSURE,
+                {
+                    "gross": _money(gross),
+                    "limit": _money(gross_limit),
+                    "multiple": _num(lim.max_gross_exposure),
+                },
+            ),
+            now=now,
+        )
         self._fault = None
 
     def _eval_market(
@@ -702,7 +786,10 @@ class RiskEngine:
 
     @staticmethod
     def _blocks_increase(breaker: Breaker) -> bool:
-        return breaker.tripped and not breaker.latching and breaker.name not in _PER_ORDER
+        """A passing trip, or a loss breaker that cannot be measured (the account unknown)."""
+        if breaker.latching:
+            return breaker.value is None and not breaker.tripped
+        return breaker.tripped and breaker.name not in _PER_ORDER
 
     def _stale_reason(self, age: Decimal | None) -> str:
         shown = "unknown" if age is None else _fixed(age, Decimal("0.1"))
@@ -722,13 +809,73 @@ def _dec(value: float) -> Decimal:
     return result
 
 
-def _reduces(before: Decimal, after: Decimal) -> bool:
-    """|position| shrinks and keeps its sign (reaching zero counts)."""
-    if before > 0:
-        return _ZERO <= after < before
-    if before < 0:
-        return before < after <= _ZERO
-    return False
+def _positive(value: Decimal | None) -> Decimal | None:
+    return value if value is not None and value > 0 else None
+
+
+def _qty(order: Order) -> Decimal:
+    assert order.qty is not None
+    return order.qty
+
+
+def _resting(
+    resting: Iterable[Working], price: Decimal | None
+) -> tuple[Decimal | None, Decimal | None]:
+    """Shares the working buys and sells could still add; None for a side holding a
+    notional order that cannot be converted to shares."""
+    buys: Decimal | None = _ZERO
+    sells: Decimal | None = _ZERO
+    for w in resting:
+        shares = w.shares(price)
+        if w.sign > 0:
+            buys = None if shares is None or buys is None else buys + shares
+        else:
+            sells = None if shares is None or sells is None else sells + shares
+    return buys, sells
+
+
+def _reduces(
+    order: Order, low: Decimal | None, high: Decimal | None, price: Decimal | None
+) -> bool:
+    """The order shrinks the position towards zero, and cannot cross it, whichever working
+    orders fill: a sell fits in ``low`` (the position less every working sell), a buy in
+    ``-high``. A notional order needs a price to tell; reaching zero counts."""
+    room: Decimal | None = None
+    if order.side is Side.SELL:
+        room = low
+    elif high is not None:
+        room = -high
+    if room is None or room <= 0:
+        return False
+    if order.qty is not None:
+        return order.qty <= room
+    if price is None or order.notional is None:
+        return False
+    return order.notional <= room * price
+
+
+def _reach_elsewhere(working: Iterable[Working], key: str, book: Book) -> Decimal | None:
+    """How much gross exposure the other symbols' working orders can add, each symbol at the
+    larger of its extremes, valued at its mark (or its orders' highest limit price when it
+    has none); None when one cannot be valued."""
+    by_symbol: dict[str, list[Working]] = {}
+    for w in working:
+        other = symbol_key(w.symbol)
+        if other != key:
+            by_symbol.setdefault(other, []).append(w)
+    extra = _ZERO
+    for orders in by_symbol.values():
+        symbol = orders[0].symbol
+        limits = [w.limit_price for w in orders if w.limit_price is not None and w.limit_price > 0]
+        price = _positive(book.price(symbol)) or (max(limits) if limits else None)
+        if price is None:
+            return None
+        buys, sells = _resting(orders, price)
+        if buys is None or sells is None:
+            return None
+        held = book.qty(symbol)
+        extra += (max(abs(held - sells), abs(held + buys)) - abs(held)) * price
+    return extra
 
 
 def _percent(part: Decimal, whole: Decimal) -> Decimal:
