@@ -8,6 +8,7 @@ contract is ../shared/alpaca/API.md §2.3, §2.5, §6 and §9.
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from typing import Any
@@ -175,6 +176,40 @@ def test_slow_reader_comment_then_dropped_events_then_recovered_by_resume(
     back = read_stream(client, TRADES, {"since_id": ids[0], "until_id": ids[5]})
     assert (back.ended, back.ids()) == ("eof", ids[1:])
     assert state(admin)["injected"].get("slow_reader") == 1
+
+
+def test_gap_burst_writes_pending_events_the_notice_and_the_burst_in_one_write(
+    client: httpx.Client, admin: httpx.Client
+) -> None:
+    inject(admin, n=8)
+    ids = stored_ids(client)
+    arm(admin, {"kind": "gap_burst", "after_events": 2, "dropped": 2, "burst": 3})
+    reads: list[bytes] = []
+    with client.stream("GET", TRADES, params={"since": BEFORE_START}) as r:
+        # what each network read brought, before any line splitting (heartbeats bound it)
+        for raw in itertools.islice(r.iter_raw(), 100):
+            reads.append(raw)
+            if b"".join(reads).count(b"data: ") >= 6:
+                break
+    notice = b": you are reading too slowly, dropped 2 messages\n\n"
+    carrying = [x for x in reads if notice in x]
+    assert len(carrying) == 1, reads
+    before, _, after = carrying[0].partition(notice)
+    # the replay's first two events, the notice and the three after the dropped ones
+    assert [json.loads(x)["event_id"] for x in before.split(b"data: ")[1:]] == ids[:2]
+    assert [json.loads(x)["event_id"] for x in after.split(b"data: ")[1:]] == ids[4:7]
+    assert state(admin)["injected"].get("gap_burst") == 1
+
+
+def test_a_connect_fault_can_let_the_first_requests_through(
+    client: httpx.Client, admin: httpx.Client
+) -> None:
+    arm(admin, {"kind": "connect", "status": 503, "after": 2, "count": 1})
+    statuses = []
+    for _ in range(4):
+        with client.stream("GET", TRADES) as r:
+            statuses.append(r.status_code)
+    assert statuses == [200, 200, 503, 200]
 
 
 def test_slow_reader_dropping_the_end_point_still_ends_a_bounded_replay(

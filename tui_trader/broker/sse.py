@@ -238,7 +238,9 @@ async def read_stream(
 
     ``handle`` gets each network chunk's frames in order. A ``dropped N messages`` comment
     is handed over like any other frame and then ends the connection with
-    :class:`StreamGap`, so that the caller resumes from its cursor and re-reads the gap.
+    :class:`StreamGap`; whatever follows it, even in the same network read, is discarded
+    unseen, so the caller's cursor stays at the last event before the hole and a resume from
+    it re-reads the gap.
     """
     # the idle timeout below does the real work; httpx's read timeout is only a backstop
     timeout = httpx.Timeout(connect=10.0, read=meter.ceiling + 5.0, write=10.0, pool=10.0)
@@ -287,9 +289,13 @@ async def read_stream(
                                         meter.activity()
                                         active = False
                                     meter.heartbeat(loop.time())
-                                elif gap is None:
-                                    gap = comment.dropped
                                 frames.append(comment)
+                                gap = comment.dropped
+                                if gap is not None:
+                                    # events after the notice follow a hole: none of them may
+                                    # be journaled or move the cursor; they are read again
+                                    # from the last event before it (review #1)
+                                    break
                                 continue
                             sse = events.decode(line)  # anything else: the full SSE rules
                             idle_decoder = sse is not None or not line

@@ -542,6 +542,8 @@ class Supervisor:
                 assert isinstance(frame, Comment)
                 if frame.internal_error:
                     s.internal_error = True
+                if frame.dropped is not None:
+                    break  # after a gap notice nothing is staged (read_stream stops there too)
                 continue
             text = frame
             facts = trade_facts(text) if fast else None

@@ -30,23 +30,36 @@ class StreamFault(_Spec):
     * ``stall_heartbeats``: only ``:heartbeat`` comments for ``seconds``;
     * ``slow_reader``: ``: you are reading too slowly, dropped N messages`` and the next
       ``dropped`` events are skipped on this connection (they stay replayable);
+    * ``gap_burst``: the same notice, but written in one write together with the events
+      pending before it and the ``burst`` events after the skipped ones, as a busy server
+      flushes its buffer (during a backlog replay: events, notice, events in one chunk);
     * ``internal_error``: ``: internal server error`` and the body ends;
     * ``malformed``: one bad ``data:`` line (``line``, default broken JSON), then carry on.
     """
 
     kind: Literal[
-        "drop", "eof", "stall", "stall_heartbeats", "slow_reader", "internal_error", "malformed"
+        "drop",
+        "eof",
+        "stall",
+        "stall_heartbeats",
+        "slow_reader",
+        "gap_burst",
+        "internal_error",
+        "malformed",
     ]
     after_events: int = Field(0, ge=0)
     seconds: float = Field(1.0, ge=0, le=600)
     dropped: int = Field(5, ge=0)
+    burst: int = Field(64, ge=1, le=1_000_000)  # gap_burst: events written with the notice
     line: str | None = None
     stream: StreamName | None = None
     count: int = Field(1, ge=1)
 
 
 class ConnectFault(_Spec):
-    """Answers the next ``count`` matching requests with ``status`` (5xx or 429)."""
+    """Answers the next ``count`` matching requests with ``status`` (5xx or 429), after
+    letting ``after`` of them through (so a test can refuse the reconnect that follows a
+    stream fault, not the connection that suffers it)."""
 
     kind: Literal["connect"] = "connect"
     status: int = Field(503, ge=400, le=599)
@@ -54,6 +67,7 @@ class ConnectFault(_Spec):
     scope: Literal["sse", "rest", "any"] = "sse"
     stream: StreamName | None = None
     count: int = Field(1, ge=1)
+    after: int = Field(0, ge=0)
 
 
 class AuthFault(_Spec):
@@ -110,6 +124,7 @@ CHAOS_KINDS = (
     "stall",
     "stall_heartbeats",
     "slow_reader",
+    "gap_burst",
     "internal_error",
     "malformed",
 )
@@ -119,6 +134,7 @@ CHAOS_KINDS = (
 class _Armed:
     spec: StreamFault | ConnectFault
     left: int
+    passed: int = 0  # matching requests let through (ConnectFault.after)
 
 
 @dataclass
@@ -190,6 +206,9 @@ class Faults:
                 continue
             if spec.stream is not None and spec.stream != stream:
                 continue
+            if armed.passed < spec.after:
+                armed.passed += 1
+                return None
             armed.left -= 1
             if armed.left <= 0:
                 self._connect.remove(armed)

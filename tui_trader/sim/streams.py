@@ -102,6 +102,10 @@ def resolve_cursor(log: EventLog, params: dict[str, str], version: str) -> Curso
     return cursor
 
 
+def _notice(dropped: int) -> bytes:
+    return f": you are reading too slowly, dropped {dropped} messages\n\n".encode()
+
+
 class EventStreamer:
     def __init__(self, emulator: Emulator) -> None:
         self.emu = emulator
@@ -161,12 +165,20 @@ class EventStreamer:
         index = cursor.start
         sent = 0
         skip = 0
+        hold = 0  # gap_burst: events still to join the write that carries the notice
         emu.track(id(abort), abort)
         chunk: list[bytes] = []
         last_write = time.monotonic()
         try:
             while not emu.is_closing:
                 # ---- faults fire once the connection has sent enough events
+                if fault is not None and sent >= fault.after_events and fault.kind == "gap_burst":
+                    # no flush first: what is pending, the notice and what follows go as one
+                    current, fault = fault, None
+                    faults.fired(current.kind)
+                    chunk.append(_notice(current.dropped))
+                    skip, hold = current.dropped, current.burst
+                    continue
                 if fault is not None and sent >= fault.after_events:
                     if chunk:
                         yield b"".join(chunk)
@@ -191,14 +203,13 @@ class EventStreamer:
                 if event is None:
                     if index < log.first_index():
                         lost, index = log.first_index() - index, log.first_index()
-                        yield (
-                            f": you are reading too slowly, dropped {lost} messages\n\n".encode()
-                        )
+                        yield _notice(lost)
                         continue
                     if chunk:
                         yield b"".join(chunk)
                         chunk = []
                         last_write = time.monotonic()
+                    hold = 0  # caught up: the burst is whatever there was
                     if cursor.until_time is not None and emu.exchange.now() > cursor.until_time:
                         return
                     cadence = emu.config.heartbeat_seconds
@@ -234,7 +245,14 @@ class EventStreamer:
                 chaos = faults.chaos_event() if faults.chaos else None
                 if chaos is not None and fault is None:
                     fault = chaos.model_copy(update={"after_events": sent})
-                if len(chunk) >= BATCH or index >= log.end:
+                if hold > 0:
+                    hold -= 1
+                    if hold > 0 and index < log.end:
+                        continue  # the burst is not complete: keep it in this one write
+                    hold = 0
+                elif len(chunk) < BATCH and index < log.end:
+                    continue
+                if chunk:
                     yield b"".join(chunk)
                     chunk = []
                     last_write = time.monotonic()
@@ -256,7 +274,7 @@ class EventStreamer:
             await self._sleep(fault.seconds)
             return None
         if kind == "slow_reader":
-            return f": you are reading too slowly, dropped {fault.dropped} messages\n\n".encode()
+            return _notice(fault.dropped)
         if kind == "internal_error":
             return b": internal server error\n\n"  # and the body ends right after
         if kind == "malformed":
