@@ -263,6 +263,9 @@ class StreamSettings(_Section):
     idle_timeout_ceiling_seconds: float = Field(60.0, gt=0)
     poll_after_seconds: float = Field(15.0, gt=0)
     resume_overlap_seconds: float = Field(5.0, ge=0)
+    # a "dropped N messages" notice reconnects at once; another within this window backs off
+    gap_repeat_window_seconds: float = Field(30.0, ge=0)
+    gap_backoff_floor_seconds: float = Field(1.0, ge=0)
     streams: Annotated[list[StreamName], NoDecode] = Field(
         default_factory=lambda: list(_ALL_STREAMS)
     )

@@ -9,6 +9,7 @@ which is where the old client had let post-notice events move it past the gap.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -82,3 +83,40 @@ async def test_review_01_events_after_a_gap_notice_in_the_same_read_are_not_jour
     assert len(got) == len(set(got)), "an event was delivered twice"
     assert not set(expected) - set(got), f"lost {len(set(expected) - set(got))} event(s)"
     assert trades.gaps == 1 and trades.gaps_recovered == 1
+
+
+async def test_review_09_a_gap_on_every_connection_backs_off_and_reconciles_once(
+    sim_with: Any, harness_for: Any
+) -> None:
+    """A server that says 'dropped N messages' on every connection: the first gap reconnects
+    at once, the next ones back off (floor 0.2 s, FAST's schedule 0.05 s doubling to 0.4 s:
+    the production 1 s / 1 s / 60 s scaled down), and the REST reconcile runs once for the
+    whole burst instead of after every reconnect."""
+    sim: RunningEmulator = sim_with(rate_limit_per_minute=100_000)
+    h: Harness = await harness_for(sim, streams=("trades",), poll=False, gap_floor=0.2)
+    trades = h.supervisor._streams["trades"]
+    await h.until(lambda: trades.state is State.STREAMING)
+    await h.until(lambda: h.supervisor.status().reconciliation is not None)  # the start's
+    positions_before = sim.emulator.stats.get("http GET /v2/positions", 0)
+    await admin(
+        sim,
+        "/_emulator/faults",
+        {
+            "kind": "slow_reader",
+            "stream": "trades",
+            "after_events": 0,
+            "dropped": 1,
+            "count": 10_000,
+        },
+    )
+    await admin(sim, "/_emulator/disconnect")
+    await asyncio.sleep(2.0)  # the storm runs on its own for a while: count what it does
+    await h.stop()
+    # at once, then >= 0.2, 0.2, 0.2, 0.4, 0.4...: a handful of reconnects, not hundreds
+    assert trades.gaps <= 10, trades.gaps
+    reconciles = sim.emulator.stats.get("http GET /v2/positions", 0) - positions_before
+    assert reconciles == 1, reconciles
+    gaps = [t for t in h.transitions if "dropped" in t.reason]
+    assert gaps and gaps[0].state is State.CONNECTING  # the first gap: at once, no backoff
+    waits = [t.delay for t in gaps if t.state is State.BACKOFF]
+    assert waits and all(d is not None and d >= 0.2 for d in waits), waits

@@ -4,11 +4,12 @@ Per stream, one loop: connect (resuming a little *before* the last journaled eve
 same-millisecond ULIDs can sort out of order, API.md §2.5), hand each chunk's events to the
 journal (which drops duplicates by ``(stream, id)`` and by fact), commit, and only then
 publish. A drop backs off (exponential, jittered, never shorter than Retry-After); a
-``dropped N messages`` comment reconnects at once from the cursor; 401/403 end in
-AUTH_FAILED instead of a retry loop. While the trade stream stays down past a threshold, REST
-polling delivers fills and order changes, keyed by the same facts the stream will carry
-when it returns, so nothing arrives twice. Positions and open orders are reconciled over
-REST at start and after every reconnect.
+``dropped N messages`` comment reconnects at once from the last event before it, and a
+second one within ``gap_window`` backs off like any drop; 401/403 end in AUTH_FAILED instead
+of a retry loop. While the trade stream stays down past a threshold, REST polling delivers
+fills and order changes, keyed by the same facts the stream will carry when it returns, so
+nothing arrives twice. Positions and open orders are reconciled over REST at start and once
+per reconnect burst (a burst ends when a connection has stayed up ``healthy_after``).
 """
 
 from __future__ import annotations
@@ -124,6 +125,8 @@ class SupervisorOptions:
     long_overlap: float = 120.0  # after a gap, an internal error or a long outage
     long_outage: float = 60.0
     since: datetime | None = None  # first start with an empty journal: replay from here
+    gap_window: float = 30.0  # a gap this soon after the previous one backs off
+    gap_floor: float = 1.0  # and waits at least this long
     reconcile: bool = True
     poll: bool = True
 
@@ -137,6 +140,8 @@ class SupervisorOptions:
             idle_timeout_ceiling=s.idle_timeout_ceiling_seconds,
             poll_after=s.poll_after_seconds,
             overlap=s.resume_overlap_seconds,
+            gap_window=s.gap_repeat_window_seconds,
+            gap_floor=s.gap_backoff_floor_seconds,
             since=since,
         )
 
@@ -184,6 +189,8 @@ class _StreamState:
         self.gaps = 0
         self.gaps_recovered = 0
         self.pending_gap = False
+        self.last_gap: float | None = None  # monotonic time of the latest gap notice
+        self.burst_reconciled = False  # a reconnect of this burst already reconciled
         self.quarantined = 0
         self.polled = 0
         self.received = 0  # rows handed to the journal writer, before de-duplication
@@ -392,14 +399,19 @@ class Supervisor:
                     self._backpressure,
                 )
             except StreamGap as gap:
+                if strategy.disconnected():
+                    s.burst_reconciled = False  # it had been healthy: a new burst begins
+                self._went_down(s)
                 s.gaps += 1
                 s.pending_gap = True
-                strategy.disconnected()
                 overlap = self.options.long_overlap
                 reason = gap.reason
                 log.warning("gap", extra={"stream": name, "dropped": gap.dropped})
-                self._went_down(s)
-                continue  # re-read the gap from the cursor at once
+                auth_failures = 0
+                if not self._repeated_gap(s):
+                    continue  # the first gap in a while: re-read it from the cursor at once
+                # a server that keeps dropping: back off like any drop, never below the floor
+                delay = max(strategy.next_delay(), self.options.gap_floor)
             except AuthRejected as exc:
                 auth_failures += 1
                 self._went_down(s)
@@ -432,7 +444,8 @@ class Supervisor:
                 retry_after = exc.retry_after
                 reason = exc.reason
             except StreamClosed as exc:
-                strategy.disconnected()
+                if strategy.disconnected():
+                    s.burst_reconciled = False
                 self._went_down(s)
                 delay = strategy.next_delay()
                 reason = exc.reason
@@ -441,7 +454,7 @@ class Supervisor:
                 continue
             overlap = (
                 self.options.long_overlap
-                if (s.internal_error or self._outage(s) > self.options.long_outage)
+                if (s.pending_gap or s.internal_error or self._outage(s) > self.options.long_outage)
                 else self.options.overlap
             )
             s.internal_error = False
@@ -465,6 +478,12 @@ class Supervisor:
                 },
             )
             await self._wait(delay)
+
+    def _repeated_gap(self, s: _StreamState) -> bool:
+        """Whether this gap came within ``gap_window`` of the previous one (and so backs off)."""
+        now = time.monotonic()
+        last, s.last_gap = s.last_gap, now
+        return last is not None and now - last < self.options.gap_window
 
     async def _wait(self, seconds: float) -> None:
         if seconds <= 0:
@@ -524,7 +543,10 @@ class Supervisor:
         s.opened_once = True
         s.polling = False
         self._transition(s, State.STREAMING, "connected" if first else "reconnected")
-        if self.options.reconcile and s.name == "trades" and not first:
+        if self.options.reconcile and s.name == "trades" and not first and not s.burst_reconciled:
+            # once per reconnect burst: a burst ends when a connection proves healthy
+            # (lasts ``healthy_after``), so a flapping stream does not reconcile per connection
+            s.burst_reconciled = True
             asyncio.get_running_loop().create_task(self._reconcile(), name="reconcile")
 
     def _went_down(self, s: _StreamState) -> None:
