@@ -260,6 +260,8 @@ class StreamSettings(_Section):
     backoff_cap_seconds: float = Field(60.0, gt=0)
     jitter: bool = True
     healthy_after_seconds: float = Field(30.0, gt=0)
+    # the longest Retry-After / rate-limit reset honoured; a longer one is cut, logged, shown
+    retry_after_ceiling_seconds: float = Field(600.0, gt=0)
     idle_timeout_ceiling_seconds: float = Field(60.0, gt=0)
     poll_after_seconds: float = Field(15.0, gt=0)
     resume_overlap_seconds: float = Field(5.0, ge=0)

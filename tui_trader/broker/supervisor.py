@@ -438,11 +438,19 @@ class Supervisor:
                 return
             except StreamRefused as exc:
                 self._went_down(s)
+                auth_failures = 0  # "twice in a row" means with nothing else in between
                 delay = strategy.next_delay(
                     retry_after=exc.retry_after, rate_limit_reset=exc.rate_limit_reset
                 )
                 retry_after = exc.retry_after
                 reason = exc.reason
+                cut = strategy.last_cut
+                if cut is not None:
+                    reason += f"; asked to wait {_span(cut)}, waiting {_span(delay)} (ceiling)"
+                    log.warning(
+                        "retry-after cut to the ceiling",
+                        extra={"stream": name, "asked": cut, "delay": round(delay, 3)},
+                    )
             except StreamClosed as exc:
                 if strategy.disconnected():
                     s.burst_reconciled = False
@@ -847,6 +855,17 @@ def _parse_at(text: str | None) -> datetime | None:
 def _short(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:200]
+
+
+def _span(seconds: float) -> str:
+    """A wait as a person reads it: ``45 s``, ``10 min``, ``3.2 h``, ``1157 days``."""
+    if seconds < 120:
+        return f"{seconds:.3g} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.3g} min"
+    if seconds < 172_800:
+        return f"{seconds / 3600:.3g} h"
+    return f"{seconds / 86_400:.0f} days"
 
 
 __all__ = ["Delivered", "Supervisor", "SupervisorOptions", "fact_for"]

@@ -64,6 +64,7 @@ class ConnectFault(_Spec):
     kind: Literal["connect"] = "connect"
     status: int = Field(503, ge=400, le=599)
     retry_after: float | None = Field(None, ge=0)
+    retry_after_raw: str | None = None  # sent as is: an HTTP-date, a far future, garbage
     scope: Literal["sse", "rest", "any"] = "sse"
     stream: StreamName | None = None
     count: int = Field(1, ge=1)

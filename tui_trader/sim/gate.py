@@ -172,13 +172,19 @@ class Gate:
         fault = emu.faults.take_connect("sse" if family == "sse" else "rest", stream)
         if fault is not None:
             hdrs = list(extra)
-            if fault.retry_after is not None:
+            if fault.retry_after_raw is not None:
+                hdrs.append((b"retry-after", fault.retry_after_raw.encode("latin-1")))
+            elif fault.retry_after is not None:
                 hdrs.append((b"retry-after", _seconds(fault.retry_after)))
             if fault.status == 429:
                 body: dict[str, Any] = {
                     "code": errors.RATE_LIMITED,
                     "message": "rate limit exceeded",
                 }
+            elif fault.status == 401:  # Alpaca's own words, as a real refusal says them
+                body = {"code": errors.UNAUTHORIZED, "message": "request is not authorized"}
+            elif fault.status == 404:
+                body = {"code": errors.NOT_FOUND, "message": "endpoint not found"}
             else:
                 reason = _REASONS.get(fault.status, "server error")
                 body = {"code": fault.status * 100_000, "message": reason}
