@@ -135,6 +135,14 @@ def build_parser() -> argparse.ArgumentParser:
         "(repeatable; the same specs as POST /_emulator/faults)",
     )
     sim.add_argument(
+        "--not-offered",
+        action="append",
+        default=[],
+        choices=["trades", "accounts", "nta"],
+        metavar="STREAM",
+        help="answer 404 on that stream's route, as a Trading-API host may for trades (repeatable)",
+    )
+    sim.add_argument(
         "--strict-auth",
         action="store_true",
         help="want Basic auth on Broker/SSE routes and key headers on /v2",
@@ -321,7 +329,9 @@ def cmd_sim(settings: Settings, args: argparse.Namespace) -> int:
         print(f"tui-trader sim: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        faults = _fault_specs(args.fault)
+        faults = _fault_specs(
+            [*args.fault, *(f'{{"kind":"not_offered","stream":"{x}"}}' for x in args.not_offered)]
+        )
     except ValueError as exc:
         print(f"tui-trader sim: error: --fault: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -264,6 +264,10 @@ class StreamSettings(_Section):
     retry_after_ceiling_seconds: float = Field(600.0, gt=0)
     idle_timeout_ceiling_seconds: float = Field(60.0, gt=0)
     poll_after_seconds: float = Field(15.0, gt=0)
+    poll_interval_seconds: float = Field(2.0, gt=0)  # REST polling while the stream is down
+    # a stream the server does not offer (404/410/400): asked again from 60 s, doubling to 15 min
+    not_offered_retry_base_seconds: float = Field(60.0, gt=0)
+    not_offered_retry_cap_seconds: float = Field(900.0, gt=0)
     resume_overlap_seconds: float = Field(5.0, ge=0)
     # a "dropped N messages" notice reconnects at once; another within this window backs off
     gap_repeat_window_seconds: float = Field(30.0, ge=0)
@@ -290,6 +294,10 @@ class StreamSettings(_Section):
     def _cap_above_base(self) -> Self:
         if self.backoff_cap_seconds < self.backoff_base_seconds:
             raise ConfigError("backoff_cap_seconds", "must not be below backoff_base_seconds")
+        if self.not_offered_retry_cap_seconds < self.not_offered_retry_base_seconds:
+            raise ConfigError(
+                "not_offered_retry_cap_seconds", "must not be below not_offered_retry_base_seconds"
+            )
         return self
 
 

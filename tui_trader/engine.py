@@ -25,7 +25,7 @@ from tui_trader.broker.faults import FAULT_MENU, FaultError
 from tui_trader.broker.faults import inject as inject_fault
 from tui_trader.broker.ordering import FlattenReport, OrderResult, OrderSender, Outcome, flatten
 from tui_trader.broker.rest import AlpacaError, AlpacaREST
-from tui_trader.broker.status import ConnectionStatus, State, Transition
+from tui_trader.broker.status import ConnectionStatus, Transition
 from tui_trader.broker.supervisor import Delivered, Supervisor, SupervisorOptions
 from tui_trader.core.convexity import ConvexityDetector, ConvexityReading
 from tui_trader.core.events import AccountStatusEvent, NtaEvent, TradeEvent
@@ -658,9 +658,9 @@ class Desk:
                 del self._working[symbol]
 
     def _evaluate_risk(self) -> None:
-        status = self.supervisor.status()
-        trades = next((s for s in status.streams if s.name == "trades"), None)
-        stream_up = trades is None or trades.state is State.STREAMING
+        # up: trade events are being delivered, by the stream or (standing in for a stream
+        # that is down or not offered) by a REST poll within its bound
+        stream_up = self.supervisor.trades_delivering()
         age = None if self._data_at is None else time.monotonic() - self._data_at
         before = self.risk.state
         self.risk.update(

@@ -3,13 +3,16 @@
 Per stream, one loop: connect (resuming a little *before* the last journaled event, because
 same-millisecond ULIDs can sort out of order, API.md §2.5), hand each chunk's events to the
 journal (which drops duplicates by ``(stream, id)`` and by fact), commit, and only then
-publish. A drop backs off (exponential, jittered, never shorter than Retry-After); a
+publish. A drop backs off (exponential, jittered, Retry-After honoured up to a ceiling); a
 ``dropped N messages`` comment reconnects at once from the last event before it, and a
 second one within ``gap_window`` backs off like any drop; 401/403 end in AUTH_FAILED instead
-of a retry loop. While the trade stream stays down past a threshold, REST polling delivers
-fills and order changes, keyed by the same facts the stream will carry when it returns, so
-nothing arrives twice. Positions and open orders are reconciled over REST at start and once
-per reconnect burst (a burst ends when a connection has stayed up ``healthy_after``).
+of a retry loop. A stream the server does not offer (404/410/400) is asked for again
+slowly (60 s doubling to 15 min). While the trade stream stays down past a threshold, or is
+not offered, REST polling (:mod:`tui_trader.broker.poller`) delivers fills and order changes,
+keyed by the same facts the stream will carry when it returns, so nothing arrives twice; a
+recent poll counts as delivering (:meth:`Supervisor.trades_delivering`). Positions and open
+orders are reconciled over REST at start and once per reconnect burst (a burst ends when a
+connection has stayed up ``healthy_after``).
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import json
 import logging
 import operator
 import threading
@@ -30,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from tui_trader.broker.poller import TradePoller
 from tui_trader.broker.sse import (
     ROUTES,
     AuthRejected,
@@ -60,7 +63,7 @@ if TYPE_CHECKING:
     from tui_trader.broker.journal import Journal
     from tui_trader.broker.rest import AlpacaREST
     from tui_trader.config import StreamSettings
-    from tui_trader.core.models import Activity, Position, WireOrder
+    from tui_trader.core.models import Position, WireOrder
 
 log = logging.getLogger("tui_trader.stream")
 _new = tuple.__new__
@@ -68,8 +71,9 @@ _ROW = operator.itemgetter(1)  # (rowid, Row) -> Row
 _STREAM_SOURCE = operator.itemgetter(0, 6)  # Row -> (stream, source)
 
 AUTH_ATTEMPTS = 2
-# a 401 can be a blip at a proxy; twice in a row is a verdict
+# a 401 can be a blip at a proxy; twice in a row (nothing else between) is a verdict
 RECONCILE_TRIES = 3  # REST snapshots taken before giving up on a quiet moment
+POLL_FRESH = 3  # polls count as delivering while the last one is this many intervals old
 
 
 class Delivered:
@@ -127,6 +131,10 @@ class SupervisorOptions:
     since: datetime | None = None  # first start with an empty journal: replay from here
     gap_window: float = 30.0  # a gap this soon after the previous one backs off
     gap_floor: float = 1.0  # and waits at least this long
+    # a stream the server does not offer (404/410/400) is asked again slowly
+    unoffered_backoff: BackoffPolicy = field(
+        default_factory=lambda: BackoffPolicy(base=60.0, factor=2.0, cap=900.0)
+    )
     reconcile: bool = True
     poll: bool = True
 
@@ -139,6 +147,14 @@ class SupervisorOptions:
             backoff=BackoffPolicy.from_settings(s),
             idle_timeout_ceiling=s.idle_timeout_ceiling_seconds,
             poll_after=s.poll_after_seconds,
+            poll_interval=s.poll_interval_seconds,
+            unoffered_backoff=BackoffPolicy(
+                base=s.not_offered_retry_base_seconds,
+                factor=2.0,
+                cap=s.not_offered_retry_cap_seconds,
+                jitter=s.jitter,
+                retry_after_ceiling=s.retry_after_ceiling_seconds,
+            ),
             overlap=s.resume_overlap_seconds,
             gap_window=s.gap_repeat_window_seconds,
             gap_floor=s.gap_backoff_floor_seconds,
@@ -285,6 +301,11 @@ class Supervisor:
         self._poll_after_wall: datetime | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.auth_failure: str | None = None
+        self._poller = (
+            TradePoller(rest, overlap=options.overlap, first_overlap=options.long_overlap)
+            if options.poll and "trades" in self._streams
+            else None
+        )
 
     # ------------------------------------------------------------------- public surface
     def on_events(self, listener: Callable[[list[Delivered]], None]) -> None:
@@ -370,21 +391,20 @@ class Supervisor:
     async def _run_stream(self, name: str) -> None:
         s = self._streams[name]
         route = ROUTES[name]
-        strategy = (
-            ReconnectStrategy(self.options.backoff, random=self._random)
-            if self._random is not None
-            else ReconnectStrategy(self.options.backoff)
-        )
+        strategy = self._strategy(self.options.backoff)
+        unoffered = self._strategy(self.options.unoffered_backoff)  # 404/410/400: slowly
         auth_failures = 0
         overlap = self.options.overlap
         reason = "starting"
         while not self._stopping.is_set():
             retry_after: float | None = None
+            attempt: int | None = None  # None: the drop schedule's own count
             self._transition(s, State.CONNECTING, reason)
             params = await self._resume_params(s, route.version, overlap)
 
             def opened(s: _StreamState = s) -> None:
                 strategy.connected()
+                unoffered.reset()
                 self._opened(s)
 
             try:
@@ -427,15 +447,21 @@ class Supervisor:
                 delay = strategy.next_delay()
                 reason = exc.reason
             except StreamUnavailable as exc:
+                # a Trading-API host may never offer it, a proxy may 404 for a while: ask
+                # again slowly for as long as we run, and poll REST for trades meanwhile
                 self._went_down(s)
-                s.polling = name == "trades" and self.options.poll
-                self._transition(
-                    s,
-                    State.STOPPED if not s.polling else State.BACKOFF,
-                    f"stream not offered: {exc.reason}",
+                auth_failures = 0
+                delay = unoffered.next_delay()
+                attempt = unoffered.attempt
+                polling = name == "trades" and self.options.poll
+                s.polling = s.polling or polling
+                reason = f"not offered ({exc.reason}), retrying in {_span(delay)}"
+                if polling:
+                    reason += "; polling"
+                log.warning(
+                    "stream not offered",
+                    extra={"stream": name, "reason": exc.reason, "delay": round(delay, 3)},
                 )
-                log.error("stream unavailable", extra={"stream": name, "reason": exc.reason})
-                return
             except StreamRefused as exc:
                 self._went_down(s)
                 auth_failures = 0  # "twice in a row" means with nothing else in between
@@ -467,11 +493,12 @@ class Supervisor:
             )
             s.internal_error = False
             at = datetime.now(UTC) + timedelta(seconds=delay)
+            attempt = strategy.attempt if attempt is None else attempt
             self._transition(
                 s,
                 State.BACKOFF,
                 reason,
-                attempt=strategy.attempt,
+                attempt=attempt,
                 next_retry_at=at,
                 delay=delay,
                 retry_after=retry_after,
@@ -481,11 +508,16 @@ class Supervisor:
                 extra={
                     "stream": name,
                     "delay": round(delay, 3),
-                    "attempt": strategy.attempt,
+                    "attempt": attempt,
                     "reason": reason,
                 },
             )
             await self._wait(delay)
+
+    def _strategy(self, policy: BackoffPolicy) -> ReconnectStrategy:
+        if self._random is not None:
+            return ReconnectStrategy(policy, random=self._random)
+        return ReconnectStrategy(policy)
 
     def _repeated_gap(self, s: _StreamState) -> bool:
         """Whether this gap came within ``gap_window`` of the previous one (and so backs off)."""
@@ -721,122 +753,64 @@ class Supervisor:
                     listener(transition, status)
 
     # -------------------------------------------------------------------------- polling
+    def trades_delivering(self) -> bool:
+        """Whether trade events are being delivered: the trade stream is STREAMING, or the
+        REST poller (standing in while the stream is down or not offered) completed a poll
+        within ``POLL_FRESH`` poll intervals. True when no trade stream is run at all. What
+        the STREAM breaker should read as "the stream is up"."""
+        s = self._streams.get("trades")
+        if s is None or s.state is State.STREAMING:
+            return True
+        last = self._poller.last_ok if self._poller is not None else None
+        return (
+            s.polling
+            and last is not None
+            and time.monotonic() - last <= POLL_FRESH * self.options.poll_interval
+        )
+
     async def _poll_loop(self) -> None:
         s = self._streams["trades"]
+        poller = self._poller
+        assert poller is not None
+        episode = False  # a polling episode is under way (its cursors are set)
         while not self._stopping.is_set():
             await self._wait(self.options.poll_interval)
             if self._stopping.is_set() or s.state is State.AUTH_FAILED:
                 return
             down_for = self._outage(s) if s.opened_once or s.polling else 0.0
             if s.state is State.STREAMING or (down_for < self.options.poll_after and not s.polling):
+                episode = False
                 continue
             if not s.polling:
                 s.polling = True
+                episode = False
                 self._transition(s, s.state, f"stream down {down_for:.0f} s: polling REST")
+            if not episode:
+                anchor = self._poll_anchor(s)
+                if anchor is None:
+                    continue  # nothing known about where the stream stood: it would only guess
+                poller.begin(anchor)
+                episode = True
             try:
-                await self._poll_once(s)
+                items = await poller.poll()
             except Exception as exc:  # keep polling; the stream loop handles auth verdicts
                 log.warning("poll failed", extra={"error": _short(exc)})
+                continue
+            if items and self._writer is not None:
+                s.received += len(items)
+                self._writer.submit(
+                    [
+                        Row("trades", key, at, kind, payload, fact, source="poll")
+                        for at, key, kind, payload, fact in items
+                    ]
+                )
+                await self._writer.drain()
 
-    async def _poll_once(self, s: _StreamState) -> None:
+    def _poll_anchor(self, s: _StreamState) -> datetime | None:
+        """Where the trade stream stood: its last journaled event, else where it started."""
         cursor = self.journal.cursor("trades")
         anchor = _parse_at(cursor[1]) if cursor is not None else None
-        anchor = anchor or s.live_anchor or self.options.since
-        if anchor is None:
-            return  # nothing known about where the stream stood: polling could only guess
-        after = anchor - timedelta(seconds=self.options.long_overlap)
-        fills = await self.rest.activities(activity_types=["FILL"], after=after, direction="asc")
-        orders = {
-            o.id: o
-            for o in await self.rest.list_orders(
-                status="all", after=after - timedelta(days=1), direction="asc", limit=500
-            )
-        }
-        items: list[tuple[str, str, str, str, str]] = []  # (at, id, type, payload, fact)
-        for act in fills:
-            order = orders.get(str(act.order_id)) if act.order_id else None
-            if order is None and act.order_id:
-                order = await self.rest.get_order(str(act.order_id))
-                orders[order.id] = order
-            if order is None or act.cum_qty is None:
-                continue
-            items.append(_synth_fill(act, order))
-        for order in orders.values():
-            synth = _synth_status(order)
-            if synth is not None:
-                items.append(synth)
-        items.sort(key=lambda item: item[0])
-        if items and self._writer is not None:
-            s.received += len(items)
-            self._writer.submit(
-                [
-                    Row("trades", key, at, kind, payload, fact, source="poll")
-                    for at, key, kind, payload, fact in items
-                ]
-            )
-            await self._writer.drain()
-
-
-# ------------------------------------------------------------------------ synthesis
-def _order_json(order: WireOrder) -> dict[str, Any]:
-    data: dict[str, Any] = order.model_dump(mode="json", by_alias=True)
-    return data
-
-
-def _synth_fill(act: Activity, order: WireOrder) -> tuple[str, str, str, str, str]:
-    cum = format_decimal(act.cum_qty) if act.cum_qty is not None else "0"
-    at = act.transaction_time.isoformat().replace("+00:00", "Z") if act.transaction_time else ""
-    kind = "fill" if str(act.type or "fill") == "fill" else "partial_fill"
-    order_json = _order_json(order)
-    order_json["filled_qty"] = cum  # the order as of this execution
-    payload = {
-        "account_id": getattr(act, "account_id", None),
-        "at": at,
-        "event": kind,
-        "event_id": f"poll:{act.id}",
-        "execution_id": None,
-        "order": order_json,
-        "price": None if act.price is None else format_decimal(act.price),
-        "qty": None if act.qty is None else format_decimal(act.qty),
-        "timestamp": at,
-        "source": "poll",
-    }
-    fact = fact_of(kind, order.id, act.cum_qty) or f"fill:{order.id}:{cum}"
-    return at, f"poll:{act.id}", kind, json.dumps(payload, separators=(",", ":")), fact
-
-
-def _synth_status(order: WireOrder) -> tuple[str, str, str, str, str] | None:
-    status = str(order.status)
-    kind = {
-        "new": "new",
-        "accepted": "new",
-        "pending_new": "new",
-        "partially_filled": "new",
-        "canceled": "canceled",
-        "expired": "expired",
-        "rejected": "rejected",
-        "replaced": "replaced",
-    }.get(status)
-    if kind is None:
-        return None
-    stamp = order.updated_at or order.created_at
-    at = stamp.isoformat().replace("+00:00", "Z") if stamp else ""
-    payload = {
-        "account_id": None,
-        "at": at,
-        "event": kind,
-        "event_id": f"poll:{kind}:{order.id}",
-        "order": _order_json(order),
-        "timestamp": at,
-        "source": "poll",
-    }
-    return (
-        at,
-        f"poll:{kind}:{order.id}",
-        kind,
-        json.dumps(payload, separators=(",", ":")),
-        fact_of(kind, order.id, None) or f"{kind}:{order.id}",
-    )
+        return anchor or s.live_anchor or self.options.since
 
 
 def _is_ulid(text: str) -> bool:

@@ -71,6 +71,17 @@ class ConnectFault(_Spec):
     after: int = Field(0, ge=0)
 
 
+class NotOffered(_Spec):
+    """``stream`` is not offered by this host: its route answers ``status`` (404 by default,
+    as a Trading-API host may for ``/v2/events/trades``; 410 or 400 also) to the next
+    ``count`` connections, or until cleared."""
+
+    kind: Literal["not_offered"] = "not_offered"
+    stream: StreamName = "trades"
+    status: Literal[400, 404, 410] = 404
+    count: int | None = Field(None, ge=1)  # None: until cleared
+
+
 class AuthFault(_Spec):
     """Rejects credentials: 401 with Alpaca's body, or 403 ``forbidden.`` without a code."""
 
@@ -110,6 +121,7 @@ class SingleConnection(_Spec):
 FaultSpec = Annotated[
     StreamFault
     | ConnectFault
+    | NotOffered
     | AuthFault
     | DropOrderResponse
     | UlidInversion
@@ -151,6 +163,9 @@ class Faults:
     auth_left: int | None = None
     drop_order_responses: int = 0
     single_connection: bool = False
+    not_offered: dict[str, list[int | None]] = field(
+        default_factory=dict
+    )  # stream -> [status, left]
     injected: dict[str, int] = field(default_factory=dict)  # kind -> times fired
 
     def arm(self, spec: FaultSpec) -> None:
@@ -164,6 +179,8 @@ class Faults:
             self.drop_order_responses += spec.count
         elif isinstance(spec, SingleConnection):
             self.single_connection = spec.enabled
+        elif isinstance(spec, NotOffered):
+            self.not_offered[spec.stream] = [spec.status, spec.count]
         # UlidInversion and LateNew act on the exchange; the emulator applies them.
 
     def clear(self) -> None:
@@ -172,6 +189,7 @@ class Faults:
         self.auth_status = self.auth_left = None
         self.drop_order_responses = 0
         self.single_connection = False
+        self.not_offered.clear()
 
     def pending(self) -> list[dict[str, object]]:
         out: list[dict[str, object]] = []
@@ -181,6 +199,8 @@ class Faults:
             out.append({"kind": "reject_auth", "status": self.auth_status, "left": self.auth_left})
         if self.drop_order_responses:
             out.append({"kind": "drop_order_response", "left": self.drop_order_responses})
+        for stream, (status, left) in self.not_offered.items():
+            out.append({"kind": "not_offered", "stream": stream, "status": status, "left": left})
         return out
 
     def _count(self, kind: str) -> None:
@@ -248,6 +268,20 @@ class Faults:
             seconds=round(self.rng.uniform(min(0.5, self.max_stall), self.max_stall), 2),
             dropped=self.rng.randint(1, 20),
         )
+
+    def take_not_offered(self, stream: str) -> int | None:
+        """The status a connection to ``stream`` gets when it is not offered, else None."""
+        entry = self.not_offered.get(stream)
+        if entry is None:
+            return None
+        status, left = entry
+        if left is not None:
+            if left <= 1:
+                del self.not_offered[stream]
+            else:
+                entry[1] = left - 1
+        self._count(f"not_offered_{status}")
+        return status
 
     def take_drop_order_response(self) -> bool:
         if self.drop_order_responses <= 0:

@@ -126,6 +126,12 @@ class EventStreamer:
         return handle
 
     async def open(self, request: Request, stream: str, version: str) -> Response:
+        refused = self.emu.faults.take_not_offered(stream)
+        if refused is not None:  # as a host without the route answers: 404 like any unknown
+            message = {404: "endpoint not found", 410: "this endpoint has been removed"}
+            raise errors.ApiFailure(
+                refused, refused * 100_000 + 10_000, message.get(refused, "bad request")
+            )
         if stream == "trades" and version == "v1" and not self.emu.config.legacy_v1_trades:
             raise errors.ApiFailure(
                 410, 41010000, "this endpoint has been removed; use /v2/events/trades"
