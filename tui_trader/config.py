@@ -265,6 +265,9 @@ class StreamSettings(_Section):
     idle_timeout_ceiling_seconds: float = Field(60.0, gt=0)
     poll_after_seconds: float = Field(15.0, gt=0)
     poll_interval_seconds: float = Field(2.0, gt=0)  # REST polling while the stream is down
+    # a reconciliation (positions, open orders) unanswered by then counts as failed: the
+    # STREAM breaker's "reconciling" never holds longer
+    reconcile_timeout_seconds: float = Field(30.0, gt=0)
     # a stream the server does not offer (404/410/400): asked again from 60 s, doubling to 15 min
     not_offered_retry_base_seconds: float = Field(60.0, gt=0)
     not_offered_retry_cap_seconds: float = Field(900.0, gt=0)

@@ -668,7 +668,7 @@ class Desk:
             now=self._clock(),
             market_data_age=age,
             stream_up=stream_up,
-            reconciling=False,
+            reconciling=self.supervisor.reconciling,  # bounded: reconcile_timeout_seconds
         )
         after = self.risk.state
         if after != before:

@@ -92,7 +92,8 @@ class Reconciliation:
 class ConnectionStatus:
     state: State
     streams: tuple[StreamStatus, ...]
-    reconciliation: Reconciliation | None = None
+    reconciliation: Reconciliation | None = None  # the latest one, done or failed
+    reconciling: bool = False  # one is pending or running now
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property

@@ -131,6 +131,7 @@ class SupervisorOptions:
     since: datetime | None = None  # first start with an empty journal: replay from here
     gap_window: float = 30.0  # a gap this soon after the previous one backs off
     gap_floor: float = 1.0  # and waits at least this long
+    reconcile_timeout: float = 30.0  # a reconciliation still unanswered by then has failed
     # a stream the server does not offer (404/410/400) is asked again slowly
     unoffered_backoff: BackoffPolicy = field(
         default_factory=lambda: BackoffPolicy(base=60.0, factor=2.0, cap=900.0)
@@ -148,6 +149,7 @@ class SupervisorOptions:
             idle_timeout_ceiling=s.idle_timeout_ceiling_seconds,
             poll_after=s.poll_after_seconds,
             poll_interval=s.poll_interval_seconds,
+            reconcile_timeout=s.reconcile_timeout_seconds,
             unoffered_backoff=BackoffPolicy(
                 base=s.not_offered_retry_base_seconds,
                 factor=2.0,
@@ -298,6 +300,7 @@ class Supervisor:
         self._stopping = asyncio.Event()
         self._reconciliation: Reconciliation | None = None
         self._reconcile_lock = asyncio.Lock()
+        self._reconciles: set[asyncio.Task[None]] = set()  # pending or running
         self._poll_after_wall: datetime | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.auth_failure: str | None = None
@@ -340,6 +343,7 @@ class Supervisor:
             state=overall_state([s.state for s in streams]),
             streams=streams,
             reconciliation=self._reconciliation,
+            reconciling=self.reconciling,
         )
 
     def stop(self) -> None:
@@ -370,16 +374,16 @@ class Supervisor:
         if self.options.poll and "trades" in self._streams:
             self._tasks.append(asyncio.create_task(self._poll_loop(), name="poller"))
         if self.options.reconcile:
-            self._tasks.append(asyncio.create_task(self._reconcile(), name="reconcile-start"))
+            self._tasks.append(self._schedule_reconcile("reconcile-start"))
         try:
             await asyncio.gather(*self._tasks, return_exceptions=False)
         except asyncio.CancelledError:
             if not self._stopping.is_set():
                 raise
         finally:
-            for task in self._tasks:
+            for task in [*self._tasks, *self._reconciles]:
                 task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await asyncio.gather(*self._tasks, *self._reconciles, return_exceptions=True)
             with contextlib.suppress(Exception):
                 await self._writer.drain()
             await asyncio.to_thread(self._writer.close)
@@ -587,7 +591,7 @@ class Supervisor:
             # once per reconnect burst: a burst ends when a connection proves healthy
             # (lasts ``healthy_after``), so a flapping stream does not reconcile per connection
             s.burst_reconciled = True
-            asyncio.get_running_loop().create_task(self._reconcile(), name="reconcile")
+            self._schedule_reconcile("reconcile")
 
     def _went_down(self, s: _StreamState) -> None:
         if s.down_since is None:
@@ -710,6 +714,53 @@ class Supervisor:
                 listener(transition, status)
 
     # ---------------------------------------------------------------------- reconciling
+    @property
+    def reconciling(self) -> bool:
+        """A reconciliation is pending or running: from the start, and from a reconnect that
+        asked for one, until it completes or fails. Bounded: one that has not finished within
+        ``reconcile_timeout`` seconds (the REST client's own retries included) is abandoned
+        as failed, so this never holds for longer than that. The STREAM breaker's input."""
+        return bool(self._reconciles)
+
+    def _schedule_reconcile(self, name: str) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(self._reconcile_bounded(), name=name)
+        first = not self._reconciles
+        self._reconciles.add(task)
+        task.add_done_callback(self._reconcile_done)
+        if first:
+            self._announce("reconciling")
+        return task
+
+    async def _reconcile_bounded(self) -> None:
+        try:
+            async with asyncio.timeout(self.options.reconcile_timeout):
+                await self._reconcile()
+        except TimeoutError:
+            limit = self.options.reconcile_timeout
+            self._reconciliation = Reconciliation(
+                datetime.now(UTC), {}, 0, error=f"no answer within {limit:g} s"
+            )
+            log.warning("reconciliation timed out", extra={"seconds": limit})
+
+    def _reconcile_done(self, task: asyncio.Task[None]) -> None:
+        self._reconciles.discard(task)
+        if self._reconciles or self._stopping.is_set():
+            return
+        rec = self._reconciliation
+        failed = rec is not None and rec.error is not None
+        self._announce(f"reconcile failed: {rec.error}" if failed and rec else "reconciled")
+
+    def _announce(self, reason: str) -> None:
+        """A connection-wide change (reconciling, reconciled) told to the status listeners
+        as a transition of the trade stream (or the first one), so they re-evaluate."""
+        if not self._status_listeners or not self._streams:
+            return
+        s = self._streams.get("trades") or next(iter(self._streams.values()))
+        transition = Transition(s.name, s.shown_state, reason, datetime.now(UTC))
+        status = self.status()
+        for listener in self._status_listeners:
+            listener(transition, status)
+
     async def _reconcile(self) -> None:
         """Positions and open orders from REST, told to the listeners (the ledger adopts them).
 
@@ -745,12 +796,6 @@ class Supervisor:
             book = {p.symbol: format_decimal(p.signed_qty) for p in positions}
             self._reconciliation = Reconciliation(at, book, len(orders))
             log.info("reconciled", extra={"positions": len(book), "open_orders": len(orders)})
-            s = self._streams.get("trades") or next(iter(self._streams.values()))
-            if self._status_listeners:
-                transition = Transition(s.name, s.shown_state, "reconciled", at)
-                status = self.status()
-                for listener in self._status_listeners:
-                    listener(transition, status)
 
     # -------------------------------------------------------------------------- polling
     def trades_delivering(self) -> bool:
