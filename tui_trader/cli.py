@@ -121,6 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--secret", help="accepted secret (with --key)")
     sim.add_argument("--chaos", type=_fraction, help="probability of a random fault per event")
     sim.add_argument("--heartbeat", type=_positive(float), help="seconds between :heartbeat")
+    sim.add_argument(
+        "--heartbeat-mode",
+        choices=["idle", "fixed"],
+        help="idle (default): a heartbeat only after --heartbeat seconds without a write, "
+        "so a busy stream shows none; fixed: every --heartbeat seconds",
+    )
     sim.add_argument("--symbols", help="comma-separated tickers (default AAPL,MSFT,NVDA,TSLA,SPY)")
     sim.add_argument("--csv", type=Path, help="replay bars from timestamp,symbol,open,high,...")
     sim.add_argument("--accounts", type=_positive(int), default=1, help="number of accounts")
@@ -305,6 +311,7 @@ def _emulator_config(settings: Settings, args: argparse.Namespace | None) -> Any
         speed=pick("speed", s.speed),
         start=pick("start", None),
         heartbeat_seconds=pick("heartbeat", s.heartbeat_seconds),
+        heartbeat_mode=pick("heartbeat_mode", "idle"),
         key_id=pick("key", None),
         secret_key=pick("secret", None),
         strict_auth=bool(pick("strict_auth", False)),

@@ -263,6 +263,11 @@ class StreamSettings(_Section):
     # the longest Retry-After / rate-limit reset honoured; a longer one is cut, logged, shown
     retry_after_ceiling_seconds: float = Field(600.0, gt=0)
     idle_timeout_ceiling_seconds: float = Field(60.0, gt=0)
+    # the longest silence is 3 heartbeat periods of the host once known (from any of its
+    # streams); before that, a stream that was delivering r events/s may stay silent for
+    # max(stall_events / r, stall_floor_seconds), at most the ceiling above
+    stall_events: float = Field(100.0, gt=0)
+    stall_floor_seconds: float = Field(20.0, gt=0)
     poll_after_seconds: float = Field(15.0, gt=0)
     poll_interval_seconds: float = Field(2.0, gt=0)  # REST polling while the stream is down
     # a reconciliation (positions, open orders) unanswered by then counts as failed: the

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import threading
 import time
 from typing import Any
 
@@ -294,6 +295,36 @@ def test_heartbeat_spacing_follows_the_configured_period(client: httpx.Client) -
     times = [t for t, _ in s.seen]
     spacing = (times[-1] - times[0]) / 3
     assert 0.07 <= spacing <= 0.3, spacing  # configured 0.1 s
+
+
+@pytest.mark.parametrize(("mode", "beats"), [("idle", (0, 0)), ("fixed", (3, 7))])
+def test_heartbeat_modes_on_a_busy_stream(sim_with: Any, mode: str, beats: tuple[int, int]) -> None:
+    """An event every 40 ms for 1.2 s, heartbeats every 0.3 s: "idle" (the default, what a
+    server that beats only a silent connection does) sends none while events flow; "fixed"
+    sends one every period in between them."""
+    running = sim_with(heartbeat_seconds=0.3, heartbeat_mode=mode)
+    stop = threading.Event()
+
+    def produce() -> None:
+        with httpx.Client(base_url=running.url, timeout=10) as adm:
+            for _ in range(30):
+                if stop.is_set():
+                    return
+                inject(adm)
+                time.sleep(0.04)
+
+    with client_for(running) as c, LiveStream(c, TRADES) as s:
+        s.read_until(is_heartbeat)  # connected and idle: a heartbeat first
+        producer = threading.Thread(target=produce, daemon=True)
+        producer.start()
+        count = iter(range(1, 31))
+        lines = s.read_until(lambda line: is_event(line) and next(count) == 30, 400)
+        stop.set()
+        producer.join(10)
+    events = [i for i, line in enumerate(lines) if is_event(line)]
+    between = [line for line in lines[events[0] : events[-1]] if is_heartbeat(line)]
+    assert len(events) == 30
+    assert beats[0] <= len(between) <= beats[1], (mode, len(between))
 
 
 # ---------------------------------------------------------------------- connect faults

@@ -106,19 +106,19 @@ async def test_stall_is_detected_within_the_idle_timeout(sim_with: Any, harness_
     sim: RunningEmulator = sim_with(heartbeat_seconds=0.1)
     h: Harness = await harness_for(sim, streams=("trades",), poll=False, reconcile=False)
     trades = h.supervisor._streams["trades"]
-    await h.until(lambda: trades.meter.cadence is not None and trades.state is State.STREAMING)
-    idle = trades.meter.idle_timeout
+    await h.until(lambda: trades.watch.cadence is not None and trades.state is State.STREAMING)
+    idle = trades.watch.timeout(time.monotonic())
     assert 0.2 <= idle <= 0.6  # learned: three periods of a 0.1 s heartbeat
     await admin(sim, "/_emulator/faults", {"kind": "stall", "seconds": 5, "after_events": 1})
     await admin(sim, "/_emulator/disconnect")  # the stall applies to the next connection
     await h.until(lambda: trades.state is State.STREAMING and trades.reconnects >= 1)
     # let the new connection learn again, then make it send one event and go silent
-    await h.until(lambda: trades.meter.cadence is not None)
+    await h.until(lambda: trades.watch.cadence is not None)
     sent = time.monotonic()
     await admin(sim, "/_emulator/events", {"stream": "trades"})
     await h.until(lambda: any(t.reason.startswith("no bytes") for t in h.transitions), 4)
     detected = time.monotonic() - sent
-    assert detected < trades.meter.idle_timeout + 0.5, detected
+    assert detected < trades.watch.timeout(time.monotonic()) + 0.5, detected
     assert detected < 5  # long before the stall would have ended by itself
 
 

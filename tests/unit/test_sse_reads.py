@@ -32,7 +32,12 @@ async def test_review_01_nothing_after_a_gap_notice_in_one_read_is_handed_over()
     ) as client:
         with pytest.raises(sse.StreamGap) as ended:
             await sse.read_stream(
-                client, sse.ROUTES["trades"], {}, {}, sse.CadenceMeter(60.0), seen.append
+                client,
+                sse.ROUTES["trades"],
+                {},
+                {},
+                sse.StreamWatch(sse.CadenceMeter(60.0)),
+                seen.append,
             )
     assert ended.value.dropped == 1
     frames = [f for batch in seen for f in batch]

@@ -75,8 +75,8 @@ class StreamStatus:
     gaps_recovered: int = 0
     quarantined: int = 0
     polled: int = 0  # events delivered by the REST polling fallback
-    idle_timeout: float | None = None
-    heartbeat_cadence: float | None = None
+    idle_timeout: float | None = None  # the longest silence allowed now (StreamWatch)
+    heartbeat_cadence: float | None = None  # the host's, learned from all its streams
     heartbeat_age: float | None = None  # seconds since the last ``:heartbeat`` comment
 
 

@@ -5,14 +5,17 @@ same-millisecond ULIDs can sort out of order, API.md §2.5), hand each chunk's e
 journal (which drops duplicates by ``(stream, id)`` and by fact), commit, and only then
 publish. A drop backs off (exponential, jittered, Retry-After honoured up to a ceiling); a
 ``dropped N messages`` comment reconnects at once from the last event before it, and a
-second one within ``gap_window`` backs off like any drop; 401/403 end in AUTH_FAILED instead
-of a retry loop. A stream the server does not offer (404/410/400) is asked for again
-slowly (60 s doubling to 15 min). While the trade stream stays down past a threshold, or is
-not offered, REST polling (:mod:`tui_trader.broker.poller`) delivers fills and order changes,
-keyed by the same facts the stream will carry when it returns, so nothing arrives twice; a
-recent poll counts as delivering (:meth:`Supervisor.trades_delivering`). Positions and open
-orders are reconciled over REST at start and once per reconnect burst (a burst ends when a
-connection has stayed up ``healthy_after``).
+second one within ``gap_window`` backs off like any drop; a silence longer than the stream's
+bound (3 heartbeat periods of the host, learned from all its streams; see
+:class:`~tui_trader.broker.sse.StreamWatch`) ends the connection, and that silence counts
+toward the backoff; 401/403 twice in a row end in AUTH_FAILED instead of a retry loop. A
+stream the server does not offer (404/410/400) is asked for again slowly (60 s doubling to
+15 min). While the trade stream stays down past a threshold, or is not offered, REST
+polling (:mod:`tui_trader.broker.poller`) delivers fills and order changes, keyed by the same
+facts the stream will carry when it returns, so nothing arrives twice; a recent poll counts
+as delivering (:meth:`Supervisor.trades_delivering`). Positions and open orders are
+reconciled over REST at start and once per reconnect burst (a burst ends when a connection
+has stayed up ``healthy_after``); :attr:`Supervisor.reconciling` says when one is pending.
 """
 
 from __future__ import annotations
@@ -42,7 +45,9 @@ from tui_trader.broker.sse import (
     StreamClosed,
     StreamGap,
     StreamRefused,
+    StreamStalled,
     StreamUnavailable,
+    StreamWatch,
     read_stream,
 )
 from tui_trader.broker.status import (
@@ -123,6 +128,9 @@ class SupervisorOptions:
     streams: tuple[str, ...] = ("trades", "accounts", "nta")
     backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
     idle_timeout_ceiling: float = 60.0
+    # before any heartbeat is known: silent for max(stall_events / rate, stall_floor) is dead
+    stall_events: float = 100.0
+    stall_floor: float = 20.0
     poll_after: float = 15.0  # seconds the trade stream must be down before polling starts
     poll_interval: float = 2.0
     overlap: float = 5.0  # seconds of resume overlap after a brief drop
@@ -147,6 +155,8 @@ class SupervisorOptions:
             streams=streams,
             backoff=BackoffPolicy.from_settings(s),
             idle_timeout_ceiling=s.idle_timeout_ceiling_seconds,
+            stall_events=s.stall_events,
+            stall_floor=s.stall_floor_seconds,
             poll_after=s.poll_after_seconds,
             poll_interval=s.poll_interval_seconds,
             reconcile_timeout=s.reconcile_timeout_seconds,
@@ -186,7 +196,7 @@ def _symbol_of(event: Event) -> str | None:
 class _StreamState:
     """Mutable bookkeeping of one stream, turned into a frozen StreamStatus on demand."""
 
-    def __init__(self, name: str, ceiling: float, now: datetime) -> None:
+    def __init__(self, name: str, watch: StreamWatch, now: datetime) -> None:
         self.name = name
         self.state = State.CONNECTING
         self.reason = "starting"
@@ -214,7 +224,8 @@ class _StreamState:
         self.received = 0  # rows handed to the journal writer, before de-duplication
         self.polling = False
         self.internal_error = False
-        self.meter = CadenceMeter(ceiling)
+        self.watch = watch  # its silence bound; the heartbeat cadence is the host's
+        self.stalls: deque[tuple[float, float]] = deque(maxlen=32)  # (silence, bound) seen
         self.live_anchor: datetime | None = None
 
     @property
@@ -255,11 +266,11 @@ class _StreamState:
             gaps_recovered=self.gaps_recovered,
             quarantined=self.quarantined,
             polled=self.polled,
-            idle_timeout=self.meter.idle_timeout,
-            heartbeat_cadence=self.meter.cadence,
+            idle_timeout=self.watch.timeout(now_mono),
+            heartbeat_cadence=self.watch.cadence,
             heartbeat_age=None
-            if self.meter.last_beat is None
-            else round(max(0.0, now_mono - self.meter.last_beat), 3),
+            if self.watch.last_beat is None
+            else round(max(0.0, now_mono - self.watch.last_beat), 3),
         )
 
 
@@ -286,8 +297,21 @@ class Supervisor:
         unknown = [s for s in options.streams if s not in ROUTES]
         if unknown:
             raise ValueError(f"unknown stream(s): {', '.join(unknown)}")
+        # one heartbeat cadence per server, learned from all its streams (the busy trade
+        # stream may never show one), keyed by base URL
+        self._meters: dict[str, CadenceMeter] = {}
+        meter = self._meters.setdefault(
+            str(http.base_url), CadenceMeter(options.idle_timeout_ceiling)
+        )
         self._streams = {
-            name: _StreamState(name, options.idle_timeout_ceiling, now) for name in options.streams
+            name: _StreamState(
+                name,
+                StreamWatch(
+                    meter, stall_events=options.stall_events, stall_floor=options.stall_floor
+                ),
+                now,
+            )
+            for name in options.streams
         }
         self._event_listeners: list[Callable[[list[Delivered]], None]] = []
         self._before_commit: list[Callable[[list[Record]], None]] = []
@@ -417,7 +441,7 @@ class Supervisor:
                     route,
                     params,
                     self._auth,
-                    s.meter,
+                    s.watch,
                     functools.partial(self._on_frames, s),
                     opened,
                     self._backpressure,
@@ -488,6 +512,14 @@ class Supervisor:
                 delay = strategy.next_delay()
                 reason = exc.reason
                 auth_failures = 0
+                if isinstance(exc, StreamStalled):
+                    # the silence already waited that long: it counts toward the backoff
+                    s.stalls.append((exc.silence, exc.bound))
+                    delay = max(0.0, delay - exc.silence)
+                    log.warning(
+                        "stalled",
+                        extra={"stream": name, "silence": round(exc.silence, 3)},
+                    )
             else:  # pragma: no cover - read_stream always raises
                 continue
             overlap = (
@@ -496,6 +528,8 @@ class Supervisor:
                 else self.options.overlap
             )
             s.internal_error = False
+            if delay <= 0:
+                continue  # nothing to wait for (a stall already waited): connect at once
             at = datetime.now(UTC) + timedelta(seconds=delay)
             attempt = strategy.attempt if attempt is None else attempt
             self._transition(

@@ -174,7 +174,8 @@ class EventStreamer:
         hold = 0  # gap_burst: events still to join the write that carries the notice
         emu.track(id(abort), abort)
         chunk: list[bytes] = []
-        last_write = time.monotonic()
+        last_write = last_beat = time.monotonic()
+        fixed = emu.config.heartbeat_mode == "fixed"
         try:
             while not emu.is_closing:
                 # ---- faults fire once the connection has sent enough events
@@ -219,12 +220,13 @@ class EventStreamer:
                     if cursor.until_time is not None and emu.exchange.now() > cursor.until_time:
                         return
                     cadence = emu.config.heartbeat_seconds
-                    wait = max(0.0, cadence - (time.monotonic() - last_write))
+                    since = last_beat if fixed else last_write  # idle: since any write
+                    wait = max(0.0, cadence - (time.monotonic() - since))
                     arrived = await log.wait_beyond(index, wait)
-                    quiet = time.monotonic() - last_write >= cadence * 0.999
-                    if not arrived and not emu.is_closing and quiet:
+                    due = time.monotonic() - since >= cadence * 0.999
+                    if not arrived and not emu.is_closing and due:
                         yield HEARTBEAT
-                        last_write = time.monotonic()
+                        last_write = last_beat = time.monotonic()
                     continue
                 index += 1
                 if (
@@ -246,6 +248,9 @@ class EventStreamer:
                     continue
                 chunk.append(b"data: " + self._render(event, legacy_trades) + b"\n\n")
                 sent += 1
+                if fixed and time.monotonic() - last_beat >= emu.config.heartbeat_seconds:
+                    chunk.append(HEARTBEAT)  # on time, whatever the traffic
+                    last_beat = time.monotonic()
                 if cursor.inclusive_end is not None and cursor.inclusive_end(event):
                     break
                 chaos = faults.chaos_event() if faults.chaos else None
