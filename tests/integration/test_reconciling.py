@@ -12,12 +12,17 @@ from typing import Any
 
 import pytest
 
+from tests.integration.conftest import KEY, SECRET
 from tests.integration.harness import Harness, admin, harnesses
 from tests.waiting import until
+from tui_trader.broker.journal import Journal
 from tui_trader.broker.status import State
+from tui_trader.config import load_settings
 from tui_trader.core.models import Position
 from tui_trader.core.risk import BreakerName
+from tui_trader.engine import Desk, DeskOptions
 from tui_trader.sim.runner import RunningEmulator
+from tui_trader.target import Target
 
 
 @pytest.fixture
@@ -86,12 +91,11 @@ async def test_review_15_a_reconcile_that_never_answers_stops_counting_at_its_ti
 async def test_review_15_the_desk_stops_new_exposure_while_reconciling(
     sim: RunningEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.integration.test_desk import settings_for
-    from tui_trader.broker.journal import Journal
-    from tui_trader.engine import Desk, DeskOptions
-    from tui_trader.target import Target
-
-    settings = settings_for(sim, monkeypatch, stream={"streams": "trades"})
+    for name in ("APCA_API_BASE_URL", "APCA_API_DATA_URL", "TUI_TRADER_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("APCA_API_KEY_ID", KEY)
+    monkeypatch.setenv("APCA_API_SECRET_KEY", SECRET)
+    settings = load_settings(base_url=sim.url, stream={"streams": "trades"})
     target = Target(sim.url, sim.url, settings.api, settings.key_id, settings.secret_key)
     journal = Journal.open(tmp_path / "journal.sqlite3")
     desk = Desk(settings, target, journal, DeskOptions(poll_interval=0.3, symbols=("AAPL",)))
