@@ -146,6 +146,12 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--secret", help="accepted secret (with --key)")
     sim.add_argument("--chaos", type=_fraction, help="probability of a random fault per event")
     sim.add_argument("--heartbeat", type=_positive(float), help="seconds between :heartbeat")
+    sim.add_argument(
+        "--heartbeat-mode",
+        choices=["idle", "fixed"],
+        help="idle (default): a heartbeat only after --heartbeat seconds without a write, "
+        "so a busy stream shows none; fixed: every --heartbeat seconds",
+    )
     sim.add_argument("--symbols", help="comma-separated tickers (default AAPL,MSFT,NVDA,TSLA,SPY)")
     sim.add_argument("--csv", type=Path, help="replay bars from timestamp,symbol,open,high,...")
     sim.add_argument("--accounts", type=_positive(int), default=1, help="number of accounts")
@@ -158,6 +164,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="JSON",
         help='arm a fault at start, e.g. \'{"kind":"connect","status":503,"count":3}\' '
         "(repeatable; the same specs as POST /_emulator/faults)",
+    )
+    sim.add_argument(
+        "--not-offered",
+        action="append",
+        default=[],
+        choices=["trades", "accounts", "nta"],
+        metavar="STREAM",
+        help="answer 404 on that stream's route, as a Trading-API host may for trades (repeatable)",
     )
     sim.add_argument(
         "--strict-auth",
@@ -368,6 +382,7 @@ def _emulator_config(settings: Settings, args: argparse.Namespace | None) -> Any
         speed=pick("speed", s.speed),
         start=pick("start", None),
         heartbeat_seconds=pick("heartbeat", s.heartbeat_seconds),
+        heartbeat_mode=pick("heartbeat_mode", "idle"),
         key_id=pick("key", None),
         secret_key=pick("secret", None),
         strict_auth=bool(pick("strict_auth", False)),
@@ -392,7 +407,9 @@ def cmd_sim(settings: Settings, args: argparse.Namespace) -> int:
         print(f"tui-trader sim: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        faults = _fault_specs(args.fault)
+        faults = _fault_specs(
+            [*args.fault, *(f'{{"kind":"not_offered","stream":"{x}"}}' for x in args.not_offered)]
+        )
     except ValueError as exc:
         print(f"tui-trader sim: error: --fault: {exc}", file=sys.stderr)
         return EXIT_USAGE

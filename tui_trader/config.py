@@ -260,9 +260,26 @@ class StreamSettings(_Section):
     backoff_cap_seconds: float = Field(60.0, gt=0)
     jitter: bool = True
     healthy_after_seconds: float = Field(30.0, gt=0)
+    # the longest Retry-After / rate-limit reset honoured; a longer one is cut, logged, shown
+    retry_after_ceiling_seconds: float = Field(600.0, gt=0)
     idle_timeout_ceiling_seconds: float = Field(60.0, gt=0)
+    # the longest silence is 3 heartbeat periods of the host once known (from any of its
+    # streams); before that, a stream that was delivering r events/s may stay silent for
+    # max(stall_events / r, stall_floor_seconds), at most the ceiling above
+    stall_events: float = Field(100.0, gt=0)
+    stall_floor_seconds: float = Field(20.0, gt=0)
     poll_after_seconds: float = Field(15.0, gt=0)
+    poll_interval_seconds: float = Field(2.0, gt=0)  # REST polling while the stream is down
+    # a reconciliation (positions, open orders) unanswered by then counts as failed: the
+    # STREAM breaker's "reconciling" never holds longer
+    reconcile_timeout_seconds: float = Field(30.0, gt=0)
+    # a stream the server does not offer (404/410/400): asked again from 60 s, doubling to 15 min
+    not_offered_retry_base_seconds: float = Field(60.0, gt=0)
+    not_offered_retry_cap_seconds: float = Field(900.0, gt=0)
     resume_overlap_seconds: float = Field(5.0, ge=0)
+    # a "dropped N messages" notice reconnects at once; another within this window backs off
+    gap_repeat_window_seconds: float = Field(30.0, ge=0)
+    gap_backoff_floor_seconds: float = Field(1.0, ge=0)
     streams: Annotated[list[StreamName], NoDecode] = Field(
         default_factory=lambda: list(_ALL_STREAMS)
     )
@@ -285,6 +302,10 @@ class StreamSettings(_Section):
     def _cap_above_base(self) -> Self:
         if self.backoff_cap_seconds < self.backoff_base_seconds:
             raise ConfigError("backoff_cap_seconds", "must not be below backoff_base_seconds")
+        if self.not_offered_retry_cap_seconds < self.not_offered_retry_base_seconds:
+            raise ConfigError(
+                "not_offered_retry_cap_seconds", "must not be below not_offered_retry_base_seconds"
+            )
         return self
 
 

@@ -33,7 +33,7 @@ from tui_trader.broker.faults import FAULT_MENU, FaultError
 from tui_trader.broker.faults import inject as inject_fault
 from tui_trader.broker.ordering import FlattenReport, OrderResult, OrderSender, Outcome, flatten
 from tui_trader.broker.rest import AlpacaError, AlpacaREST, NotFoundError
-from tui_trader.broker.status import ConnectionStatus, State, Transition
+from tui_trader.broker.status import ConnectionStatus, Transition
 from tui_trader.broker.supervisor import Delivered, Supervisor, SupervisorOptions
 from tui_trader.core.convexity import ConvexityDetector, ConvexityReading
 from tui_trader.core.events import AccountStatusEvent, NtaEvent, TradeEvent
@@ -872,9 +872,9 @@ class Desk:
 
     # -------------------------------------------------------------------------- helpers
     def _evaluate_risk(self) -> None:
-        status = self.supervisor.status()
-        trades = next((s for s in status.streams if s.name == "trades"), None)
-        stream_up = trades is None or trades.state is State.STREAMING
+        # up: trade events are being delivered, by the stream or (standing in for a stream
+        # that is down or not offered) by a REST poll within its bound
+        stream_up = self.supervisor.trades_delivering()
         age = None if self._data_at is None else time.monotonic() - self._data_at
         before = self.risk.state
         self.risk.update(
@@ -882,7 +882,7 @@ class Desk:
             now=self._clock(),
             market_data_age=age,
             stream_up=stream_up,
-            reconciling=False,
+            reconciling=self.supervisor.reconciling,  # bounded: reconcile_timeout_seconds
         )
         after = self.risk.state
         if after != before:

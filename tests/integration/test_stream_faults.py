@@ -8,7 +8,9 @@ contract is ../shared/alpaca/API.md §2.3, §2.5, §6 and §9.
 
 from __future__ import annotations
 
+import itertools
 import json
+import threading
 import time
 from typing import Any
 
@@ -177,6 +179,40 @@ def test_slow_reader_comment_then_dropped_events_then_recovered_by_resume(
     assert state(admin)["injected"].get("slow_reader") == 1
 
 
+def test_gap_burst_writes_pending_events_the_notice_and_the_burst_in_one_write(
+    client: httpx.Client, admin: httpx.Client
+) -> None:
+    inject(admin, n=8)
+    ids = stored_ids(client)
+    arm(admin, {"kind": "gap_burst", "after_events": 2, "dropped": 2, "burst": 3})
+    reads: list[bytes] = []
+    with client.stream("GET", TRADES, params={"since": BEFORE_START}) as r:
+        # what each network read brought, before any line splitting (heartbeats bound it)
+        for raw in itertools.islice(r.iter_raw(), 100):
+            reads.append(raw)
+            if b"".join(reads).count(b"data: ") >= 6:
+                break
+    notice = b": you are reading too slowly, dropped 2 messages\n\n"
+    carrying = [x for x in reads if notice in x]
+    assert len(carrying) == 1, reads
+    before, _, after = carrying[0].partition(notice)
+    # the replay's first two events, the notice and the three after the dropped ones
+    assert [json.loads(x)["event_id"] for x in before.split(b"data: ")[1:]] == ids[:2]
+    assert [json.loads(x)["event_id"] for x in after.split(b"data: ")[1:]] == ids[4:7]
+    assert state(admin)["injected"].get("gap_burst") == 1
+
+
+def test_a_connect_fault_can_let_the_first_requests_through(
+    client: httpx.Client, admin: httpx.Client
+) -> None:
+    arm(admin, {"kind": "connect", "status": 503, "after": 2, "count": 1})
+    statuses = []
+    for _ in range(4):
+        with client.stream("GET", TRADES) as r:
+            statuses.append(r.status_code)
+    assert statuses == [200, 200, 503, 200]
+
+
 def test_slow_reader_dropping_the_end_point_still_ends_a_bounded_replay(
     client: httpx.Client, admin: httpx.Client, loaded: list[str]
 ) -> None:
@@ -259,6 +295,36 @@ def test_heartbeat_spacing_follows_the_configured_period(client: httpx.Client) -
     times = [t for t, _ in s.seen]
     spacing = (times[-1] - times[0]) / 3
     assert 0.07 <= spacing <= 0.3, spacing  # configured 0.1 s
+
+
+@pytest.mark.parametrize(("mode", "beats"), [("idle", (0, 0)), ("fixed", (3, 7))])
+def test_heartbeat_modes_on_a_busy_stream(sim_with: Any, mode: str, beats: tuple[int, int]) -> None:
+    """An event every 40 ms for 1.2 s, heartbeats every 0.3 s: "idle" (the default, what a
+    server that beats only a silent connection does) sends none while events flow; "fixed"
+    sends one every period in between them."""
+    running = sim_with(heartbeat_seconds=0.3, heartbeat_mode=mode)
+    stop = threading.Event()
+
+    def produce() -> None:
+        with httpx.Client(base_url=running.url, timeout=10) as adm:
+            for _ in range(30):
+                if stop.is_set():
+                    return
+                inject(adm)
+                time.sleep(0.04)
+
+    with client_for(running) as c, LiveStream(c, TRADES) as s:
+        s.read_until(is_heartbeat)  # connected and idle: a heartbeat first
+        producer = threading.Thread(target=produce, daemon=True)
+        producer.start()
+        count = iter(range(1, 31))
+        lines = s.read_until(lambda line: is_event(line) and next(count) == 30, 400)
+        stop.set()
+        producer.join(10)
+    events = [i for i, line in enumerate(lines) if is_event(line)]
+    between = [line for line in lines[events[0] : events[-1]] if is_heartbeat(line)]
+    assert len(events) == 30
+    assert beats[0] <= len(between) <= beats[1], (mode, len(between))
 
 
 # ---------------------------------------------------------------------- connect faults

@@ -209,3 +209,34 @@ NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC).timestamp()
 )
 def test_parse_retry_after(value: str | None, expected: float | None) -> None:
     assert parse_retry_after(value, NOW) == expected
+
+
+def test_review_13_retry_after_is_honoured_up_to_the_ceiling_and_a_cut_is_reported() -> None:
+    wall = FakeClock(NOW)
+    strategy = ReconnectStrategy(NO_JITTER, wall=wall)
+    huge = parse_retry_after("99999999999", wall.now)
+    far = parse_retry_after("Wed, 21 Oct 2099 07:28:00 GMT", wall.now)
+    assert far is not None and far > 10**9
+    delays = [
+        strategy.next_delay(retry_after=120),  # above the cap, below the ceiling: honoured
+        strategy.next_delay(retry_after=600),  # the ceiling itself is honoured
+        strategy.next_delay(retry_after=huge),
+        strategy.next_delay(retry_after=far),  # a date in 2099 parks nothing
+        strategy.next_delay(rate_limit_reset=wall.now + 86_400),
+    ]
+    assert delays == [120, 600, 600, 600, 600]
+    assert strategy.last_cut == 86_400  # what the server asked, for the log and the screen
+    strategy.next_delay(retry_after=huge)
+    assert strategy.last_cut == 99999999999
+    assert strategy.next_delay() == 60  # a plain attempt: nothing cut
+    assert strategy.last_cut is None
+    strategy.next_delay(retry_after=120)
+    assert strategy.last_cut is None
+
+
+def test_the_retry_after_ceiling_is_a_setting() -> None:
+    policy = BackoffPolicy.from_settings(StreamSettings(retry_after_ceiling_seconds=30))
+    assert policy.retry_after_ceiling == 30
+    assert ReconnectStrategy(policy).next_delay(retry_after=45) == 30
+    with pytest.raises(ValueError):
+        BackoffPolicy(retry_after_ceiling=0)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import httpcore
+import httpx
+import pytest
 
 from tui_trader.broker import sse
 
@@ -11,3 +13,34 @@ def test_http11_connections_read_up_to_read_bytes() -> None:
     # fails loudly if an httpcore release renames the attribute (the raise would be a no-op)
     assert getattr(httpcore.AsyncHTTP11Connection, "READ_NUM_BYTES", None) == sse.READ_BYTES
     assert sse.READ_BYTES >= 256 * 1024
+
+
+async def test_review_01_nothing_after_a_gap_notice_in_one_read_is_handed_over() -> None:
+    """One network read: e1, the notice, e3, e4. Only e1 and the notice reach the handler
+    (the journal); the connection ends with StreamGap."""
+    body = (
+        b'data: {"n":1}\n\n: you are reading too slowly, dropped 1 messages\n\n'
+        b'data: {"n":3}\n\ndata: {"n":4}\n\n'
+    )
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body)
+
+    seen: list[list[sse.Frame]] = []
+    async with httpx.AsyncClient(
+        base_url="http://sim", transport=httpx.MockTransport(serve)
+    ) as client:
+        with pytest.raises(sse.StreamGap) as ended:
+            await sse.read_stream(
+                client,
+                sse.ROUTES["trades"],
+                {},
+                {},
+                sse.StreamWatch(sse.CadenceMeter(60.0)),
+                seen.append,
+            )
+    assert ended.value.dropped == 1
+    frames = [f for batch in seen for f in batch]
+    assert frames[0] == '{"n":1}'
+    assert isinstance(frames[1], sse.Comment) and frames[1].dropped == 1
+    assert len(frames) == 2, frames

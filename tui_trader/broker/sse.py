@@ -17,6 +17,7 @@ import asyncio
 import codecs
 import re
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -99,7 +100,12 @@ class StreamEnded(StreamClosed):
 
 
 class StreamStalled(StreamClosed):
-    """No byte at all, heartbeats included, for longer than the idle timeout."""
+    """No byte at all, heartbeats included, for longer than the stream's silence bound."""
+
+    def __init__(self, reason: str, silence: float, bound: float) -> None:
+        super().__init__(reason)
+        self.silence = silence
+        self.bound = bound
 
 
 class StreamBroken(StreamClosed):
@@ -152,37 +158,37 @@ class StreamUnavailable(StreamClosed):
 
 # --------------------------------------------------------------------- idle detection
 class CadenceMeter:
-    """Learns the server's heartbeat cadence (undocumented, differs between servers) and
-    derives the idle timeout from it: a few periods of silence mean the stream is dead.
+    """The heartbeat cadence of one server (undocumented, differs between servers), learned
+    from every stream it serves: a busy trade stream may never show two heartbeats in a row,
+    but the quiet account and NTA streams of the same host do, and it is one server.
 
-    Until two heartbeats have been seen, the configured ceiling applies.
+    ``idle_timeout`` is ``multiple`` periods (3), within ``[floor, ceiling]``; the ceiling
+    until a period has been measured. Listeners hear of every new measurement, so that a
+    connection already silent is judged by the new bound at once.
     """
 
     def __init__(self, ceiling: float, multiple: float = 3.0, floor: float = 0.05) -> None:
         self.ceiling = ceiling
         self.multiple = multiple
         self.floor = floor
-        self._last: float | None = None
         self._intervals: list[float] = []
-        self.last_beat: float | None = None  # loop time of the latest heartbeat, for its age
+        self._listeners: list[Callable[[], None]] = []
 
-    def heartbeat(self, now: float) -> None:
-        self.last_beat = now
-        if self._last is not None:
-            self._intervals.append(now - self._last)
-            del self._intervals[:-8]
-        self._last = now
+    def observe(self, interval: float) -> None:
+        """One period: two heartbeats on one connection with nothing between them."""
+        self._intervals.append(interval)
+        del self._intervals[:-8]
+        for listener in list(self._listeners):
+            listener()
 
-    def activity(self) -> None:
-        """Events between heartbeats: the gap before the next beat is not a cadence."""
-        self._last = None
-
-    def reset_connection(self) -> None:
-        self._last = None
+    def listen(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener`` after each measurement; returns the way to stop."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
 
     @property
     def cadence(self) -> float | None:
-        return max(self._intervals) if len(self._intervals) >= 1 else None
+        return max(self._intervals) if self._intervals else None
 
     @property
     def idle_timeout(self) -> float:
@@ -190,6 +196,96 @@ class CadenceMeter:
         if cadence is None:
             return self.ceiling
         return min(self.ceiling, max(self.floor, self.multiple * cadence))
+
+
+class StreamWatch:
+    """How long one stream may stay silent before it is presumed dead.
+
+    Once the host's heartbeat cadence is known (from any of its streams), the bound is the
+    host's ``idle_timeout``: 3 periods. That holds for a busy stream too, and cannot fire on
+    a quiet period of a live server: a server that beats only idle connections beats this one
+    one period after its last write, busy or not, and one that beats on a timer sooner still.
+    So 3 periods without a byte mean the connection is dead, whatever came before.
+
+    Until a cadence is known, a stream that was delivering events is judged by its recent rate
+    ``r`` (events per second over the last ``window`` seconds of this connection): silent
+    for ``max(stall_events / r, stall_floor)`` seconds (60 s at most) is presumed dead. A burst
+    that simply ends can trip this once, before any heartbeat is known; the reconnect that
+    follows starts with no rate (so the ceiling) and learns the cadence from its own quiet.
+    """
+
+    def __init__(
+        self,
+        meter: CadenceMeter,
+        *,
+        stall_events: float = 100.0,
+        stall_floor: float = 20.0,
+        window: float = 10.0,
+    ) -> None:
+        self.meter = meter
+        self.stall_events = stall_events
+        self.stall_floor = stall_floor
+        self.window = window
+        self.last_beat: float | None = None  # loop time of the latest heartbeat, for its age
+        self._last: float | None = None  # this connection's previous heartbeat, if nothing since
+        self._since = 0.0  # when this connection opened
+        self._buckets: deque[list[int]] = deque()  # [second, events] of this connection
+        self._total = 0
+
+    @property
+    def ceiling(self) -> float:
+        return self.meter.ceiling
+
+    @property
+    def cadence(self) -> float | None:
+        return self.meter.cadence
+
+    def reset_connection(self, now: float) -> None:
+        self._last = None
+        self._since = now
+        self._buckets.clear()
+        self._total = 0
+
+    def heartbeat(self, now: float) -> None:
+        self.last_beat = now
+        if self._last is not None:
+            self.meter.observe(now - self._last)
+        self._last = now
+
+    def activity(self) -> None:
+        """Events between heartbeats: the gap before the next beat is not a period."""
+        self._last = None
+
+    def events(self, now: float, count: int) -> None:
+        second = int(now)
+        buckets = self._buckets
+        if buckets and buckets[-1][0] == second:
+            buckets[-1][1] += count
+        else:
+            buckets.append([second, count])
+        self._total += count
+        self._expire(second)
+
+    def _expire(self, second: int) -> None:
+        buckets = self._buckets
+        while buckets and buckets[0][0] < second - self.window:
+            self._total -= buckets.popleft()[1]
+
+    def rate(self, now: float) -> float:
+        """Events per second on this connection, over the last ``window`` seconds."""
+        self._expire(int(now))
+        if not self._total:
+            return 0.0
+        return self._total / max(1.0, min(self.window, now - self._since))
+
+    def timeout(self, now: float) -> float:
+        """The longest silence allowed from ``now`` on (see the class's rule)."""
+        if self.meter.cadence is not None:
+            return self.meter.idle_timeout
+        rate = self.rate(now)
+        if rate <= 0:
+            return self.meter.ceiling
+        return min(self.meter.ceiling, max(self.stall_events / rate, self.stall_floor))
 
 
 # ------------------------------------------------------------------------- connection
@@ -229,7 +325,7 @@ async def read_stream(
     route: StreamRoute,
     params: Mapping[str, str],
     headers: Mapping[str, str],
-    meter: CadenceMeter,
+    watch: StreamWatch,
     handle: Callable[[list[Frame]], None],
     on_open: Callable[[], None] | None = None,
     pause: Callable[[], Awaitable[None] | None] | None = None,
@@ -238,12 +334,15 @@ async def read_stream(
 
     ``handle`` gets each network chunk's frames in order. A ``dropped N messages`` comment
     is handed over like any other frame and then ends the connection with
-    :class:`StreamGap`, so that the caller resumes from its cursor and re-reads the gap.
+    :class:`StreamGap`; whatever follows it, even in the same network read, is discarded
+    unseen, so the caller's cursor stays at the last event before the hole and a resume from
+    it re-reads the gap. Silence longer than ``watch``'s bound ends it with
+    :class:`StreamStalled`; the time this reader itself waits on ``pause`` is not silence.
     """
-    # the idle timeout below does the real work; httpx's read timeout is only a backstop
-    timeout = httpx.Timeout(connect=10.0, read=meter.ceiling + 5.0, write=10.0, pool=10.0)
+    # the silence bound below does the real work; httpx's read timeout is only a backstop
+    timeout = httpx.Timeout(connect=10.0, read=watch.ceiling + 5.0, write=10.0, pool=10.0)
     loop = asyncio.get_running_loop()
-    meter.reset_connection()
+    watch.reset_connection(loop.time())
     try:
         async with client.stream(
             "GET", route.path, params=dict(params), headers=dict(headers), timeout=timeout
@@ -257,57 +356,84 @@ async def read_stream(
             lines = SSELineDecoder()
             events = SSEDecoder()
             idle_decoder = True  # httpx-sse's decoder holds no half-read event
+            last = loop.time()  # the latest byte (or the end of a pause)
+            paused = False
             try:
-                async with asyncio.timeout(meter.idle_timeout) as idle:
-                    async for chunk in response.aiter_bytes():
-                        frames: list[Frame] = []
-                        gap: int | None = None
-                        active = False  # events since the last heartbeat (meter.activity)
-                        got = lines.decode(text.decode(chunk))
-                        end = len(got)
-                        i = 0
-                        while i < end:
-                            line = got[i]
-                            i += 1
-                            if (
-                                idle_decoder
-                                and line.startswith("data: ")
-                                and i < end
-                                and not got[i]
-                            ):
-                                # Alpaca's shape, one data line and a blank: the event as is
-                                frames.append(line[6:])
-                                active = True
+                async with asyncio.timeout_at(last + watch.timeout(last)) as idle:
+
+                    def tighten() -> None:  # the host's cadence changed: judge by it now
+                        if not paused and not idle.expired():  # (expired: it is ending)
+                            idle.reschedule(last + watch.timeout(loop.time()))
+
+                    unlisten = watch.meter.listen(tighten)
+                    try:
+                        async for chunk in response.aiter_bytes():
+                            frames: list[Frame] = []
+                            comments = 0
+                            gap: int | None = None
+                            active = False  # events since the last heartbeat (watch.activity)
+                            got = lines.decode(text.decode(chunk))
+                            end = len(got)
+                            i = 0
+                            while i < end:
+                                line = got[i]
                                 i += 1
-                                continue
-                            if line.startswith(":"):
-                                comment = Comment(line[1:].strip())
-                                if comment.heartbeat:
-                                    if active:
-                                        meter.activity()
-                                        active = False
-                                    meter.heartbeat(loop.time())
-                                elif gap is None:
+                                if (
+                                    idle_decoder
+                                    and line.startswith("data: ")
+                                    and i < end
+                                    and not got[i]
+                                ):
+                                    # Alpaca's shape, one data line and a blank: the event as is
+                                    frames.append(line[6:])
+                                    active = True
+                                    i += 1
+                                    continue
+                                if line.startswith(":"):
+                                    comment = Comment(line[1:].strip())
+                                    comments += 1
+                                    if comment.heartbeat:
+                                        if active:
+                                            watch.activity()
+                                            active = False
+                                        watch.heartbeat(loop.time())
+                                    frames.append(comment)
                                     gap = comment.dropped
-                                frames.append(comment)
-                                continue
-                            sse = events.decode(line)  # anything else: the full SSE rules
-                            idle_decoder = sse is not None or not line
-                            if sse is not None and sse.data:
-                                frames.append(sse.data)
-                                active = True
-                        if active:
-                            meter.activity()
-                        if frames:
-                            handle(frames)
-                            if pause is not None and (wait := pause()) is not None:
-                                await wait  # the consumer is behind: stop reading a moment
-                        if gap is not None:
-                            raise StreamGap(f"server dropped {gap} messages", gap)
-                        idle.reschedule(loop.time() + meter.idle_timeout)
+                                    if gap is not None:
+                                        # events after the notice follow a hole: none of them
+                                        # may be journaled or move the cursor; they are read
+                                        # again from the last event before it (review #1)
+                                        break
+                                    continue
+                                sse = events.decode(line)  # anything else: the full SSE rules
+                                idle_decoder = sse is not None or not line
+                                if sse is not None and sse.data:
+                                    frames.append(sse.data)
+                                    active = True
+                            if active:
+                                watch.activity()
+                            if len(frames) > comments:
+                                watch.events(loop.time(), len(frames) - comments)
+                            if frames:
+                                handle(frames)
+                                if pause is not None and (wait := pause()) is not None:
+                                    # the consumer is behind: stop reading a moment (our own
+                                    # wait, not the server's silence)
+                                    paused = True
+                                    idle.reschedule(None)
+                                    await wait
+                                    paused = False
+                            if gap is not None:
+                                raise StreamGap(f"server dropped {gap} messages", gap)
+                            last = loop.time()
+                            idle.reschedule(last + watch.timeout(last))
+                    finally:
+                        unlisten()
             except TimeoutError:
+                silence = loop.time() - last
+                bound = watch.timeout(last)
                 raise StreamStalled(
-                    f"no bytes for {meter.idle_timeout:.3g} s (idle timeout)"
+                    f"no bytes for {silence:.3g} s (silence bound {bound:.3g} s)", silence, bound
                 ) from None
             raise StreamEnded("the server ended the stream")
     except StreamClosed:

@@ -75,8 +75,8 @@ class StreamStatus:
     gaps_recovered: int = 0
     quarantined: int = 0
     polled: int = 0  # events delivered by the REST polling fallback
-    idle_timeout: float | None = None
-    heartbeat_cadence: float | None = None
+    idle_timeout: float | None = None  # the longest silence allowed now (StreamWatch)
+    heartbeat_cadence: float | None = None  # the host's, learned from all its streams
     heartbeat_age: float | None = None  # seconds since the last ``:heartbeat`` comment
 
 
@@ -92,7 +92,8 @@ class Reconciliation:
 class ConnectionStatus:
     state: State
     streams: tuple[StreamStatus, ...]
-    reconciliation: Reconciliation | None = None
+    reconciliation: Reconciliation | None = None  # the latest one, done or failed
+    reconciling: bool = False  # one is pending or running now
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property

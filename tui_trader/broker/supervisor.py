@@ -3,12 +3,19 @@
 Per stream, one loop: connect (resuming a little *before* the last journaled event, because
 same-millisecond ULIDs can sort out of order, API.md §2.5), hand each chunk's events to the
 journal (which drops duplicates by ``(stream, id)`` and by fact), commit, and only then
-publish. A drop backs off (exponential, jittered, never shorter than Retry-After); a
-``dropped N messages`` comment reconnects at once from the cursor; 401/403 end in
-AUTH_FAILED instead of a retry loop. While the trade stream stays down past a threshold, REST
-polling delivers fills and order changes, keyed by the same facts the stream will carry
-when it returns, so nothing arrives twice. Positions and open orders are reconciled over
-REST at start and after every reconnect.
+publish. A drop backs off (exponential, jittered, Retry-After honoured up to a ceiling); a
+``dropped N messages`` comment reconnects at once from the last event before it, and a
+second one within ``gap_window`` backs off like any drop; a silence longer than the stream's
+bound (3 heartbeat periods of the host, learned from all its streams; see
+:class:`~tui_trader.broker.sse.StreamWatch`) ends the connection, and that silence counts
+toward the backoff; 401/403 twice in a row end in AUTH_FAILED instead of a retry loop. A
+stream the server does not offer (404/410/400) is asked for again slowly (60 s doubling to
+15 min). While the trade stream stays down past a threshold, or is not offered, REST
+polling (:mod:`tui_trader.broker.poller`) delivers fills and order changes, keyed by the same
+facts the stream will carry when it returns, so nothing arrives twice; a recent poll counts
+as delivering (:meth:`Supervisor.trades_delivering`). Positions and open orders are
+reconciled over REST at start and once per reconnect burst (a burst ends when a connection
+has stayed up ``healthy_after``); :attr:`Supervisor.reconciling` says when one is pending.
 """
 
 from __future__ import annotations
@@ -16,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import json
 import logging
 import operator
 import threading
@@ -29,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from tui_trader.broker.poller import TradePoller
 from tui_trader.broker.sse import (
     ROUTES,
     AuthRejected,
@@ -38,7 +45,9 @@ from tui_trader.broker.sse import (
     StreamClosed,
     StreamGap,
     StreamRefused,
+    StreamStalled,
     StreamUnavailable,
+    StreamWatch,
     read_stream,
 )
 from tui_trader.broker.status import (
@@ -59,7 +68,7 @@ if TYPE_CHECKING:
     from tui_trader.broker.journal import Journal
     from tui_trader.broker.rest import AlpacaREST
     from tui_trader.config import StreamSettings
-    from tui_trader.core.models import Activity, Position, WireOrder
+    from tui_trader.core.models import Position, WireOrder
 
 log = logging.getLogger("tui_trader.stream")
 _new = tuple.__new__
@@ -67,8 +76,9 @@ _ROW = operator.itemgetter(1)  # (rowid, Row) -> Row
 _STREAM_SOURCE = operator.itemgetter(0, 6)  # Row -> (stream, source)
 
 AUTH_ATTEMPTS = 2
-# a 401 can be a blip at a proxy; twice in a row is a verdict
+# a 401 can be a blip at a proxy; twice in a row (nothing else between) is a verdict
 RECONCILE_TRIES = 3  # REST snapshots taken before giving up on a quiet moment
+POLL_FRESH = 3  # polls count as delivering while the last one is this many intervals old
 
 
 class Delivered:
@@ -118,12 +128,22 @@ class SupervisorOptions:
     streams: tuple[str, ...] = ("trades", "accounts", "nta")
     backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
     idle_timeout_ceiling: float = 60.0
+    # before any heartbeat is known: silent for max(stall_events / rate, stall_floor) is dead
+    stall_events: float = 100.0
+    stall_floor: float = 20.0
     poll_after: float = 15.0  # seconds the trade stream must be down before polling starts
     poll_interval: float = 2.0
     overlap: float = 5.0  # seconds of resume overlap after a brief drop
     long_overlap: float = 120.0  # after a gap, an internal error or a long outage
     long_outage: float = 60.0
     since: datetime | None = None  # first start with an empty journal: replay from here
+    gap_window: float = 30.0  # a gap this soon after the previous one backs off
+    gap_floor: float = 1.0  # and waits at least this long
+    reconcile_timeout: float = 30.0  # a reconciliation still unanswered by then has failed
+    # a stream the server does not offer (404/410/400) is asked again slowly
+    unoffered_backoff: BackoffPolicy = field(
+        default_factory=lambda: BackoffPolicy(base=60.0, factor=2.0, cap=900.0)
+    )
     reconcile: bool = True
     poll: bool = True
 
@@ -135,8 +155,21 @@ class SupervisorOptions:
             streams=streams,
             backoff=BackoffPolicy.from_settings(s),
             idle_timeout_ceiling=s.idle_timeout_ceiling_seconds,
+            stall_events=s.stall_events,
+            stall_floor=s.stall_floor_seconds,
             poll_after=s.poll_after_seconds,
+            poll_interval=s.poll_interval_seconds,
+            reconcile_timeout=s.reconcile_timeout_seconds,
+            unoffered_backoff=BackoffPolicy(
+                base=s.not_offered_retry_base_seconds,
+                factor=2.0,
+                cap=s.not_offered_retry_cap_seconds,
+                jitter=s.jitter,
+                retry_after_ceiling=s.retry_after_ceiling_seconds,
+            ),
             overlap=s.resume_overlap_seconds,
+            gap_window=s.gap_repeat_window_seconds,
+            gap_floor=s.gap_backoff_floor_seconds,
             since=since,
         )
 
@@ -163,7 +196,7 @@ def _symbol_of(event: Event) -> str | None:
 class _StreamState:
     """Mutable bookkeeping of one stream, turned into a frozen StreamStatus on demand."""
 
-    def __init__(self, name: str, ceiling: float, now: datetime) -> None:
+    def __init__(self, name: str, watch: StreamWatch, now: datetime) -> None:
         self.name = name
         self.state = State.CONNECTING
         self.reason = "starting"
@@ -184,12 +217,15 @@ class _StreamState:
         self.gaps = 0
         self.gaps_recovered = 0
         self.pending_gap = False
+        self.last_gap: float | None = None  # monotonic time of the latest gap notice
+        self.burst_reconciled = False  # a reconnect of this burst already reconciled
         self.quarantined = 0
         self.polled = 0
         self.received = 0  # rows handed to the journal writer, before de-duplication
         self.polling = False
         self.internal_error = False
-        self.meter = CadenceMeter(ceiling)
+        self.watch = watch  # its silence bound; the heartbeat cadence is the host's
+        self.stalls: deque[tuple[float, float]] = deque(maxlen=32)  # (silence, bound) seen
         self.live_anchor: datetime | None = None
 
     @property
@@ -230,11 +266,11 @@ class _StreamState:
             gaps_recovered=self.gaps_recovered,
             quarantined=self.quarantined,
             polled=self.polled,
-            idle_timeout=self.meter.idle_timeout,
-            heartbeat_cadence=self.meter.cadence,
+            idle_timeout=self.watch.timeout(now_mono),
+            heartbeat_cadence=self.watch.cadence,
             heartbeat_age=None
-            if self.meter.last_beat is None
-            else round(max(0.0, now_mono - self.meter.last_beat), 3),
+            if self.watch.last_beat is None
+            else round(max(0.0, now_mono - self.watch.last_beat), 3),
         )
 
 
@@ -261,8 +297,21 @@ class Supervisor:
         unknown = [s for s in options.streams if s not in ROUTES]
         if unknown:
             raise ValueError(f"unknown stream(s): {', '.join(unknown)}")
+        # one heartbeat cadence per server, learned from all its streams (the busy trade
+        # stream may never show one), keyed by base URL
+        self._meters: dict[str, CadenceMeter] = {}
+        meter = self._meters.setdefault(
+            str(http.base_url), CadenceMeter(options.idle_timeout_ceiling)
+        )
         self._streams = {
-            name: _StreamState(name, options.idle_timeout_ceiling, now) for name in options.streams
+            name: _StreamState(
+                name,
+                StreamWatch(
+                    meter, stall_events=options.stall_events, stall_floor=options.stall_floor
+                ),
+                now,
+            )
+            for name in options.streams
         }
         self._event_listeners: list[Callable[[list[Delivered]], None]] = []
         self._before_commit: list[Callable[[list[Record]], None]] = []
@@ -275,9 +324,15 @@ class Supervisor:
         self._stopping = asyncio.Event()
         self._reconciliation: Reconciliation | None = None
         self._reconcile_lock = asyncio.Lock()
+        self._reconciles: set[asyncio.Task[None]] = set()  # pending or running
         self._poll_after_wall: datetime | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.auth_failure: str | None = None
+        self._poller = (
+            TradePoller(rest, overlap=options.overlap, first_overlap=options.long_overlap)
+            if options.poll and "trades" in self._streams
+            else None
+        )
 
     # ------------------------------------------------------------------- public surface
     def on_events(self, listener: Callable[[list[Delivered]], None]) -> None:
@@ -312,6 +367,7 @@ class Supervisor:
             state=overall_state([s.state for s in streams]),
             streams=streams,
             reconciliation=self._reconciliation,
+            reconciling=self.reconciling,
         )
 
     def stop(self) -> None:
@@ -342,16 +398,16 @@ class Supervisor:
         if self.options.poll and "trades" in self._streams:
             self._tasks.append(asyncio.create_task(self._poll_loop(), name="poller"))
         if self.options.reconcile:
-            self._tasks.append(asyncio.create_task(self._reconcile(), name="reconcile-start"))
+            self._tasks.append(self._schedule_reconcile("reconcile-start"))
         try:
             await asyncio.gather(*self._tasks, return_exceptions=False)
         except asyncio.CancelledError:
             if not self._stopping.is_set():
                 raise
         finally:
-            for task in self._tasks:
+            for task in [*self._tasks, *self._reconciles]:
                 task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await asyncio.gather(*self._tasks, *self._reconciles, return_exceptions=True)
             with contextlib.suppress(Exception):
                 await self._writer.drain()
             await asyncio.to_thread(self._writer.close)
@@ -363,21 +419,20 @@ class Supervisor:
     async def _run_stream(self, name: str) -> None:
         s = self._streams[name]
         route = ROUTES[name]
-        strategy = (
-            ReconnectStrategy(self.options.backoff, random=self._random)
-            if self._random is not None
-            else ReconnectStrategy(self.options.backoff)
-        )
+        strategy = self._strategy(self.options.backoff)
+        unoffered = self._strategy(self.options.unoffered_backoff)  # 404/410/400: slowly
         auth_failures = 0
         overlap = self.options.overlap
         reason = "starting"
         while not self._stopping.is_set():
             retry_after: float | None = None
+            attempt: int | None = None  # None: the drop schedule's own count
             self._transition(s, State.CONNECTING, reason)
             params = await self._resume_params(s, route.version, overlap)
 
             def opened(s: _StreamState = s) -> None:
                 strategy.connected()
+                unoffered.reset()
                 self._opened(s)
 
             try:
@@ -386,20 +441,25 @@ class Supervisor:
                     route,
                     params,
                     self._auth,
-                    s.meter,
+                    s.watch,
                     functools.partial(self._on_frames, s),
                     opened,
                     self._backpressure,
                 )
             except StreamGap as gap:
+                if strategy.disconnected():
+                    s.burst_reconciled = False  # it had been healthy: a new burst begins
+                self._went_down(s)
                 s.gaps += 1
                 s.pending_gap = True
-                strategy.disconnected()
                 overlap = self.options.long_overlap
                 reason = gap.reason
                 log.warning("gap", extra={"stream": name, "dropped": gap.dropped})
-                self._went_down(s)
-                continue  # re-read the gap from the cursor at once
+                auth_failures = 0
+                if not self._repeated_gap(s):
+                    continue  # the first gap in a while: re-read it from the cursor at once
+                # a server that keeps dropping: back off like any drop, never below the floor
+                delay = max(strategy.next_delay(), self.options.gap_floor)
             except AuthRejected as exc:
                 auth_failures += 1
                 self._went_down(s)
@@ -415,42 +475,68 @@ class Supervisor:
                 delay = strategy.next_delay()
                 reason = exc.reason
             except StreamUnavailable as exc:
+                # a Trading-API host may never offer it, a proxy may 404 for a while: ask
+                # again slowly for as long as we run, and poll REST for trades meanwhile
                 self._went_down(s)
-                s.polling = name == "trades" and self.options.poll
-                self._transition(
-                    s,
-                    State.STOPPED if not s.polling else State.BACKOFF,
-                    f"stream not offered: {exc.reason}",
+                auth_failures = 0
+                delay = unoffered.next_delay()
+                attempt = unoffered.attempt
+                polling = name == "trades" and self.options.poll
+                s.polling = s.polling or polling
+                reason = f"not offered ({exc.reason}), retrying in {_span(delay)}"
+                if polling:
+                    reason += "; polling"
+                log.warning(
+                    "stream not offered",
+                    extra={"stream": name, "reason": exc.reason, "delay": round(delay, 3)},
                 )
-                log.error("stream unavailable", extra={"stream": name, "reason": exc.reason})
-                return
             except StreamRefused as exc:
                 self._went_down(s)
+                auth_failures = 0  # "twice in a row" means with nothing else in between
                 delay = strategy.next_delay(
                     retry_after=exc.retry_after, rate_limit_reset=exc.rate_limit_reset
                 )
                 retry_after = exc.retry_after
                 reason = exc.reason
+                cut = strategy.last_cut
+                if cut is not None:
+                    reason += f"; asked to wait {_span(cut)}, waiting {_span(delay)} (ceiling)"
+                    log.warning(
+                        "retry-after cut to the ceiling",
+                        extra={"stream": name, "asked": cut, "delay": round(delay, 3)},
+                    )
             except StreamClosed as exc:
-                strategy.disconnected()
+                if strategy.disconnected():
+                    s.burst_reconciled = False
                 self._went_down(s)
                 delay = strategy.next_delay()
                 reason = exc.reason
                 auth_failures = 0
+                if isinstance(exc, StreamStalled):
+                    # the silence already waited that long: it counts toward the backoff
+                    s.stalls.append((exc.silence, exc.bound))
+                    delay = max(0.0, delay - exc.silence)
+                    log.warning(
+                        "stalled",
+                        extra={"stream": name, "silence": round(exc.silence, 3)},
+                    )
             else:  # pragma: no cover - read_stream always raises
                 continue
             overlap = (
                 self.options.long_overlap
-                if (s.internal_error or self._outage(s) > self.options.long_outage)
+                if (s.pending_gap or s.internal_error or self._outage(s) > self.options.long_outage)
                 else self.options.overlap
             )
             s.internal_error = False
+            if delay <= 0:
+                continue  # nothing to wait for (a stall already waited): connect at once
             at = datetime.now(UTC) + timedelta(seconds=delay)
+            attempt = strategy.attempt if attempt is None else attempt
             self._transition(
                 s,
                 State.BACKOFF,
                 reason,
-                attempt=strategy.attempt,
+                attempt=attempt,
                 next_retry_at=at,
                 delay=delay,
                 retry_after=retry_after,
@@ -460,11 +546,22 @@ class Supervisor:
                 extra={
                     "stream": name,
                     "delay": round(delay, 3),
-                    "attempt": strategy.attempt,
+                    "attempt": attempt,
                     "reason": reason,
                 },
             )
             await self._wait(delay)
+
+    def _strategy(self, policy: BackoffPolicy) -> ReconnectStrategy:
+        if self._random is not None:
+            return ReconnectStrategy(policy, random=self._random)
+        return ReconnectStrategy(policy)
+
+    def _repeated_gap(self, s: _StreamState) -> bool:
+        """Whether this gap came within ``gap_window`` of the previous one (and so backs off)."""
+        now = time.monotonic()
+        last, s.last_gap = s.last_gap, now
+        return last is not None and now - last < self.options.gap_window
 
     async def _wait(self, seconds: float) -> None:
         if seconds <= 0:
@@ -524,8 +621,11 @@ class Supervisor:
         s.opened_once = True
         s.polling = False
         self._transition(s, State.STREAMING, "connected" if first else "reconnected")
-        if self.options.reconcile and s.name == "trades" and not first:
-            asyncio.get_running_loop().create_task(self._reconcile(), name="reconcile")
+        if self.options.reconcile and s.name == "trades" and not first and not s.burst_reconciled:
+            # once per reconnect burst: a burst ends when a connection proves healthy
+            # (lasts ``healthy_after``), so a flapping stream does not reconcile per connection
+            s.burst_reconciled = True
+            self._schedule_reconcile("reconcile")
 
     def _went_down(self, s: _StreamState) -> None:
         if s.down_since is None:
@@ -542,6 +642,8 @@ class Supervisor:
                 assert isinstance(frame, Comment)
                 if frame.internal_error:
                     s.internal_error = True
+                if frame.dropped is not None:
+                    break  # after a gap notice nothing is staged (read_stream stops there too)
                 continue
             text = frame
             facts = trade_facts(text) if fast else None
@@ -646,6 +748,53 @@ class Supervisor:
                 listener(transition, status)
 
     # ---------------------------------------------------------------------- reconciling
+    @property
+    def reconciling(self) -> bool:
+        """A reconciliation is pending or running: from the start, and from a reconnect that
+        asked for one, until it completes or fails. Bounded: one that has not finished within
+        ``reconcile_timeout`` seconds (the REST client's own retries included) is abandoned
+        as failed, so this never holds for longer than that. The STREAM breaker's input."""
+        return bool(self._reconciles)
+
+    def _schedule_reconcile(self, name: str) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(self._reconcile_bounded(), name=name)
+        first = not self._reconciles
+        self._reconciles.add(task)
+        task.add_done_callback(self._reconcile_done)
+        if first:
+            self._announce("reconciling")
+        return task
+
+    async def _reconcile_bounded(self) -> None:
+        try:
+            async with asyncio.timeout(self.options.reconcile_timeout):
+                await self._reconcile()
+        except TimeoutError:
+            limit = self.options.reconcile_timeout
+            self._reconciliation = Reconciliation(
+                datetime.now(UTC), {}, 0, error=f"no answer within {limit:g} s"
+            )
+            log.warning("reconciliation timed out", extra={"seconds": limit})
+
+    def _reconcile_done(self, task: asyncio.Task[None]) -> None:
+        self._reconciles.discard(task)
+        if self._reconciles or self._stopping.is_set():
+            return
+        rec = self._reconciliation
+        failed = rec is not None and rec.error is not None
+        self._announce(f"reconcile failed: {rec.error}" if failed and rec else "reconciled")
+
+    def _announce(self, reason: str) -> None:
+        """A connection-wide change (reconciling, reconciled) told to the status listeners
+        as a transition of the trade stream (or the first one), so they re-evaluate."""
+        if not self._status_listeners or not self._streams:
+            return
+        s = self._streams.get("trades") or next(iter(self._streams.values()))
+        transition = Transition(s.name, s.shown_state, reason, datetime.now(UTC))
+        status = self.status()
+        for listener in self._status_listeners:
+            listener(transition, status)
+
     async def _reconcile(self) -> None:
         """Positions and open orders from REST, told to the listeners (the ledger adopts them).
 
@@ -681,130 +830,66 @@ class Supervisor:
             book = {p.symbol: format_decimal(p.signed_qty) for p in positions}
             self._reconciliation = Reconciliation(at, book, len(orders))
             log.info("reconciled", extra={"positions": len(book), "open_orders": len(orders)})
-            s = self._streams.get("trades") or next(iter(self._streams.values()))
-            if self._status_listeners:
-                transition = Transition(s.name, s.shown_state, "reconciled", at)
-                status = self.status()
-                for listener in self._status_listeners:
-                    listener(transition, status)
 
     # -------------------------------------------------------------------------- polling
+    def trades_delivering(self) -> bool:
+        """Whether trade events are being delivered: the trade stream is STREAMING, or the
+        REST poller (standing in while the stream is down or not offered) completed a poll
+        within ``POLL_FRESH`` poll intervals. True when no trade stream is run at all. What
+        the STREAM breaker should read as "the stream is up"."""
+        s = self._streams.get("trades")
+        if s is None or s.state is State.STREAMING:
+            return True
+        last = self._poller.last_ok if self._poller is not None else None
+        return (
+            s.polling
+            and last is not None
+            and time.monotonic() - last <= POLL_FRESH * self.options.poll_interval
+        )
+
     async def _poll_loop(self) -> None:
         s = self._streams["trades"]
+        poller = self._poller
+        assert poller is not None
+        episode = False  # a polling episode is under way (its cursors are set)
         while not self._stopping.is_set():
             await self._wait(self.options.poll_interval)
             if self._stopping.is_set() or s.state is State.AUTH_FAILED:
                 return
             down_for = self._outage(s) if s.opened_once or s.polling else 0.0
             if s.state is State.STREAMING or (down_for < self.options.poll_after and not s.polling):
+                episode = False
                 continue
             if not s.polling:
                 s.polling = True
+                episode = False
                 self._transition(s, s.state, f"stream down {down_for:.0f} s: polling REST")
+            if not episode:
+                anchor = self._poll_anchor(s)
+                if anchor is None:
+                    continue  # nothing known about where the stream stood: it would only guess
+                poller.begin(anchor)
+                episode = True
             try:
-                await self._poll_once(s)
+                items = await poller.poll()
             except Exception as exc:  # keep polling; the stream loop handles auth verdicts
                 log.warning("poll failed", extra={"error": _short(exc)})
+                continue
+            if items and self._writer is not None:
+                s.received += len(items)
+                self._writer.submit(
+                    [
+                        Row("trades", key, at, kind, payload, fact, source="poll")
+                        for at, key, kind, payload, fact in items
+                    ]
+                )
+                await self._writer.drain()
 
-    async def _poll_once(self, s: _StreamState) -> None:
+    def _poll_anchor(self, s: _StreamState) -> datetime | None:
+        """Where the trade stream stood: its last journaled event, else where it started."""
         cursor = self.journal.cursor("trades")
         anchor = _parse_at(cursor[1]) if cursor is not None else None
-        anchor = anchor or s.live_anchor or self.options.since
-        if anchor is None:
-            return  # nothing known about where the stream stood: polling could only guess
-        after = anchor - timedelta(seconds=self.options.long_overlap)
-        fills = await self.rest.activities(activity_types=["FILL"], after=after, direction="asc")
-        orders = {
-            o.id: o
-            for o in await self.rest.list_orders(
-                status="all", after=after - timedelta(days=1), direction="asc", limit=500
-            )
-        }
-        items: list[tuple[str, str, str, str, str]] = []  # (at, id, type, payload, fact)
-        for act in fills:
-            order = orders.get(str(act.order_id)) if act.order_id else None
-            if order is None and act.order_id:
-                order = await self.rest.get_order(str(act.order_id))
-                orders[order.id] = order
-            if order is None or act.cum_qty is None:
-                continue
-            items.append(_synth_fill(act, order))
-        for order in orders.values():
-            synth = _synth_status(order)
-            if synth is not None:
-                items.append(synth)
-        items.sort(key=lambda item: item[0])
-        if items and self._writer is not None:
-            s.received += len(items)
-            self._writer.submit(
-                [
-                    Row("trades", key, at, kind, payload, fact, source="poll")
-                    for at, key, kind, payload, fact in items
-                ]
-            )
-            await self._writer.drain()
-
-
-# ------------------------------------------------------------------------ synthesis
-def _order_json(order: WireOrder) -> dict[str, Any]:
-    data: dict[str, Any] = order.model_dump(mode="json", by_alias=True)
-    return data
-
-
-def _synth_fill(act: Activity, order: WireOrder) -> tuple[str, str, str, str, str]:
-    cum = format_decimal(act.cum_qty) if act.cum_qty is not None else "0"
-    at = act.transaction_time.isoformat().replace("+00:00", "Z") if act.transaction_time else ""
-    kind = "fill" if str(act.type or "fill") == "fill" else "partial_fill"
-    order_json = _order_json(order)
-    order_json["filled_qty"] = cum  # the order as of this execution
-    payload = {
-        "account_id": getattr(act, "account_id", None),
-        "at": at,
-        "event": kind,
-        "event_id": f"poll:{act.id}",
-        "execution_id": None,
-        "order": order_json,
-        "price": None if act.price is None else format_decimal(act.price),
-        "qty": None if act.qty is None else format_decimal(act.qty),
-        "timestamp": at,
-        "source": "poll",
-    }
-    fact = fact_of(kind, order.id, act.cum_qty) or f"fill:{order.id}:{cum}"
-    return at, f"poll:{act.id}", kind, json.dumps(payload, separators=(",", ":")), fact
-
-
-def _synth_status(order: WireOrder) -> tuple[str, str, str, str, str] | None:
-    status = str(order.status)
-    kind = {
-        "new": "new",
-        "accepted": "new",
-        "pending_new": "new",
-        "partially_filled": "new",
-        "canceled": "canceled",
-        "expired": "expired",
-        "rejected": "rejected",
-        "replaced": "replaced",
-    }.get(status)
-    if kind is None:
-        return None
-    stamp = order.updated_at or order.created_at
-    at = stamp.isoformat().replace("+00:00", "Z") if stamp else ""
-    payload = {
-        "account_id": None,
-        "at": at,
-        "event": kind,
-        "event_id": f"poll:{kind}:{order.id}",
-        "order": _order_json(order),
-        "timestamp": at,
-        "source": "poll",
-    }
-    return (
-        at,
-        f"poll:{kind}:{order.id}",
-        kind,
-        json.dumps(payload, separators=(",", ":")),
-        fact_of(kind, order.id, None) or f"{kind}:{order.id}",
-    )
+        return anchor or s.live_anchor or self.options.since
 
 
 def _is_ulid(text: str) -> bool:
@@ -823,6 +908,17 @@ def _parse_at(text: str | None) -> datetime | None:
 def _short(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:200]
+
+
+def _span(seconds: float) -> str:
+    """A wait as a person reads it: ``45 s``, ``10 min``, ``3.2 h``, ``1157 days``."""
+    if seconds < 120:
+        return f"{seconds:.3g} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.3g} min"
+    if seconds < 172_800:
+        return f"{seconds / 3600:.3g} h"
+    return f"{seconds / 86_400:.0f} days"
 
 
 __all__ = ["Delivered", "Supervisor", "SupervisorOptions", "fact_for"]

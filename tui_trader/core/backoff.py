@@ -40,7 +40,9 @@ class BackoffPolicy:
 
     With jitter the delay is uniform in ``[(1 - jitter_fraction) * d, d]``: spread enough to
     break up a thundering herd, never so short that a client hammers a struggling server.
-    A connection that lived ``healthy_after`` seconds resets the schedule.
+    A connection that lived ``healthy_after`` seconds resets the schedule. A server's own
+    wait (Retry-After, the rate-limit reset) is honoured up to ``retry_after_ceiling``: a
+    mistaken or hostile header (an HTTP-date in 2099) must not park a stream for ever.
     """
 
     base: float = 1.0
@@ -49,9 +51,17 @@ class BackoffPolicy:
     jitter: bool = True
     jitter_fraction: float = 0.5
     healthy_after: float = 30.0
+    retry_after_ceiling: float = 600.0
 
     def __post_init__(self) -> None:
-        for name in ("base", "factor", "cap", "jitter_fraction", "healthy_after"):
+        for name in (
+            "base",
+            "factor",
+            "cap",
+            "jitter_fraction",
+            "healthy_after",
+            "retry_after_ceiling",
+        ):
             _finite(name, getattr(self, name))
         if self.base <= 0:
             raise ValueError("base must be > 0")
@@ -63,6 +73,8 @@ class BackoffPolicy:
             raise ValueError("jitter_fraction must be within [0, 1]")
         if self.healthy_after < 0:
             raise ValueError("healthy_after must be >= 0")
+        if self.retry_after_ceiling <= 0:
+            raise ValueError("retry_after_ceiling must be > 0")
 
     @classmethod
     def from_settings(cls, s: StreamSettings) -> BackoffPolicy:
@@ -72,6 +84,7 @@ class BackoffPolicy:
             cap=s.backoff_cap_seconds,
             jitter=s.jitter,
             healthy_after=s.healthy_after_seconds,
+            retry_after_ceiling=s.retry_after_ceiling_seconds,
         )
 
     def capped(self, attempt: int) -> float:
@@ -124,6 +137,7 @@ class ReconnectStrategy:
         self._sleep = sleep
         self._attempt = 0
         self._last_delay: float | None = None
+        self._last_cut: float | None = None
         self._connected_at: float | None = None
 
     def __repr__(self) -> str:
@@ -142,19 +156,30 @@ class ReconnectStrategy:
         """The delay the last :meth:`next_delay` returned; None before the first."""
         return self._last_delay
 
+    @property
+    def last_cut(self) -> float | None:
+        """What the server asked for when the last :meth:`next_delay` cut it to the
+        ceiling (seconds from then); None when nothing was cut."""
+        return self._last_cut
+
     def next_delay(
         self, *, retry_after: float | None = None, rate_limit_reset: float | None = None
     ) -> float:
         """The wait before the next attempt, counting that attempt.
 
         ``retry_after`` is seconds from now; ``rate_limit_reset`` is the Unix time of
-        ``X-RateLimit-Reset``. Both are floors that the cap never shortens: the server said
-        when it will answer again, so asking earlier only earns another refusal.
+        ``X-RateLimit-Reset``. Both are floors that the backoff cap never shortens (the
+        server said when it will answer again, so asking earlier only earns another
+        refusal), up to ``policy.retry_after_ceiling``; a longer wait is cut to the ceiling
+        and reported by :attr:`last_cut`.
         """
         delay = self.policy.delay(self._attempt, self._random())
-        delay = max(delay, _floor(retry_after))
+        asked = _floor(retry_after)
         if rate_limit_reset is not None:
-            delay = max(delay, _floor(rate_limit_reset - self._wall()))
+            asked = max(asked, _floor(rate_limit_reset - self._wall()))
+        ceiling = self.policy.retry_after_ceiling
+        self._last_cut = asked if asked > ceiling else None
+        delay = max(delay, min(asked, ceiling))
         self._attempt += 1
         self._last_delay = delay
         return delay

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Literal
 
 from tui_trader.sim.clock import SimClock, default_start
 from tui_trader.sim.exchange import Exchange, ExchangeOptions
@@ -39,6 +40,10 @@ class EmulatorConfig:
     speed: float = 1.0
     start: datetime | None = None
     heartbeat_seconds: float = 15.0
+    # "idle": a connection gets ":heartbeat" only after heartbeat_seconds without a write, so
+    # a busy stream never shows one (Alpaca's cadence is undocumented); "fixed": every
+    # heartbeat_seconds, events or not
+    heartbeat_mode: Literal["idle", "fixed"] = "idle"
     tick_seconds: float = 0.1
     key_id: str | None = None  # None: any non-empty credentials are accepted
     secret_key: str | None = None

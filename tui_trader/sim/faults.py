@@ -30,30 +30,56 @@ class StreamFault(_Spec):
     * ``stall_heartbeats``: only ``:heartbeat`` comments for ``seconds``;
     * ``slow_reader``: ``: you are reading too slowly, dropped N messages`` and the next
       ``dropped`` events are skipped on this connection (they stay replayable);
+    * ``gap_burst``: the same notice, but written in one write together with the events
+      pending before it and the ``burst`` events after the skipped ones, as a busy server
+      flushes its buffer (during a backlog replay: events, notice, events in one chunk);
     * ``internal_error``: ``: internal server error`` and the body ends;
     * ``malformed``: one bad ``data:`` line (``line``, default broken JSON), then carry on.
     """
 
     kind: Literal[
-        "drop", "eof", "stall", "stall_heartbeats", "slow_reader", "internal_error", "malformed"
+        "drop",
+        "eof",
+        "stall",
+        "stall_heartbeats",
+        "slow_reader",
+        "gap_burst",
+        "internal_error",
+        "malformed",
     ]
     after_events: int = Field(0, ge=0)
     seconds: float = Field(1.0, ge=0, le=600)
     dropped: int = Field(5, ge=0)
+    burst: int = Field(64, ge=1, le=1_000_000)  # gap_burst: events written with the notice
     line: str | None = None
     stream: StreamName | None = None
     count: int = Field(1, ge=1)
 
 
 class ConnectFault(_Spec):
-    """Answers the next ``count`` matching requests with ``status`` (5xx or 429)."""
+    """Answers the next ``count`` matching requests with ``status`` (5xx or 429), after
+    letting ``after`` of them through (so a test can refuse the reconnect that follows a
+    stream fault, not the connection that suffers it)."""
 
     kind: Literal["connect"] = "connect"
     status: int = Field(503, ge=400, le=599)
     retry_after: float | None = Field(None, ge=0)
+    retry_after_raw: str | None = None  # sent as is: an HTTP-date, a far future, garbage
     scope: Literal["sse", "rest", "any"] = "sse"
     stream: StreamName | None = None
     count: int = Field(1, ge=1)
+    after: int = Field(0, ge=0)
+
+
+class NotOffered(_Spec):
+    """``stream`` is not offered by this host: its route answers ``status`` (404 by default,
+    as a Trading-API host may for ``/v2/events/trades``; 410 or 400 also) to the next
+    ``count`` connections, or until cleared."""
+
+    kind: Literal["not_offered"] = "not_offered"
+    stream: StreamName = "trades"
+    status: Literal[400, 404, 410] = 404
+    count: int | None = Field(None, ge=1)  # None: until cleared
 
 
 class AuthFault(_Spec):
@@ -95,6 +121,7 @@ class SingleConnection(_Spec):
 FaultSpec = Annotated[
     StreamFault
     | ConnectFault
+    | NotOffered
     | AuthFault
     | DropOrderResponse
     | UlidInversion
@@ -110,6 +137,7 @@ CHAOS_KINDS = (
     "stall",
     "stall_heartbeats",
     "slow_reader",
+    "gap_burst",
     "internal_error",
     "malformed",
 )
@@ -119,6 +147,7 @@ CHAOS_KINDS = (
 class _Armed:
     spec: StreamFault | ConnectFault
     left: int
+    passed: int = 0  # matching requests let through (ConnectFault.after)
 
 
 @dataclass
@@ -134,6 +163,9 @@ class Faults:
     auth_left: int | None = None
     drop_order_responses: int = 0
     single_connection: bool = False
+    not_offered: dict[str, list[int | None]] = field(
+        default_factory=dict
+    )  # stream -> [status, left]
     injected: dict[str, int] = field(default_factory=dict)  # kind -> times fired
 
     def arm(self, spec: FaultSpec) -> None:
@@ -147,6 +179,8 @@ class Faults:
             self.drop_order_responses += spec.count
         elif isinstance(spec, SingleConnection):
             self.single_connection = spec.enabled
+        elif isinstance(spec, NotOffered):
+            self.not_offered[spec.stream] = [spec.status, spec.count]
         # UlidInversion and LateNew act on the exchange; the emulator applies them.
 
     def clear(self) -> None:
@@ -155,6 +189,7 @@ class Faults:
         self.auth_status = self.auth_left = None
         self.drop_order_responses = 0
         self.single_connection = False
+        self.not_offered.clear()
 
     def pending(self) -> list[dict[str, object]]:
         out: list[dict[str, object]] = []
@@ -164,6 +199,8 @@ class Faults:
             out.append({"kind": "reject_auth", "status": self.auth_status, "left": self.auth_left})
         if self.drop_order_responses:
             out.append({"kind": "drop_order_response", "left": self.drop_order_responses})
+        for stream, (status, left) in self.not_offered.items():
+            out.append({"kind": "not_offered", "stream": stream, "status": status, "left": left})
         return out
 
     def _count(self, kind: str) -> None:
@@ -190,6 +227,9 @@ class Faults:
                 continue
             if spec.stream is not None and spec.stream != stream:
                 continue
+            if armed.passed < spec.after:
+                armed.passed += 1
+                return None
             armed.left -= 1
             if armed.left <= 0:
                 self._connect.remove(armed)
@@ -228,6 +268,20 @@ class Faults:
             seconds=round(self.rng.uniform(min(0.5, self.max_stall), self.max_stall), 2),
             dropped=self.rng.randint(1, 20),
         )
+
+    def take_not_offered(self, stream: str) -> int | None:
+        """The status a connection to ``stream`` gets when it is not offered, else None."""
+        entry = self.not_offered.get(stream)
+        if entry is None:
+            return None
+        status, left = entry
+        if left is not None:
+            if left <= 1:
+                del self.not_offered[stream]
+            else:
+                entry[1] = left - 1
+        self._count(f"not_offered_{status}")
+        return status
 
     def take_drop_order_response(self) -> bool:
         if self.drop_order_responses <= 0:

@@ -55,6 +55,14 @@ def classify(path: str) -> tuple[Literal["admin", "sse", "broker", "trading", "d
     return "trading", None
 
 
+_ID_SEGMENT = re.compile(r"^(?=[^/]*\d)[^/]{16,}$")
+
+
+def route_key(path: str) -> str:
+    """``path`` with its id-like segments (uuids, order ids) as ``{id}``: one counter per route."""
+    return "/".join("{id}" if _ID_SEGMENT.match(seg) else seg for seg in path.split("/"))
+
+
 def _credentials(headers: dict[str, str]) -> tuple[str | None, str | None, str | None]:
     """(scheme, key id, secret) from either Alpaca auth scheme."""
     auth = headers.get("authorization", "")
@@ -105,6 +113,8 @@ class Gate:
         extra_headers: list[tuple[bytes, bytes]] = []
 
         if family != "admin":
+            # what clients asked for, by route: tests count a poller's or a reconcile's requests
+            self.emulator.count(f"http {scope.get('method', 'GET')} {route_key(path)}")
             refusal = self._admit(scope, family, stream, extra_headers)
             if refusal is not None:
                 await _respond(send, *refusal)
@@ -162,13 +172,19 @@ class Gate:
         fault = emu.faults.take_connect("sse" if family == "sse" else "rest", stream)
         if fault is not None:
             hdrs = list(extra)
-            if fault.retry_after is not None:
+            if fault.retry_after_raw is not None:
+                hdrs.append((b"retry-after", fault.retry_after_raw.encode("latin-1")))
+            elif fault.retry_after is not None:
                 hdrs.append((b"retry-after", _seconds(fault.retry_after)))
             if fault.status == 429:
                 body: dict[str, Any] = {
                     "code": errors.RATE_LIMITED,
                     "message": "rate limit exceeded",
                 }
+            elif fault.status == 401:  # Alpaca's own words, as a real refusal says them
+                body = {"code": errors.UNAUTHORIZED, "message": "request is not authorized"}
+            elif fault.status == 404:
+                body = {"code": errors.NOT_FOUND, "message": "endpoint not found"}
             else:
                 reason = _REASONS.get(fault.status, "server error")
                 body = {"code": fault.status * 100_000, "message": reason}

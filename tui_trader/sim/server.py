@@ -403,6 +403,10 @@ class Api:
             self.emu.limiter.limit = cfg.rate_limit_per_minute
         if "heartbeat_seconds" in body:
             cfg.heartbeat_seconds = float(body["heartbeat_seconds"])
+        if "heartbeat_mode" in body:
+            if body["heartbeat_mode"] not in ("idle", "fixed"):
+                raise errors.validation("heartbeat_mode must be idle or fixed")
+            cfg.heartbeat_mode = body["heartbeat_mode"]
         for flag in ("strict_auth", "legacy_v1_trades"):
             if flag in body:
                 setattr(cfg, flag, bool(body[flag]))

@@ -102,6 +102,10 @@ def resolve_cursor(log: EventLog, params: dict[str, str], version: str) -> Curso
     return cursor
 
 
+def _notice(dropped: int) -> bytes:
+    return f": you are reading too slowly, dropped {dropped} messages\n\n".encode()
+
+
 class EventStreamer:
     def __init__(self, emulator: Emulator) -> None:
         self.emu = emulator
@@ -122,6 +126,12 @@ class EventStreamer:
         return handle
 
     async def open(self, request: Request, stream: str, version: str) -> Response:
+        refused = self.emu.faults.take_not_offered(stream)
+        if refused is not None:  # as a host without the route answers: 404 like any unknown
+            message = {404: "endpoint not found", 410: "this endpoint has been removed"}
+            raise errors.ApiFailure(
+                refused, refused * 100_000 + 10_000, message.get(refused, "bad request")
+            )
         if stream == "trades" and version == "v1" and not self.emu.config.legacy_v1_trades:
             raise errors.ApiFailure(
                 410, 41010000, "this endpoint has been removed; use /v2/events/trades"
@@ -161,12 +171,21 @@ class EventStreamer:
         index = cursor.start
         sent = 0
         skip = 0
+        hold = 0  # gap_burst: events still to join the write that carries the notice
         emu.track(id(abort), abort)
         chunk: list[bytes] = []
-        last_write = time.monotonic()
+        last_write = last_beat = time.monotonic()
+        fixed = emu.config.heartbeat_mode == "fixed"
         try:
             while not emu.is_closing:
                 # ---- faults fire once the connection has sent enough events
+                if fault is not None and sent >= fault.after_events and fault.kind == "gap_burst":
+                    # no flush first: what is pending, the notice and what follows go as one
+                    current, fault = fault, None
+                    faults.fired(current.kind)
+                    chunk.append(_notice(current.dropped))
+                    skip, hold = current.dropped, current.burst
+                    continue
                 if fault is not None and sent >= fault.after_events:
                     if chunk:
                         yield b"".join(chunk)
@@ -191,23 +210,23 @@ class EventStreamer:
                 if event is None:
                     if index < log.first_index():
                         lost, index = log.first_index() - index, log.first_index()
-                        yield (
-                            f": you are reading too slowly, dropped {lost} messages\n\n".encode()
-                        )
+                        yield _notice(lost)
                         continue
                     if chunk:
                         yield b"".join(chunk)
                         chunk = []
                         last_write = time.monotonic()
+                    hold = 0  # caught up: the burst is whatever there was
                     if cursor.until_time is not None and emu.exchange.now() > cursor.until_time:
                         return
                     cadence = emu.config.heartbeat_seconds
-                    wait = max(0.0, cadence - (time.monotonic() - last_write))
+                    since = last_beat if fixed else last_write  # idle: since any write
+                    wait = max(0.0, cadence - (time.monotonic() - since))
                     arrived = await log.wait_beyond(index, wait)
-                    quiet = time.monotonic() - last_write >= cadence * 0.999
-                    if not arrived and not emu.is_closing and quiet:
+                    due = time.monotonic() - since >= cadence * 0.999
+                    if not arrived and not emu.is_closing and due:
                         yield HEARTBEAT
-                        last_write = time.monotonic()
+                        last_write = last_beat = time.monotonic()
                     continue
                 index += 1
                 if (
@@ -229,12 +248,22 @@ class EventStreamer:
                     continue
                 chunk.append(b"data: " + self._render(event, legacy_trades) + b"\n\n")
                 sent += 1
+                if fixed and time.monotonic() - last_beat >= emu.config.heartbeat_seconds:
+                    chunk.append(HEARTBEAT)  # on time, whatever the traffic
+                    last_beat = time.monotonic()
                 if cursor.inclusive_end is not None and cursor.inclusive_end(event):
                     break
                 chaos = faults.chaos_event() if faults.chaos else None
                 if chaos is not None and fault is None:
                     fault = chaos.model_copy(update={"after_events": sent})
-                if len(chunk) >= BATCH or index >= log.end:
+                if hold > 0:
+                    hold -= 1
+                    if hold > 0 and index < log.end:
+                        continue  # the burst is not complete: keep it in this one write
+                    hold = 0
+                elif len(chunk) < BATCH and index < log.end:
+                    continue
+                if chunk:
                     yield b"".join(chunk)
                     chunk = []
                     last_write = time.monotonic()
@@ -256,7 +285,7 @@ class EventStreamer:
             await self._sleep(fault.seconds)
             return None
         if kind == "slow_reader":
-            return f": you are reading too slowly, dropped {fault.dropped} messages\n\n".encode()
+            return _notice(fault.dropped)
         if kind == "internal_error":
             return b": internal server error\n\n"  # and the body ends right after
         if kind == "malformed":

@@ -82,7 +82,8 @@ class ConnectionPane(VerticalScroll):
 
     def _details(self, s: StreamStatus, snap: DeskSnapshot, c: Colours) -> list[Row]:
         conn = snap.connection
-        backoff = s.state is State.BACKOFF and s.next_retry_at is not None
+        # a stream polled while it is down or not offered still has a next attempt to show
+        backoff = s.state in (State.BACKOFF, State.POLLING) and s.next_retry_at is not None
         retry = fmt.countdown(s.next_retry_at, snap.at) if backoff else "-"
         retry_text = Text(retry, style=f"bold {c.warning}" if backoff else "")
         last_id = Text(fmt.shorten(s.last_event_id or "-", 11))
