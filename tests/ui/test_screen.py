@@ -19,6 +19,7 @@ from textual.strip import Strip
 from tests.ui.frozen import FrozenDesk, halted
 from tests.waiting import until
 from tui_trader.config import load_settings
+from tui_trader.core.portfolio import Portfolio
 from tui_trader.ui.app import TraderApp, build_app
 from tui_trader.ui.palette import DeskCommands
 from tui_trader.ui.panes.events import KEEP, PER_FRAME, EventsPane
@@ -68,6 +69,22 @@ async def until_screen(pilot: Pilot[Any], kind: type[Screen[Any]]) -> Screen[Any
 
 def log_text(pane: EventsPane) -> list[str]:
     return pane.texts()
+
+
+async def test_an_unread_account_shows_no_invented_equity_or_day_pnl(run_app: Run) -> None:
+    """Until the broker's account is read, the ledger knows no cash and no day start (review
+    #6): the header says so instead of a day P&L measured from zero."""
+    desk = FrozenDesk()
+    async with run_app(desk) as (app, pilot):
+        header = app.desk_screen.query_one("#desk-header")
+        assert "day +" in str(header.render()) or "day -" in str(header.render())
+        desk.portfolio = Portfolio(None)
+        desk.portfolio.mark("AAPL", Decimal(200))
+        app.desk_screen.paint()
+        await pilot.pause()
+        text = str(header.render())
+        assert "account not read" in text and "equity ?" in text, text
+        assert "+0.00" not in text and "0.00 (" not in text, text
 
 
 async def test_p_pauses_and_resumes(run_app: Run) -> None:

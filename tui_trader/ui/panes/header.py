@@ -30,17 +30,18 @@ class DeskHeader(Static):
         day_pct = book.day_pnl / book.day_start_equity * 100 if book.day_start_equity else None
         risk = snap.risk
         state = str(risk.state) + (" PAUSED" if risk.paused else "")
-        text = Text.assemble(
-            (badge, badge_style),
-            " ",
-            (snap.account or "-", "bold"),
-            "  equity ",
-            (fmt.money(book.equity), "bold"),
-            "  day ",
-        )
-        text.append_text(
-            c.signed(f"{fmt.money(book.day_pnl, signed=True)} ({fmt.pct(day_pct)})", book.day_pnl)
-        )
+        text = Text.assemble((badge, badge_style), " ", (snap.account or "-", "bold"))
+        if book.account_known:
+            text.append("  equity ")
+            text.append(fmt.money(book.equity), "bold")
+            text.append("  day ")
+            text.append_text(
+                c.signed(
+                    f"{fmt.money(book.day_pnl, signed=True)} ({fmt.pct(day_pct)})", book.day_pnl
+                )
+            )
+        else:  # cash and the day's start are not read yet: a figure here would be invented
+            text.append("  equity ? day ? (account not read)", style=c.stale)
         text.append("  ")
         text.append(f" {state} ", style=f"reverse {state_style(risk.state, c)}")
         text.append("  ")
