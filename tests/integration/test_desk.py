@@ -74,6 +74,17 @@ async def desk_for(
         store.close()
 
 
+async def ready(desk: Desk) -> None:
+    """Until the gate can judge exposure: prices known (else STALE_DATA) and the start-up
+    reconciliation done (while it runs, the STREAM breaker stops new exposure, review #15)."""
+
+    def can_add() -> bool:
+        snap = desk.snapshot()
+        return snap.market_data_age is not None and not snap.risk.breaker("STREAM").tripped
+
+    await until(can_add, 10)
+
+
 async def stop(desk: Desk, task: asyncio.Task[None]) -> None:
     if not task.done():
         desk.stop()
@@ -121,7 +132,7 @@ async def test_a_forced_loss_halts_the_desk_and_flatten_still_works(
 ) -> None:
     desk: Desk = await desk_for(sim, risk={"daily_loss_limit": 1})
     buy = OrderBuilder().symbol("TSLA").buy(90).market().day().build()
-    await until(lambda: desk.snapshot().market_data_age is not None, 10)
+    await ready(desk)
     assert (await desk.submit(buy)).allowed
     # the spread alone costs more than $1 at the mid: daily loss trips and latches
     await until(lambda: desk.snapshot().risk.state is TradingState.HALTED, 20)
@@ -158,7 +169,7 @@ async def test_pause_survives_a_restart_and_resume_needs_nothing_latched(
     await asyncio.sleep(0.5)
     again: Desk = await desk_for(sim, journal=path)
     assert again.snapshot().risk.paused
-    await until(lambda: again.snapshot().market_data_age is not None, 10)  # not stale
+    await ready(again)  # not stale, reconciled
     assert again.resume() == "ACTIVE"
     assert (await again.submit(OrderBuilder().symbol("AAPL").buy(1).market().day().build())).allowed
     assert not Journal.open(path).get_setting("paused")
@@ -170,7 +181,7 @@ async def test_manual_orders_pass_the_gate_and_reach_the_book(
     desk: Desk = await desk_for(sim)
     order = OrderBuilder().symbol("MSFT").buy(3).market().day().build()
     # before the first prices the gate fails closed (STALE_DATA), as it should
-    await until(lambda: desk.snapshot().market_data_age is not None, 10)
+    await ready(desk)
     assert (await desk.submit(order)).allowed
     await until(
         lambda: (p := desk.snapshot().book.positions.get("MSFT")) is not None and p.qty == 3, 15
@@ -231,7 +242,7 @@ async def test_review_04_paused_sells_that_together_would_flip_the_position_are_
     broker has acknowledged the one before): the first goes, the other two are denied, and
     the account never goes short."""
     desk: Desk = await desk_for(sim)
-    await until(lambda: desk.snapshot().market_data_age is not None, 10)
+    await ready(desk)
     assert (
         await desk.submit(OrderBuilder().symbol("AAPL").buy(100).market().day().build())
     ).allowed
@@ -314,7 +325,7 @@ async def test_review_06_the_day_rolls_at_the_session_boundary_from_the_previous
     """A desk left running into the next session measures that day from the broker's
     previous-close equity (``last_equity``), which the emulator sets at its close."""
     desk: Desk = await desk_for(sim)
-    await until(lambda: desk.snapshot().market_data_age is not None, 10)
+    await ready(desk)
     assert (await desk.submit(OrderBuilder().symbol("AAPL").buy(50).market().day().build())).allowed
     await until(lambda: (p := desk.snapshot().book.positions.get("AAPL")) and p.qty == 50, 15)
     async with _broker(sim) as c:
@@ -379,7 +390,7 @@ async def test_review_04_an_order_whose_answer_was_lost_counts_until_the_broker_
     from tui_trader.broker.rest import TransportError
 
     desk: Desk = await desk_for(sim, options={"lookup_every": 0.2})
-    await until(lambda: desk.snapshot().market_data_age is not None, 10)
+    await ready(desk)
     assert (
         await desk.submit(OrderBuilder().symbol("AAPL").buy(100).market().day().build())
     ).allowed
