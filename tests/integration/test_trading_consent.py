@@ -107,11 +107,22 @@ def intents(journal: Path) -> set[str]:
     return {cid for (cid,) in read(journal, "SELECT client_order_id FROM orders")}
 
 
-def wait_for(check: Callable[[], Any], what: str, seconds: float = WAIT) -> None:
+def verdicts(journal: Path) -> list[str]:
+    """The risk gate's last few verdicts on record: why a desk that wanted to trade did not."""
+    rows = read(journal, "SELECT data FROM audit WHERE kind = 'risk' ORDER BY rowid DESC LIMIT 5")
+    return [json.loads(d)["verdict"] for (d,) in rows]
+
+
+def wait_for(
+    check: Callable[[], Any],
+    what: str,
+    seconds: float = WAIT,
+    why: Callable[[], str] | None = None,
+) -> None:
     deadline = time.monotonic() + seconds
     while not check():
         if time.monotonic() > deadline:
-            raise AssertionError(f"not within {seconds} s: {what}")
+            raise AssertionError(f"not within {seconds} s: {what}" + (f"; {why()}" if why else ""))
         time.sleep(0.05)
 
 
@@ -129,7 +140,11 @@ def twins(market: Counted, env: dict[str, str], tmp_path: Path, trading: list[st
         running(headless(market, sends, *trading), env) as sender,
         running(headless(market, watches), env) as watcher,
     ):
-        wait_for(lambda: market.orders >= 2, "two orders from the twin with --trade")
+        wait_for(
+            lambda: market.orders >= 2,
+            "two orders from the twin with --trade",
+            why=lambda: f"its last verdicts {verdicts(sends)}; stderr {''.join(sender.err)[-800:]}",
+        )
         wait_for(lambda: proposals(watches) >= 2, "proposals from the twin without it")
         time.sleep(0.5)  # anything the watcher were about to send would arrive by now
         assert sender.stop()[0] == 0, sender.stderr
