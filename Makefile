@@ -31,8 +31,11 @@ run: $(STAMP_RUN)
 sim: $(STAMP_RUN)
 	$(BIN)/tui-trader sim
 
+# two workers (pytest-xdist): the suite mostly waits on sockets and timers; PYTEST_WORKERS=0
+# runs it in one process
+PYTEST_WORKERS ?= 2
 test: $(STAMP_TEST)
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 bench: $(STAMP_TEST)
 	@for f in bench/[!_]*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
