@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -19,6 +19,18 @@ StreamName = Literal["trades", "accounts", "nta"]
 
 class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+StreamFaultKind = Literal[
+    "drop",
+    "eof",
+    "stall",
+    "stall_heartbeats",
+    "slow_reader",
+    "gap_burst",
+    "internal_error",
+    "malformed",
+]
 
 
 class StreamFault(_Spec):
@@ -37,16 +49,7 @@ class StreamFault(_Spec):
     * ``malformed``: one bad ``data:`` line (``line``, default broken JSON), then carry on.
     """
 
-    kind: Literal[
-        "drop",
-        "eof",
-        "stall",
-        "stall_heartbeats",
-        "slow_reader",
-        "gap_burst",
-        "internal_error",
-        "malformed",
-    ]
+    kind: StreamFaultKind
     after_events: int = Field(0, ge=0)
     seconds: float = Field(1.0, ge=0, le=600)
     dropped: int = Field(5, ge=0)
@@ -131,16 +134,7 @@ FaultSpec = Annotated[
 ]
 FAULT_SPECS: TypeAdapter[list[FaultSpec]] = TypeAdapter(list[FaultSpec])
 
-CHAOS_KINDS = (
-    "drop",
-    "eof",
-    "stall",
-    "stall_heartbeats",
-    "slow_reader",
-    "gap_burst",
-    "internal_error",
-    "malformed",
-)
+CHAOS_KINDS: tuple[str, ...] = get_args(StreamFaultKind)  # every stream fault, in order
 
 
 @dataclass
