@@ -875,7 +875,7 @@ def test_a_steady_writer_does_not_grow_the_wal_without_bound(
     """Passive checkpoints never let the WAL start over while batches follow each other
     with no gap (measured: 141 MB after 100,000 events); past the limit the writer restarts
     it between two batches, and the file is cut back."""
-    from tui_trader.broker import journal as journal_module
+    from tui_trader.broker.journal import connection as journal_module
 
     limit = 256 * 1024
     monkeypatch.setattr(journal_module, "_WAL_RESTART_BYTES", limit)
