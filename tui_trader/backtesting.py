@@ -140,10 +140,10 @@ def synthetic_bars(
 
 
 def csv_bars(path: Path) -> dict[str, list[tuple[datetime, float]]]:
-    from tui_trader.sim.market import _read_csv
+    from tui_trader.sim.market import read_csv
 
     out: dict[str, list[tuple[datetime, float]]] = {}
-    for t, symbol, _o, _h, _l, c, _v in _read_csv(path):
+    for t, symbol, _o, _h, _l, c, _v in read_csv(path):
         out.setdefault(symbol, []).append((t, c))
     for series in out.values():
         series.sort(key=lambda x: x[0])
