@@ -681,7 +681,8 @@ def emulator(env: dict[str, str], root: Path) -> Iterator[tuple[str, int]]:
 
 def print_gc_census() -> None:
     """What the cyclic collector found during the load, by type and module (run with
-    ``gc.DEBUG_SAVEALL``): how the Textual strip cycles were found (tui_trader/ui/strips.py)."""
+    ``gc.DEBUG_SAVEALL``): how the Textual strip cycles were found
+    (tui_trader/ui/textual_patches.py)."""
     gc.collect()
     garbage = gc.garbage
     by_type = collections.Counter(type(o).__qualname__ for o in garbage)

@@ -140,10 +140,10 @@ def synthetic_bars(
 
 
 def csv_bars(path: Path) -> dict[str, list[tuple[datetime, float]]]:
-    from tui_trader.sim.market import _read_csv
+    from tui_trader.sim.market import read_csv
 
     out: dict[str, list[tuple[datetime, float]]] = {}
-    for t, symbol, _o, _h, _l, c, _v in _read_csv(path):
+    for t, symbol, _o, _h, _l, c, _v in read_csv(path):
         out.setdefault(symbol, []).append((t, c))
     for series in out.values():
         series.sort(key=lambda x: x[0])
@@ -199,8 +199,6 @@ def run(
 ) -> int:
     from tui_trader.core.backtest import run_backtest
     from tui_trader.core.convexity import ConvexityDetector
-    from tui_trader.core.policy import PolicyConfig
-    from tui_trader.core.risk import RiskLimits
 
     note: str | None = None
     try:
@@ -222,8 +220,8 @@ def run(
         return EXIT_USAGE
     if periods_per_year is not None:
         year = given(periods_per_year, "given with --periods-per-year")
-    config = PolicyConfig.from_settings(settings.policy)
-    limits = RiskLimits.from_settings(settings.risk)
+    config = settings.policy.config()
+    limits = settings.risk.limits()
     equity = 100_000.0
     gates: list[GatedPolicy] = []
 

@@ -22,7 +22,7 @@ from contextvars import ContextVar
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 from urllib.parse import urlsplit
 
 import platformdirs
@@ -45,6 +45,11 @@ from pydantic_settings import (
     SettingsConfigDict,
     SettingsError,
 )
+
+if TYPE_CHECKING:
+    from tui_trader.core.backoff import BackoffPolicy
+    from tui_trader.core.policy import PolicyConfig
+    from tui_trader.core.risk import RiskLimits
 
 __all__ = [
     "BASE_URL_ENV",
@@ -206,6 +211,13 @@ def _default_log_dir() -> Path:
     return Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
 
 
+# The sections the core reads build its plain values (``settings.risk.limits()``,
+# ``settings.policy.config()``, ``settings.stream.backoff()``): the core defines what it needs
+# and imports nothing of the program above it. Each imports its core module when called, not
+# at the top: the policy's module loads numpy, which the settings (read first by every command,
+# ``headless`` and scripts) have never needed.
+
+
 class _Section(BaseModel):
     """Strict base for config sections: typos and NaN/inf must not pass silently."""
 
@@ -308,6 +320,19 @@ class StreamSettings(_Section):
             )
         return self
 
+    def backoff(self) -> BackoffPolicy:
+        """The reconnect schedule, as the core's backoff takes it."""
+        from tui_trader.core.backoff import BackoffPolicy
+
+        return BackoffPolicy(
+            base=self.backoff_base_seconds,
+            factor=self.backoff_factor,
+            cap=self.backoff_cap_seconds,
+            jitter=self.jitter,
+            healthy_after=self.healthy_after_seconds,
+            retry_after_ceiling=self.retry_after_ceiling_seconds,
+        )
+
 
 class RiskSettings(_Section):
     """Circuit-breaker limits; money in USD, percentages of start-of-day equity."""
@@ -322,6 +347,28 @@ class RiskSettings(_Section):
     stale_data_seconds: float = Field(30.0, gt=0)
     warning_fraction: float = Field(0.8, gt=0, lt=1)
     rate_cooldown_seconds: float = Field(60.0, gt=0)
+
+    def limits(self) -> RiskLimits:
+        """The limits as the risk engine takes them: floats become Decimals through their
+        shortest text (3.1 stays 3.1)."""
+        from tui_trader.core.risk import RiskLimits
+
+        return RiskLimits(
+            daily_loss_limit=self.daily_loss_limit,
+            daily_loss_pct=_shortest_decimal(self.daily_loss_pct),
+            max_drawdown_pct=_shortest_decimal(self.max_drawdown_pct),
+            max_orders_per_minute=self.max_orders_per_minute,
+            max_reject_streak=self.max_reject_streak,
+            max_symbol_notional=self.max_symbol_notional,
+            max_gross_exposure=_shortest_decimal(self.max_gross_exposure),
+            stale_data_seconds=self.stale_data_seconds,
+            warning_fraction=_shortest_decimal(self.warning_fraction),
+            rate_cooldown_seconds=self.rate_cooldown_seconds,
+        )
+
+
+def _shortest_decimal(value: float) -> Decimal:
+    return Decimal(repr(value))  # as core.types.to_decimal reads a float
 
 
 class PolicySettings(_Section):
@@ -344,6 +391,24 @@ class PolicySettings(_Section):
         if self.utility == "target" and self.target_equity is None:
             raise ConfigError("target_equity", 'is required when utility = "target"')
         return self
+
+    def config(self, **extra: Any) -> PolicyConfig:
+        """The policy's config; ``extra`` sets fields the settings do not have."""
+        from tui_trader.core.policy import PolicyConfig
+
+        target = self.target_equity
+        return PolicyConfig(
+            utility=self.utility,
+            risk_aversion=self.risk_aversion,
+            aggressiveness=self.aggressiveness,
+            target_equity=None if target is None else float(target),
+            horizon_days=self.horizon_days,
+            no_trade_band=self.no_trade_band,
+            max_weight=self.max_weight,
+            forgetting=self.forgetting,
+            warmup_bars=self.warmup_bars,
+            **{"min_t": self.min_t, **extra},
+        )
 
 
 class UiSettings(_Section):

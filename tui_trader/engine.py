@@ -40,9 +40,9 @@ from tui_trader.core.events import AccountStatusEvent, NtaEvent, TradeEvent
 from tui_trader.core.fastparse import FILL_KINDS, BriefFill, BriefTrade, brief_fill, brief_trade
 from tui_trader.core.models import Account, Position, WireOrder
 from tui_trader.core.orders import Order, OrderBuilder, market_time_in_force
-from tui_trader.core.policy import Decision, OnlinePolicy, PolicyConfig
+from tui_trader.core.policy import Decision, OnlinePolicy
 from tui_trader.core.portfolio import BookSnapshot, Portfolio, symbol_key
-from tui_trader.core.risk import Flatten, RiskEngine, RiskLimits, RiskSnapshot, Verdict
+from tui_trader.core.risk import Flatten, RiskEngine, RiskSnapshot, Verdict
 from tui_trader.core.sizing import fit_to_limits
 from tui_trader.core.tradingday import MarketClock, TradingDay
 from tui_trader.core.working import WorkingOrders, news_from_payload, news_from_wire
@@ -196,11 +196,11 @@ class Desk:
         )
         self.portfolio = Portfolio(None)  # the account is unknown until it has been read
         self.risk = RiskEngine(
-            RiskLimits.from_settings(settings.risk),
+            settings.risk.limits(),
             paused=bool(journal.get_setting(PAUSED_KEY, False)),
         )
         self.convexity = ConvexityDetector()
-        self.policy = OnlinePolicy(PolicyConfig.from_settings(settings.policy), self.convexity)
+        self.policy = OnlinePolicy(settings.policy.config(), self.convexity)
         self.sender = OrderSender(self.rest, journal)
         self._clock = options.clock
         self._signals: dict[str, Decision] = {}

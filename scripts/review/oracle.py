@@ -5,7 +5,9 @@ Adapted copy of ../shared/review/oracle.py (review finding #8). What changed and
 ``_Market.hold``), so this copy defines the same order function itself; ``_stats`` takes the
 timestamps (for the drawdown's length); and ``run_backtest`` is told the synthetic market's own
 clock (252 x 390 one-minute bars), since this path's bars run on without session breaks and
-would otherwise be read as a 24-hour market. What it checks is unchanged: the oracle's Sharpe
+would otherwise be read as a 24-hour market; the settings build the policy's config and the
+risk limits (``settings.policy.config()``, ``settings.risk.limits()``: issue 12 took
+``from_settings`` out of the core). What it checks is unchanged: the oracle's Sharpe
 against the policy's on the same path, and the per-bar Sharpe and its naive standard error.
 """
 import math, sys
@@ -53,7 +55,7 @@ run = market.simulate(_to_weight_orders(sig, changes), cost=2e-4, equity0=100_00
 o = _stats(run, 100_000.0, BARS_PER_YEAR, market.timestamps)
 print(f"oracle (knows the regime, |w|=0.25/symbol): return {o.total_return*100:.2f}% sharpe {o.sharpe:.2f} trades {o.trades}")
 settings = Settings()
-cfg, lim = PolicyConfig.from_settings(settings.policy), RiskLimits.from_settings(settings.risk)
+cfg, lim = settings.policy.config(), settings.risk.limits()
 res = run_backtest(bars, lambda: GatedPolicy(OnlinePolicy(cfg, ConvexityDetector()), RiskEngine(lim), 100_000.0), seed=seed, annualisation=synthetic_clock())
 p = res.policy
 print(f"policy on the same path: return {p.total_return*100:.2f}% sharpe {p.sharpe:.2f} +- {p.sharpe_se:.2f} trades {p.trades}; shuffled mean {res.shuffled.mean:.2f} (p = {res.shuffled.p_value:.3f}, percentile {res.shuffled.percentile:.1f}); b&h {res.buy_and_hold.sharpe:.2f}")

@@ -6,7 +6,8 @@
 # (mean, sd, spread and the share of shuffles at least as good as the policy), plus the
 # p-value, the percentile and the direction (sign-flip) null. What it checks is unchanged:
 # where the policy's Sharpe falls among shuffles of its own signal, and that the ledger
-# agrees with the backtest.
+# agrees with the backtest. Since issue 12 the settings build the policy's config and the risk
+# limits (``s.policy.config()``, ``s.risk.limits()``): the core no longer reads the settings.
 import numpy as np
 import tui_trader.core.backtest as bt
 from tui_trader.backtesting import GatedPolicy, synthetic_bars, synthetic_clock
@@ -19,7 +20,7 @@ s = Settings()
 bars = synthetic_bars(s.sim.symbols, 7, 3000, DEFAULT_REGIME_DRIFT)
 gates = []
 def f():
-    g = GatedPolicy(OnlinePolicy(PolicyConfig.from_settings(s.policy), ConvexityDetector()), RiskEngine(RiskLimits.from_settings(s.risk)), 1e5); gates.append(g); return g
+    g = GatedPolicy(OnlinePolicy(s.policy.config(), ConvexityDetector()), RiskEngine(s.risk.limits()), 1e5); gates.append(g); return g
 res = bt.run_backtest(bars, f, seed=7, permutations=200, annualisation=synthetic_clock(), on_fill=lambda *x: gates[0].fill(*x))
 t = res.shuffled
 print(f"policy sharpe {res.policy.sharpe:.2f}; 200 shuffles: mean {t.mean:.2f} sd {t.sd:.2f} 5% {t.p05:.2f} 95% {t.p95:.2f}; share >= policy: {t.exceed / t.permutations:.3f}; p = {t.p_value:.3f}, percentile {t.percentile:.1f}")

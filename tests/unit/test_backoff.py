@@ -64,7 +64,7 @@ def test_policy_from_settings() -> None:
         jitter=False,
         healthy_after_seconds=7,
     )
-    policy = BackoffPolicy.from_settings(settings)
+    policy = settings.backoff()
     assert policy == BackoffPolicy(base=0.5, factor=3, cap=20, jitter=False, healthy_after=7)
     strategy = ReconnectStrategy(policy)
     assert [strategy.next_delay() for _ in range(5)] == [0.5, 1.5, 4.5, 13.5, 20]
@@ -235,7 +235,7 @@ def test_review_13_retry_after_is_honoured_up_to_the_ceiling_and_a_cut_is_report
 
 
 def test_the_retry_after_ceiling_is_a_setting() -> None:
-    policy = BackoffPolicy.from_settings(StreamSettings(retry_after_ceiling_seconds=30))
+    policy = StreamSettings(retry_after_ceiling_seconds=30).backoff()
     assert policy.retry_after_ceiling == 30
     assert ReconnectStrategy(policy).next_delay(retry_after=45) == 30
     with pytest.raises(ValueError):

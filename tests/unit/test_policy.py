@@ -411,14 +411,12 @@ def test_convexity_score_is_a_feature_once_the_detector_is_warm() -> None:
 
 
 def test_config_from_settings_and_validation() -> None:
-    cfg = PolicyConfig.from_settings(
-        PolicySettings(utility="target", target_equity=Decimal("120000"), max_weight=0.5),
-        cost_bps=1.0,
-    )
+    settings = PolicySettings(utility="target", target_equity=Decimal("120000"), max_weight=0.5)
+    cfg = settings.config(cost_bps=1.0)
     assert cfg.utility == "target" and cfg.target_equity == 120_000.0
     assert cfg.max_weight == 0.5 and cfg.cost == 1e-4 and cfg.forgetting == 0.995
     assert cfg.horizon_bars == 20 * 390
-    assert PolicyConfig.from_settings(PolicySettings()) == PolicyConfig()
+    assert PolicySettings().config() == PolicyConfig()
     with pytest.raises(ValueError, match="target_equity"):
         PolicyConfig(utility="target")
     with pytest.raises(ValueError, match="max_weight"):

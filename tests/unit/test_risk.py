@@ -129,11 +129,11 @@ def check(
 
 
 def test_limits_from_default_settings_match_the_defaults() -> None:
-    assert RiskLimits.from_settings(RiskSettings()) == RiskLimits()
+    assert RiskSettings().limits() == RiskLimits()
 
 
 def test_limits_from_settings_keep_float_text_exact() -> None:
-    limits = RiskLimits.from_settings(RiskSettings(daily_loss_pct=3.1, max_gross_exposure=1.1))
+    limits = RiskSettings(daily_loss_pct=3.1, max_gross_exposure=1.1).limits()
     assert limits.daily_loss_pct == D("3.1")
     assert limits.max_gross_exposure == D("1.1")
 

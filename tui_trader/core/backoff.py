@@ -21,10 +21,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from tui_trader.config import StreamSettings
 
 __all__ = ["BackoffPolicy", "ReconnectStrategy", "parse_retry_after"]
 
@@ -75,17 +71,6 @@ class BackoffPolicy:
             raise ValueError("healthy_after must be >= 0")
         if self.retry_after_ceiling <= 0:
             raise ValueError("retry_after_ceiling must be > 0")
-
-    @classmethod
-    def from_settings(cls, s: StreamSettings) -> BackoffPolicy:
-        return cls(
-            base=s.backoff_base_seconds,
-            factor=s.backoff_factor,
-            cap=s.backoff_cap_seconds,
-            jitter=s.jitter,
-            healthy_after=s.healthy_after_seconds,
-            retry_after_ceiling=s.retry_after_ceiling_seconds,
-        )
 
     def capped(self, attempt: int) -> float:
         """The un-jittered delay before attempt number ``attempt`` (0-based)."""

@@ -99,13 +99,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
+from typing import Literal, Protocol, get_args
 
 import numpy as np
 import numpy.typing as npt
-
-if TYPE_CHECKING:
-    from tui_trader.config import PolicySettings
 
 __all__ = [
     "BARS_PER_YEAR",
@@ -157,7 +154,7 @@ def _ratio(a: float, b: float) -> float:
 
 @dataclass(frozen=True)
 class PolicyConfig:
-    """Everything the policy needs; :meth:`from_settings` maps the user's ``[policy]``.
+    """Everything the policy needs; the config's ``PolicySettings.config()`` maps ``[policy]``.
 
     Beyond the settings: ``cost_bps`` (assumed cost per unit of notional traded, in basis
     points), ``bars_per_year`` (annualising and the target horizon), ``ridge`` (prior strength
@@ -223,23 +220,6 @@ class PolicyConfig:
             raise ValueError("target_equity must be a finite number > 0")
         if self.utility == "target" and self.target_equity is None:
             raise ValueError('target_equity is required when utility = "target"')
-
-    @classmethod
-    def from_settings(cls, settings: PolicySettings, **extra: Any) -> PolicyConfig:
-        """The config for ``settings``; ``extra`` sets fields the settings do not have."""
-        target = settings.target_equity
-        return cls(
-            utility=settings.utility,
-            risk_aversion=settings.risk_aversion,
-            aggressiveness=settings.aggressiveness,
-            target_equity=None if target is None else float(target),
-            horizon_days=settings.horizon_days,
-            no_trade_band=settings.no_trade_band,
-            max_weight=settings.max_weight,
-            forgetting=settings.forgetting,
-            warmup_bars=settings.warmup_bars,
-            **{"min_t": settings.min_t, **extra},
-        )
 
     @property
     def cost(self) -> float:

@@ -36,15 +36,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal, localcontext
 from enum import StrEnum
-from typing import TYPE_CHECKING, Protocol, TypeAlias
+from typing import Protocol, TypeAlias
 
 from tui_trader.core.orders import Order, Side
 from tui_trader.core.portfolio import symbol_key
 from tui_trader.core.types import format_decimal, to_decimal
 from tui_trader.core.working import Working
-
-if TYPE_CHECKING:
-    from tui_trader.config import RiskSettings
 
 __all__ = [
     "ALLOWED",
@@ -186,22 +183,6 @@ class RiskLimits:
                 raise ValueError(f"{name} must be > 0")
         if not _ZERO < self.warning_fraction < _ONE:
             raise ValueError("warning_fraction must be between 0 and 1")
-
-    @classmethod
-    def from_settings(cls, settings: RiskSettings) -> RiskLimits:
-        """Floats from the config become Decimals through their shortest text (3.1 stays 3.1)."""
-        return cls(
-            daily_loss_limit=settings.daily_loss_limit,
-            daily_loss_pct=_dec(settings.daily_loss_pct),
-            max_drawdown_pct=_dec(settings.max_drawdown_pct),
-            max_orders_per_minute=settings.max_orders_per_minute,
-            max_reject_streak=settings.max_reject_streak,
-            max_symbol_notional=settings.max_symbol_notional,
-            max_gross_exposure=_dec(settings.max_gross_exposure),
-            stale_data_seconds=settings.stale_data_seconds,
-            warning_fraction=_dec(settings.warning_fraction),
-            rate_cooldown_seconds=settings.rate_cooldown_seconds,
-        )
 
 
 @dataclass(frozen=True)

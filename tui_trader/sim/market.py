@@ -372,7 +372,7 @@ class ReplayMarket(MarketModel):
     """
 
     def __init__(self, path: Path, start: datetime | None = None, seed: int = 0) -> None:
-        rows = list(_read_csv(path))
+        rows = list(read_csv(path))
         if not rows:
             raise ValueError(f"{path}: no bars")
         self._replay: dict[str, list[tuple[datetime, float, float, float, float, int]]] = {}
@@ -433,7 +433,9 @@ class ReplayMarket(MarketModel):
         return points[k] + (points[k + 1] - points[k]) * (pos - k)
 
 
-def _read_csv(path: Path) -> Iterable[tuple[datetime, str, float, float, float, float, int]]:
+def read_csv(path: Path) -> Iterable[tuple[datetime, str, float, float, float, float, int]]:
+    """Rows of a bar file (``timestamp,symbol,open,high,low,close,volume``) in file order,
+    symbols upper-cased; a bad row raises ``ValueError`` naming its line."""
     from tui_trader.core.types import parse_timestamp
 
     with path.open(newline="") as fh:

@@ -20,6 +20,7 @@ from tui_trader.sim.book import ts6
 from tui_trader.sim.clock import SESSION_SECONDS, session_open
 from tui_trader.sim.exchange import parse_query_time
 from tui_trader.sim.market import Bar
+from tui_trader.sim.responses import JSON
 
 if TYPE_CHECKING:
     from tui_trader.sim.emulator import Emulator
@@ -28,8 +29,6 @@ _TIMEFRAME = re.compile(r"^(\d+)(Min|T|Hour|H|Day|D)$")
 
 
 def _json(content: Any, status: int = 200) -> Response:
-    from tui_trader.sim.server import JSON
-
     return JSON(content, status_code=status)
 
 

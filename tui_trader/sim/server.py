@@ -26,14 +26,8 @@ from tui_trader.sim.exchange import parse_query_time
 from tui_trader.sim.faults import FAULT_SPECS
 from tui_trader.sim.gate import DROP_KEY, Gate
 from tui_trader.sim.marketdata import MarketData
+from tui_trader.sim.responses import JSON
 from tui_trader.sim.streams import EventStreamer
-
-
-class JSON(Response):
-    media_type = "application/json"
-
-    def render(self, content: Any) -> bytes:
-        return json.dumps(content, separators=(",", ":")).encode()
 
 
 def truthy(value: str | None) -> bool:

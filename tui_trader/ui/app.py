@@ -19,7 +19,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.worker import Worker, WorkerState
 
-from tui_trader.ui import lru, strips
+from tui_trader.ui import textual_patches
 from tui_trader.ui.palette import DeskCommands
 from tui_trader.ui.screens.confirm import ConfirmScreen
 from tui_trader.ui.screens.help import HelpScreen
@@ -78,8 +78,7 @@ HelpScreen #dialog { width: 90; }
 """
 
 
-strips.apply()  # before any strip is made: see tui_trader/ui/strips.py
-lru.apply()  # see tui_trader/ui/lru.py
+textual_patches.apply()  # before any strip is made: see tui_trader/ui/textual_patches.py
 
 GC_THRESHOLDS = (5_000, 10, 10)
 """Young collections every 5,000 allocations instead of 700: at thousands of events a

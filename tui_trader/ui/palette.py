@@ -4,18 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 if TYPE_CHECKING:
-    from tui_trader.ui.app import TraderApp
+    from tui_trader.ui.screens.main import DeskScreen
+
+
+class DeskApp(Protocol):
+    """What the palette reads of the app (``TraderApp``): the desk screen, once mounted.
+
+    Named here rather than imported, so that the app can list this provider without the two
+    modules importing each other."""
+
+    desk_screen: DeskScreen | None
 
 
 class DeskCommands(Provider):
     def _commands(self) -> Iterator[tuple[str, str, Callable[[], Any]]]:
-        app: TraderApp = self.app  # type: ignore[assignment]
-        screen = app.desk_screen
+        app = self.app
+        screen = cast("DeskApp", app).desk_screen
         if screen is None:
             return
         for binding in screen.BINDINGS:

@@ -46,7 +46,7 @@ class SupervisorOptions:
     ) -> SupervisorOptions:
         return cls(
             streams=streams,
-            backoff=BackoffPolicy.from_settings(s),
+            backoff=s.backoff(),
             idle_timeout_ceiling=s.idle_timeout_ceiling_seconds,
             stall_events=s.stall_events,
             stall_floor=s.stall_floor_seconds,

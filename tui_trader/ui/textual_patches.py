@@ -1,0 +1,129 @@
+"""Every change this program makes to Textual's internals, in one place, checked on Textual 8.2.8.
+
+Each patch replaces one method of Textual's with one that gives the same answers but leaves no
+reference cycle behind. Under load, cycles were most of what the cyclic garbage collector found,
+and its full collections paused the screen for up to half a second, long enough to hold up a key
+(``bench/ui.py --gc-census``). The patches, with what each works around:
+
+* ``Strip.divide`` and ``Strip.crop_extend`` (``textual.strip``): two of a strip's caches store
+  the strip in itself. ``divide`` caches ``[self]`` when the only cut is the strip's own end,
+  which is what the compositor asks of nearly every line it composes, and ``crop_extend``
+  caches ``self`` when asked for its whole length. Each such strip (with its seven caches and
+  its segments) could then only be freed by the cyclic collector: bench/ui.py with
+  ``gc.DEBUG_SAVEALL`` found 236,000 cyclic objects in 10 s, nearly all strips, their
+  ``FIFOCache``s and segments. Both cases here return the strip itself without storing it, so
+  the answer is the same and the strip is freed by reference counting.
+* ``LRUCache.clear`` (``textual.cache``): the cache is a circular doubly linked list of
+  ``[prev, next, key, value]`` lists; ``clear`` drops the dict and the head, and the ring, with
+  every cached value in it (rendered rows, lines and their segments), can then only be freed by
+  the cyclic collector. A ``DataTable`` clears its caches whenever its rows change (a position
+  opened or closed), widgets clear theirs on DOM and style changes. ``clear`` here empties each
+  link first, so the values go by reference counting, as they do when a full cache evicts one.
+
+:func:`apply` installs them; the app module calls it when it is imported, before any strip is
+made. ``tests/ui/test_textual_patches.py`` fails loudly when Textual changes underneath them:
+it checks the Textual version, the source of every Textual function a patch replaces or relies
+on (:attr:`Patch.relies_on`, by SHA-256), that Textual's own method still leaves the cycle
+(else the patch may go) and that the patched one leaves none and answers the same.
+
+Two other places lean on a library's internals and stay where their layer is: the panes'
+``ui/panes/scrolling.py`` calls ``ScrollView._scroll_update`` (no patch: a private call, covered
+by the same test), and ``broker/sse.py`` raises httpcore's ``READ_NUM_BYTES`` (a patch of the
+broker's transport, which the UI must not import; checked by ``tests/unit/test_sse_reads.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rich.style import Style
+from textual.cache import LRUCache
+from textual.strip import Strip
+
+TEXTUAL_VERSION = "8.2.8"
+"""The Textual these patches were written for and checked against (pinned in pyproject.toml)."""
+
+_divide = Strip.divide
+_crop_extend = Strip.crop_extend
+_clear = LRUCache.clear
+
+
+def divide(self: Strip, cuts: Iterable[int]) -> Sequence[Strip]:
+    cuts = [cut for cut in cuts if cut <= self.cell_length]
+    if cuts == [self.cell_length]:
+        return [self]  # Textual would cache [self] in self
+    return _divide(self, cuts)
+
+
+def crop_extend(self: Strip, start: int, end: int, style: Style | None) -> Strip:
+    if start <= 0 and end == self.cell_length:
+        return self  # Textual would cache self in self
+    return _crop_extend(self, start, end, style)
+
+
+def clear(self: LRUCache[Any, Any]) -> None:
+    for link in self._cache.values():
+        link.clear()
+    _clear(self)
+
+
+@dataclass(frozen=True)
+class Patch:
+    """One replaced method: where it is, Textual's original, ours, and what ours relies on.
+
+    ``relies_on`` maps each Textual function whose code the patch assumes (the one it replaces,
+    and any that build the structures it reaches into) to the first 16 hex digits of the
+    SHA-256 of its source on :data:`TEXTUAL_VERSION` (the definition's text in Textual's
+    file, as ``tests/ui/test_textual_patches.py`` reads it).
+    """
+
+    owner: type[Any]
+    name: str
+    original: Callable[..., Any]
+    replacement: Callable[..., Any]
+    relies_on: Mapping[str, str]
+
+
+PATCHES: tuple[Patch, ...] = (
+    Patch(
+        Strip,
+        "divide",
+        _divide,
+        divide,
+        {"textual.strip.Strip.divide": "708bd67448d837d1"},
+    ),
+    Patch(
+        Strip,
+        "crop_extend",
+        _crop_extend,
+        crop_extend,
+        {"textual.strip.Strip.crop_extend": "9be2932ef7fc8ca2"},
+    ),
+    Patch(
+        LRUCache,
+        "clear",
+        _clear,
+        clear,
+        {
+            "textual.cache.LRUCache.clear": "134283f89000e1b3",
+            # builds the ring of [prev, next, key, value] links that clear() empties
+            "textual.cache.LRUCache.set": "647a1817717c198f",
+        },
+    ),
+)
+
+RELIED_ON_BY_PANES: Mapping[str, str] = {
+    # ui/panes/scrolling.py sets a pane's virtual size as this does after a layout...
+    "textual.scroll_view.ScrollView._size_updated": "641e3f6ed6fb76ed",
+    # ...and calls this private method for the scrollbars and offsets
+    "textual.widget.Widget._scroll_update": "14e335e8d272bf97",
+}
+"""Textual internals ``ui/panes/scrolling.py`` uses without patching them, by source digest."""
+
+
+def apply() -> None:
+    """Install every patch (idempotent)."""
+    for patch in PATCHES:
+        setattr(patch.owner, patch.name, patch.replacement)
