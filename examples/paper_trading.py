@@ -44,9 +44,9 @@ from tui_trader.broker.status import State
 from tui_trader.config import ConfigError, Mode, Settings, load_settings
 from tui_trader.core.orders import OrderBuilder
 from tui_trader.core.portfolio import BookSnapshot
+from tui_trader.desk.target import Target, resolve
 from tui_trader.engine import Desk, DeskOptions, EventLine
 from tui_trader.logs import setup_logging
-from tui_trader.target import Target, resolve
 
 START_TIMEOUT = 20.0  # seconds for the account check, the streams and the first prices
 FLATTEN_TIMEOUT = 45.0  # the desk's flatten gives up after 30 s of its own

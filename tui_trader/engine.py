@@ -50,7 +50,7 @@ from tui_trader.core.working import WorkingOrders, news_from_payload, news_from_
 if TYPE_CHECKING:
     from tui_trader.broker.journal import Journal
     from tui_trader.config import Settings
-    from tui_trader.target import Target
+    from tui_trader.desk.target import Target
 
 log = logging.getLogger("tui_trader.desk")
 

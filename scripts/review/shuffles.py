@@ -9,7 +9,7 @@
 # agrees with the backtest.
 import numpy as np
 import tui_trader.core.backtest as bt
-from tui_trader.backtesting import GatedPolicy, synthetic_bars, synthetic_clock
+from tui_trader.desk.launch.backtest import GatedPolicy, synthetic_bars, synthetic_clock
 from tui_trader.core.policy import OnlinePolicy, PolicyConfig
 from tui_trader.core.convexity import ConvexityDetector
 from tui_trader.core.risk import RiskEngine, RiskLimits

@@ -2,7 +2,7 @@
 
 Wires the target (the embedded emulator, or Alpaca with keys), the journal and the desk, asks
 for the live-account confirmation before anything connects, then hands the desk to the UI.
-Whether the policy sends orders is :mod:`tui_trader.consent`'s rule, headless's too.
+Whether the policy sends orders is :mod:`tui_trader.desk.launch.consent`'s rule, headless's too.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 
 from tui_trader.config import Settings
-from tui_trader.consent import (
+from tui_trader.desk.launch.consent import (
     Ask,
     Consent,
     Refused,
@@ -27,8 +27,8 @@ EXIT_OK, EXIT_USAGE = 0, 2
 
 def run_desk(settings: Settings, *, trade: bool | None = None) -> int:
     from tui_trader.broker.journal import Journal
+    from tui_trader.desk.target import resolve
     from tui_trader.engine import Desk, DeskOptions
-    from tui_trader.target import resolve
     from tui_trader.ui.app import build_app
     from tui_trader.ui.themes import ThemeMemory
 
@@ -66,7 +66,7 @@ def screen_consent(
     """The screen's side of the rule: ``--trade`` / ``--watch`` / neither; a live account
     is confirmed at the terminal before anything starts (``prompt`` makes the prompt, None
     when there is no terminal; tests inject one)."""
-    from tui_trader.target import resolve
+    from tui_trader.desk.target import resolve
 
     async def number() -> str:
         target = resolve(settings)  # a live account is remote: this starts nothing

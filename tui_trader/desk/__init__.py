@@ -1,0 +1,1 @@
+"""The desk: the program around the core (placeholder docstring, rewritten below)."""

@@ -1,0 +1,1 @@
+"""The ways the program starts (placeholder docstring, rewritten below)."""
