@@ -308,7 +308,7 @@ async def run(settings: Any, args: HeadlessArgs, stdout: IO[bytes] | None = None
             supervisor = Supervisor(rest, journal, http, target.auth_headers(), options)
         else:  # the whole desk: the policy proposes, and trades through the risk gate if
             # the trader said so (tui_trader.desk.launch.consent)
-            from tui_trader.engine import Desk, DeskOptions
+            from tui_trader.desk.desk import Desk, DeskOptions
 
             desk = Desk(
                 settings,

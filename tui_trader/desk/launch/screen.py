@@ -27,8 +27,8 @@ EXIT_OK, EXIT_USAGE = 0, 2
 
 def run_desk(settings: Settings, *, trade: bool | None = None) -> int:
     from tui_trader.broker.journal import Journal
+    from tui_trader.desk.desk import Desk, DeskOptions
     from tui_trader.desk.target import resolve
-    from tui_trader.engine import Desk, DeskOptions
     from tui_trader.ui.app import build_app
     from tui_trader.ui.themes import ThemeMemory
 
