@@ -469,8 +469,9 @@ def _fault_specs(texts: Sequence[str]) -> list[Any]:
 def cmd_desk(settings: Settings, args: argparse.Namespace) -> int:
     """The default command: the desk on a screen, against the embedded emulator or Alpaca."""
     from tui_trader.desk.launch.screen import run_desk
+    from tui_trader.ui.launch import show_desk
 
-    return run_desk(settings, trade=args.trade)
+    return run_desk(settings, show_desk, trade=args.trade)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
