@@ -15,11 +15,12 @@ reads :meth:`Desk.snapshot`, an immutable view rebuilt on demand, and calls the 
 Every decision (signal, risk verdict, order, denial, lever) is written to the journal's
 audit trail, so the journal explains every order.
 
-Its jobs live in mixins beside this module, each over the state :class:`DeskBase` declares:
-applying the broker's events (:mod:`.events`), the account and the trading day
-(:mod:`.account`), market data and the policy (:mod:`.market`), the order worker
-(:mod:`.orders`) and the trader's levers (:mod:`.commands`). This module wires them: the
-state, the lifecycle (start-up, run, stop) and the snapshot.
+Its jobs live in mixins beside this module, each over the state that
+:class:`~tui_trader.desk.base.DeskBase` declares: applying the broker's events
+(:mod:`.events`), the account and the trading day (:mod:`.account`), market data and the
+policy (:mod:`.market`), the order worker (:mod:`.orders`) and the trader's levers
+(:mod:`.commands`). This module wires them: the state, the lifecycle (start-up, run, stop)
+and the snapshot.
 """
 
 from __future__ import annotations
