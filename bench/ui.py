@@ -87,8 +87,8 @@ from textual.screen import Screen
 from tui_trader.broker.journal import Journal
 from tui_trader.broker.status import State
 from tui_trader.config import load_settings
-from tui_trader.engine import Desk, DeskOptions
-from tui_trader.target import Target
+from tui_trader.desk.desk import Desk, DeskOptions
+from tui_trader.desk.target import Target
 from tui_trader.ui.app import TraderApp, build_app
 from tui_trader.ui.panes.events import EventsPane
 from tui_trader.ui.screens.confirm import ConfirmScreen

@@ -1,6 +1,6 @@
 """Paper trading with the desk as a library: a manual order, the policy, fills and P&L.
 
-Builds a :class:`tui_trader.engine.Desk` from the settings (the embedded emulator unless
+Builds a :class:`tui_trader.desk.desk.Desk` from the settings (the embedded emulator unless
 Alpaca keys are in the environment), places one market order built with
 :class:`~tui_trader.core.orders.OrderBuilder` through the desk's risk gate (printing the
 verdict), lets the policy trade within its risk limits for ``--seconds``, printing every
@@ -44,9 +44,10 @@ from tui_trader.broker.status import State
 from tui_trader.config import ConfigError, Mode, Settings, load_settings
 from tui_trader.core.orders import OrderBuilder
 from tui_trader.core.portfolio import BookSnapshot
-from tui_trader.engine import Desk, DeskOptions, EventLine
+from tui_trader.desk.desk import Desk, DeskOptions
+from tui_trader.desk.snapshot import EventLine
+from tui_trader.desk.target import Target, resolve
 from tui_trader.logs import setup_logging
-from tui_trader.target import Target, resolve
 
 START_TIMEOUT = 20.0  # seconds for the account check, the streams and the first prices
 FLATTEN_TIMEOUT = 45.0  # the desk's flatten gives up after 30 s of its own

@@ -338,7 +338,7 @@ def _streams(text: str) -> tuple[str, ...]:
 def cmd_headless(settings: Settings, args: argparse.Namespace) -> int:
     import logging
 
-    from tui_trader.headless import HeadlessArgs, main
+    from tui_trader.desk.launch.headless import HeadlessArgs, main
     from tui_trader.logs import setup_logging
 
     setup_logging(
@@ -468,9 +468,10 @@ def _fault_specs(texts: Sequence[str]) -> list[Any]:
 
 def cmd_desk(settings: Settings, args: argparse.Namespace) -> int:
     """The default command: the desk on a screen, against the embedded emulator or Alpaca."""
-    from tui_trader.launch import run_desk
+    from tui_trader.desk.launch.screen import run_desk
+    from tui_trader.ui.launch import show_desk
 
-    return run_desk(settings, trade=args.trade)
+    return run_desk(settings, show_desk, trade=args.trade)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -503,9 +504,9 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.command == "headless":
         return cmd_headless(settings, args)
     if args.command == "backtest":
-        from tui_trader import backtesting
+        from tui_trader.desk.launch import backtest
 
-        return backtesting.run(
+        return backtest.run(
             settings,
             csv=args.csv,
             seed=args.seed,
@@ -521,13 +522,13 @@ def _main(argv: Sequence[str] | None) -> int:
             plot=args.plot,
         )
     if args.command in ("flatten", "pause", "resume"):
-        from tui_trader import commands
+        from tui_trader.desk.launch import levers
 
         if args.command == "pause":
-            return commands.cmd_pause(settings)
+            return levers.cmd_pause(settings)
         if args.command == "resume":
-            return commands.cmd_resume(settings, args.yes)
-        return commands.cmd_flatten(settings, args.yes, args.deadline)
+            return levers.cmd_resume(settings, args.yes)
+        return levers.cmd_flatten(settings, args.yes, args.deadline)
     return cmd_desk(settings, args)
 
 

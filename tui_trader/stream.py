@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from tui_trader.broker.journal import Journal
     from tui_trader.broker.rest import AlpacaREST
     from tui_trader.broker.supervisor import Delivered, Supervisor
-    from tui_trader.target import Target
+    from tui_trader.desk.target import Target
 
 __all__ = ["ALL_STREAMS", "EventStream", "EventStreamError", "Subscription", "symbol_of"]
 
@@ -412,7 +412,7 @@ def _parse(stream: str, payload: str) -> Event | None:
 async def _resolve(settings: Settings) -> Target:
     """Resolve in a thread (starting an emulator blocks); if we are cancelled meanwhile,
     the thread still finishes, so stop whatever it started instead of leaking it."""
-    from tui_trader.target import resolve
+    from tui_trader.desk.target import resolve
 
     job = asyncio.ensure_future(asyncio.to_thread(resolve, settings))
     try:

@@ -16,7 +16,7 @@ from datetime import datetime, UTC
 from tui_trader.core.portfolio import Portfolio
 from tui_trader.core.models import Position
 from tui_trader.core.risk import RiskEngine, RiskLimits
-from tui_trader.engine import _RiskBook
+from tui_trader.desk.base import RiskBook as _RiskBook
 p = Portfolio(None)  # as Desk.__init__ now builds it
 pos = Position.model_validate({"asset_id":"a","symbol":"AAPL","exchange":"X","asset_class":"us_equity","qty":"400","side":"long","avg_entry_price":"230","market_value":"92000","cost_basis":"92000","current_price":"230"})
 p.reconcile([pos])  # what _on_reconcile does

@@ -18,7 +18,7 @@ from tui_trader.core.backtest import _Market, _stats, run_backtest
 from tui_trader.core.policy import BARS_PER_YEAR, OnlinePolicy, PolicyConfig
 from tui_trader.core.convexity import ConvexityDetector
 from tui_trader.core.risk import RiskEngine, RiskLimits
-from tui_trader.backtesting import GatedPolicy, synthetic_clock
+from tui_trader.desk.launch.backtest import GatedPolicy, synthetic_clock
 from tui_trader.config import Settings
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from tui_trader.broker.journal import Journal
 from tui_trader.broker.writer import BatchWriter, Row
-from tui_trader.headless import Delivery, Output
+from tui_trader.desk.launch.headless import Delivery, Output
 
 
 async def main():

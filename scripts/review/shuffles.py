@@ -10,7 +10,7 @@
 # limits (``s.policy.config()``, ``s.risk.limits()``): the core no longer reads the settings.
 import numpy as np
 import tui_trader.core.backtest as bt
-from tui_trader.backtesting import GatedPolicy, synthetic_bars, synthetic_clock
+from tui_trader.desk.launch.backtest import GatedPolicy, synthetic_bars, synthetic_clock
 from tui_trader.core.policy import OnlinePolicy, PolicyConfig
 from tui_trader.core.convexity import ConvexityDetector
 from tui_trader.core.risk import RiskEngine, RiskLimits

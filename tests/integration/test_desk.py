@@ -20,9 +20,9 @@ from tui_trader.broker.rest import AlpacaREST
 from tui_trader.config import load_settings
 from tui_trader.core.orders import OrderBuilder
 from tui_trader.core.risk import TradingState
-from tui_trader.engine import Desk, DeskOptions
+from tui_trader.desk.desk import Desk, DeskOptions
+from tui_trader.desk.target import Target
 from tui_trader.sim.runner import RunningEmulator
-from tui_trader.target import Target
 
 
 def settings_for(sim: RunningEmulator, monkeypatch: pytest.MonkeyPatch, **overrides: Any) -> Any:

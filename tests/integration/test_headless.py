@@ -19,7 +19,7 @@ import pytest
 
 from tests.integration.conftest import KEY, SECRET
 from tests.test_cli import STOP_TIMEOUT, run, running
-from tui_trader.headless import MARK_SECONDS
+from tui_trader.desk.launch.headless import MARK_SECONDS
 from tui_trader.sim.runner import RunningEmulator
 
 BEGINNING = "2026-11-01T00:00:00Z"

@@ -20,9 +20,9 @@ from tui_trader.broker.status import State
 from tui_trader.config import load_settings
 from tui_trader.core.models import Position
 from tui_trader.core.risk import BreakerName
-from tui_trader.engine import Desk, DeskOptions
+from tui_trader.desk.desk import Desk, DeskOptions
+from tui_trader.desk.target import Target
 from tui_trader.sim.runner import RunningEmulator
-from tui_trader.target import Target
 
 
 @pytest.fixture

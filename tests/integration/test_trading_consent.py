@@ -24,8 +24,8 @@ import pytest
 from tests.integration.conftest import KEY, KEY_HEADERS, SECRET
 from tests.test_cli import run, running
 from tui_trader.config import load_settings
-from tui_trader.consent import Refused
-from tui_trader.launch import screen_consent
+from tui_trader.desk.launch.consent import Refused
+from tui_trader.desk.launch.screen import screen_consent
 from tui_trader.sim.runner import RunningEmulator
 
 WAIT = 30.0  # seconds, at most, for the policy to want (or make) its first order

@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import cache
 
-from tui_trader.backtesting import synthetic_bars
 from tui_trader.broker.ordering import FlattenReport
 from tui_trader.broker.status import ConnectionStatus, State, StreamStatus
 from tui_trader.core.convexity import ConvexityDetector, ConvexityReading
@@ -21,7 +20,9 @@ from tui_trader.core.orders import Order, OrderBuilder
 from tui_trader.core.policy import Decision, OnlinePolicy, PolicyConfig
 from tui_trader.core.portfolio import Portfolio
 from tui_trader.core.risk import RiskEngine, RiskLimits, Verdict
-from tui_trader.engine import DeskSnapshot, EventLine, FlattenPreview, _RiskBook
+from tui_trader.desk.base import RiskBook as _RiskBook
+from tui_trader.desk.launch.backtest import synthetic_bars
+from tui_trader.desk.snapshot import DeskSnapshot, EventLine, FlattenPreview
 
 NOW = datetime(2026, 11, 24, 15, 42, 7, tzinfo=UTC)
 SYMBOLS = ("AAPL", "MSFT", "NVDA", "TSLA", "SPY")

@@ -15,9 +15,9 @@ from tests.waiting import until
 from tui_trader.broker.journal import Journal
 from tui_trader.config import load_settings
 from tui_trader.core.orders import OrderBuilder
-from tui_trader.engine import Desk, DeskOptions
+from tui_trader.desk.desk import Desk, DeskOptions
+from tui_trader.desk.target import Target
 from tui_trader.sim.runner import RunningEmulator, start_in_thread
-from tui_trader.target import Target
 from tui_trader.ui.app import build_app
 from tui_trader.ui.screens.confirm import ConfirmScreen
 from tui_trader.ui.themes import ThemeMemory

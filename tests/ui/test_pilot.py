@@ -27,9 +27,9 @@ from tui_trader.broker.journal import Journal
 from tui_trader.broker.status import State
 from tui_trader.config import load_settings
 from tui_trader.core.risk import TradingState
-from tui_trader.engine import Desk, DeskOptions
+from tui_trader.desk.desk import Desk, DeskOptions
+from tui_trader.desk.target import Target
 from tui_trader.sim.runner import RunningEmulator, start_in_thread
-from tui_trader.target import Target
 from tui_trader.ui.app import TraderApp, build_app
 from tui_trader.ui.panes.header import DeskHeader
 from tui_trader.ui.screens.choice import ChoiceScreen

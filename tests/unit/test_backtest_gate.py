@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from tui_trader.backtesting import GatedPolicy
 from tui_trader.core.policy import Decision
 from tui_trader.core.risk import RiskEngine, RiskLimits
+from tui_trader.desk.launch.backtest import GatedPolicy
 
 T0 = datetime(2024, 1, 2, 15, 0, tzinfo=UTC)
 
@@ -66,10 +66,10 @@ def test_a_loss_past_the_daily_limit_halts_the_backtest_policy() -> None:
 
 
 def test_the_ledger_books_every_fill_and_agrees_with_the_backtest() -> None:
-    from tui_trader.backtesting import synthetic_bars
     from tui_trader.core.backtest import run_backtest
     from tui_trader.core.convexity import ConvexityDetector
     from tui_trader.core.policy import OnlinePolicy, PolicyConfig
+    from tui_trader.desk.launch.backtest import synthetic_bars
 
     bars = synthetic_bars(["AAPL", "MSFT"], seed=3, bars=1500, drift=10.0)
     gates: list[GatedPolicy] = []

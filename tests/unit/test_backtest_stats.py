@@ -125,7 +125,7 @@ def test_review_08_the_real_daily_file_reproduces_its_reference_buy_and_hold(
     """`../shared/data/README.md`: 50/50 bought once and never rebalanced, 2 bps: +152%,
     Sharpe 0.32, max drawdown 67.8%. The old code read +146.9%, Sharpe 6.27 (bought a bar
     late, in whole shares of index levels near 2,000, annualised as minute bars)."""
-    from tui_trader.backtesting import csv_bars
+    from tui_trader.desk.launch.backtest import csv_bars
 
     indices = tmp_path / "indices-daily-1999-2018.csv"
     indices.write_bytes(gzip.decompress(INDICES_GZ.read_bytes()))

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tui_trader.config import Mode
-from tui_trader.consent import Refused, Request, decide
+from tui_trader.desk.launch.consent import Refused, Request, decide
 
 NUMBER = "PA3KX7Y2B9Q1"
 

@@ -123,7 +123,7 @@ def test_the_brief_reader_agrees_with_the_full_model(kind: str, status: str, sym
     """What the desk takes from events that cannot move the ledger, read natively, is what
     the full model says: the order's id, symbol and whether it is still open, and the text."""
     from tui_trader.core.fastparse import brief_trade
-    from tui_trader.engine import _trade_text
+    from tui_trader.desk.events import _trade_text
 
     event = sample("trade_event_new.json")
     event["event"] = kind
@@ -185,7 +185,7 @@ def test_the_fill_reader_books_what_the_full_model_books(
     from tui_trader.core.fastparse import brief_fill
     from tui_trader.core.models import TERMINAL_ORDER_STATUSES
     from tui_trader.core.portfolio import Portfolio
-    from tui_trader.engine import _trade_text
+    from tui_trader.desk.events import _trade_text
 
     event = sample("trade_event_fill.json")
     event.update(event=kind, qty=qty, price=price, position_qty=position)

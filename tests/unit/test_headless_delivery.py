@@ -18,7 +18,7 @@ import pytest
 from tests.waiting import until
 from tui_trader.broker.journal import Journal
 from tui_trader.broker.writer import BatchWriter, Row
-from tui_trader.headless import CONSUMER, Delivery, Output
+from tui_trader.desk.launch.headless import CONSUMER, Delivery, Output
 
 
 def rows(n: int, start: int = 0) -> list[Row]:
@@ -140,7 +140,7 @@ def test_review_07_a_restart_prints_past_the_mark_in_marked_chunks(
 ) -> None:
     """What an earlier run journaled but did not mark is printed first, a chunk at a time,
     each chunk marked as soon as it is out (so a kill here repeats at most one chunk)."""
-    monkeypatch.setattr("tui_trader.headless.BACKLOG_ROWS", 4)
+    monkeypatch.setattr("tui_trader.desk.launch.headless.BACKLOG_ROWS", 4)
     journal.add_many([(*r[:5], None, "stream") for r in rows(10)])
     journal.commit()
     journal.mark_delivered(CONSUMER, rowid_of(journal, "01ID000002"))

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from tui_trader import headless
 from tui_trader.broker.writer import Record, Row
-from tui_trader.headless import Output
+from tui_trader.desk.launch import headless
+from tui_trader.desk.launch.headless import Output
 
 
 def records(n: int, start: int = 1) -> list[Record]:

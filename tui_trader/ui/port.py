@@ -1,6 +1,6 @@
 """What the screen needs from a desk: the snapshot it renders and the commands its keys send.
 
-The real :class:`tui_trader.engine.Desk` fits it; snapshot tests pass a desk whose state is
+The real :class:`tui_trader.desk.desk.Desk` fits it; snapshot tests pass a desk whose state is
 built from the same core objects but frozen, so a picture never depends on the network's timing.
 """
 
@@ -12,7 +12,7 @@ from typing import Protocol
 from tui_trader.broker.ordering import FlattenReport
 from tui_trader.core.orders import Order
 from tui_trader.core.risk import Verdict
-from tui_trader.engine import DeskSnapshot, FlattenPreview
+from tui_trader.desk.snapshot import DeskSnapshot, FlattenPreview
 
 
 class DeskPort(Protocol):

@@ -9,7 +9,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from tui_trader.broker.status import State, StreamStatus, severity
-from tui_trader.engine import DeskSnapshot
+from tui_trader.desk.snapshot import DeskSnapshot
 from tui_trader.ui import format as fmt
 from tui_trader.ui.colours import Colours
 from tui_trader.ui.panes.titles import retitle

@@ -18,7 +18,7 @@ from textual.geometry import Region
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from tui_trader.engine import DeskSnapshot, EventLine
+from tui_trader.desk.snapshot import DeskSnapshot, EventLine
 from tui_trader.ui.colours import Colours
 from tui_trader.ui.panes.scrolling import set_virtual_height
 from tui_trader.ui.panes.titles import retitle

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from tui_trader.engine import DeskSnapshot
+from tui_trader.desk.snapshot import DeskSnapshot
 from tui_trader.ui import format as fmt
 from tui_trader.ui.colours import Colours
 from tui_trader.ui.panes.breakers import state_style

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from rich.text import Text
 
-from tui_trader.engine import DeskSnapshot
+from tui_trader.desk.snapshot import DeskSnapshot
 from tui_trader.ui import format as fmt
 from tui_trader.ui.colours import Colours
 from tui_trader.ui.panes.table import Cell, Column, KeyedTable

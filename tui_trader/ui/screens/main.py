@@ -22,7 +22,7 @@ from textual.screen import Screen
 from textual.widgets import Input
 
 from tui_trader.core.risk import BreakerState
-from tui_trader.engine import DeskSnapshot
+from tui_trader.desk.snapshot import DeskSnapshot
 from tui_trader.ui.colours import Colours
 from tui_trader.ui.panes.breakers import BreakersPane
 from tui_trader.ui.panes.connection import ConnectionPane

@@ -11,7 +11,7 @@ events printed but not yet marked are at most the last batch printed, and a rest
 ``kill -9`` repeats at most that batch. A restart prints first what the journal holds past
 the mark.
 
-Whether the policy sends orders is :mod:`tui_trader.consent`'s rule, the screen's too.
+Whether the policy sends orders is :mod:`tui_trader.desk.launch.consent`'s rule, the screen's too.
 
 Exit codes: 0 clean stop, 1 the journal could not be written (what it did not hold was not
 printed), 2 bad usage or configuration (live trading not confirmed included), 3 credentials
@@ -252,14 +252,14 @@ def _iso(value: datetime) -> str:
 async def run(settings: Any, args: HeadlessArgs, stdout: IO[bytes] | None = None) -> int:
     from tui_trader.broker.journal import Journal
     from tui_trader.broker.supervisor import Supervisor, SupervisorOptions
-    from tui_trader.consent import (
+    from tui_trader.desk.launch.consent import (
         Refused,
         Request,
         broker_account_number,
         decide,
         terminal_prompt,
     )
-    from tui_trader.target import resolve
+    from tui_trader.desk.target import resolve
 
     out = Output(stdout or sys.stdout.buffer, args.max_events)
     try:
@@ -307,8 +307,8 @@ async def run(settings: Any, args: HeadlessArgs, stdout: IO[bytes] | None = None
             http = target.http()
             supervisor = Supervisor(rest, journal, http, target.auth_headers(), options)
         else:  # the whole desk: the policy proposes, and trades through the risk gate if
-            # the trader said so (tui_trader.consent)
-            from tui_trader.engine import Desk, DeskOptions
+            # the trader said so (tui_trader.desk.launch.consent)
+            from tui_trader.desk.desk import Desk, DeskOptions
 
             desk = Desk(
                 settings,

@@ -1,8 +1,10 @@
 """``tui-trader`` with no command: the desk on a screen.
 
 Wires the target (the embedded emulator, or Alpaca with keys), the journal and the desk, asks
-for the live-account confirmation before anything connects, then hands the desk to the UI.
-Whether the policy sends orders is :mod:`tui_trader.consent`'s rule, headless's too.
+for the live-account confirmation before anything connects, then hands the desk to the UI: to
+``show``, which ``cli.py`` gives as :func:`tui_trader.ui.launch.show_desk` (the desk never
+imports the screen). Whether the policy sends orders is :mod:`tui_trader.desk.launch.consent`'s
+rule, headless's too.
 """
 
 from __future__ import annotations
@@ -10,9 +12,10 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from tui_trader.config import Settings
-from tui_trader.consent import (
+from tui_trader.desk.launch.consent import (
     Ask,
     Consent,
     Refused,
@@ -22,15 +25,18 @@ from tui_trader.consent import (
     terminal_prompt,
 )
 
+if TYPE_CHECKING:
+    from tui_trader.desk.desk import Desk
+
 EXIT_OK, EXIT_USAGE = 0, 2
 
 
-def run_desk(settings: Settings, *, trade: bool | None = None) -> int:
+def run_desk(
+    settings: Settings, show: Callable[[Settings, Desk], None], *, trade: bool | None = None
+) -> int:
     from tui_trader.broker.journal import Journal
-    from tui_trader.engine import Desk, DeskOptions
-    from tui_trader.target import resolve
-    from tui_trader.ui.app import build_app
-    from tui_trader.ui.themes import ThemeMemory
+    from tui_trader.desk.desk import Desk, DeskOptions
+    from tui_trader.desk.target import resolve
 
     try:  # before anything connects (and before the emulator starts)
         consent = screen_consent(settings, trade)
@@ -48,8 +54,7 @@ def run_desk(settings: Settings, *, trade: bool | None = None) -> int:
         return EXIT_USAGE
     try:
         desk = Desk(settings, target, journal, DeskOptions(trade=trading))
-        app = build_app(settings, desk, memory=ThemeMemory(), freeze_gc=True)
-        app.run()
+        show(settings, desk)
     finally:
         journal.close()
         target.close()
@@ -66,7 +71,7 @@ def screen_consent(
     """The screen's side of the rule: ``--trade`` / ``--watch`` / neither; a live account
     is confirmed at the terminal before anything starts (``prompt`` makes the prompt, None
     when there is no terminal; tests inject one)."""
-    from tui_trader.target import resolve
+    from tui_trader.desk.target import resolve
 
     async def number() -> str:
         target = resolve(settings)  # a live account is remote: this starts nothing

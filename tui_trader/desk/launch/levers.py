@@ -20,7 +20,7 @@ from tui_trader.config import Mode, Settings
 if TYPE_CHECKING:
     from tui_trader.broker.journal import Journal
     from tui_trader.broker.ordering import FlattenReport
-    from tui_trader.target import Target
+    from tui_trader.desk.target import Target
 
 EXIT_OK = 0
 EXIT_NOT_FLAT = 1
@@ -68,7 +68,7 @@ def confirm(
 
 def _journal(settings: Settings) -> tuple[Target, Journal]:
     from tui_trader.broker.journal import Journal
-    from tui_trader.target import resolve
+    from tui_trader.desk.target import resolve
 
     target = resolve(settings)
     path, _ = target.journal_file(settings.data_dir)
@@ -146,10 +146,10 @@ def cmd_flatten(
 
 
 async def _account_number(settings: Settings) -> str | None:
-    """The number the broker reports (:func:`tui_trader.consent.broker_account_number`),
+    """The number the broker reports (:func:`tui_trader.desk.launch.consent.broker_account_number`),
     or None after one line on stderr saying why not."""
-    from tui_trader.consent import Refused, broker_account_number
-    from tui_trader.target import resolve
+    from tui_trader.desk.launch.consent import Refused, broker_account_number
+    from tui_trader.desk.target import resolve
 
     try:
         return await broker_account_number(resolve(settings))
@@ -160,7 +160,7 @@ async def _account_number(settings: Settings) -> str | None:
 
 async def _flatten(settings: Settings, deadline: float) -> FlattenReport:
     from tui_trader.broker.ordering import flatten
-    from tui_trader.target import resolve
+    from tui_trader.desk.target import resolve
 
     target = resolve(settings)
     async with target.rest() as rest:

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from tui_trader.config import Mode, Settings
 
 if TYPE_CHECKING:
-    from tui_trader.target import Target
+    from tui_trader.desk.target import Target
 
 EXIT_USAGE = 2
 EXIT_AUTH = 3

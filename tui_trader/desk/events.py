@@ -1,0 +1,129 @@
+"""The broker's word, applied: each committed batch of events from the supervisor moves the
+ledger, the book of working orders, the reject streak and the events pane; a connection
+transition is kept for the screen's backoff line and re-evaluates the trading state.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from tui_trader.core.events import AccountStatusEvent, NtaEvent, TradeEvent
+from tui_trader.core.fastparse import FILL_KINDS, BriefFill, BriefTrade, brief_fill, brief_trade
+from tui_trader.core.working import news_from_payload, news_from_wire
+from tui_trader.desk.base import DeskBase
+from tui_trader.desk.snapshot import EventLine
+
+if TYPE_CHECKING:
+    from tui_trader.broker.status import ConnectionStatus, Transition
+    from tui_trader.broker.supervisor import Delivered
+
+# trade events that book, undo or amend executions: the ledger needs the full model
+LEDGER_KINDS = FILL_KINDS | {"trade_bust", "trade_correct"}
+ACCEPT_KINDS = frozenset({"new", "fill", "partial_fill"})  # the broker took the order
+
+
+class BrokerEvents(DeskBase):
+    """The supervisor's callbacks for committed events and connection transitions."""
+
+    def _on_events(self, items: list[Delivered]) -> None:
+        """Apply a committed batch. Trade events that cannot move the ledger (``new``,
+        ``canceled`` ...) and plain fills are read by the native brief readers, not the full
+        model: at thousands of events a second the full parse was half of the UI loop
+        (bench/ui.py). Busts, corrections, multi-leg fills and anything unusual take the model.
+        Consecutive accepts count once for the reject streak (the order with rejects is kept).
+        """
+        now = self._clock()
+        accepted = False
+        for d in items:
+            symbol = d.symbol
+            brief: BriefTrade | BriefFill | None = None
+            if d.stream == "trades":
+                self._working_news(d)
+                if d.type in LEDGER_KINDS:
+                    self._ledger_events += 1
+                if d.type in FILL_KINDS:
+                    brief = fill = brief_fill(d.payload)
+                    if fill is not None:
+                        self.portfolio.book_execution(
+                            fill.key, fill.symbol, fill.side, fill.qty, fill.price, fill.at
+                        )
+                elif d.type not in LEDGER_KINDS:
+                    brief = brief_trade(d.payload)
+            if brief is not None:
+                accepted = self._tally(brief.kind, accepted, now)
+                symbol = brief.symbol or symbol
+                text = brief.text
+            else:
+                event = d.event
+                if isinstance(event, TradeEvent):
+                    self.portfolio.apply(event)
+                    accepted = self._tally(event.event, accepted, now)
+                    symbol = event.order.symbol if event.order is not None else symbol
+                    text = _trade_text(event)
+                elif isinstance(event, NtaEvent):
+                    self.portfolio.apply_nta(event)
+                    text = (
+                        f"{event.entry_type} {event.net_amount} {event.description or ''}".strip()
+                    )
+                elif isinstance(event, AccountStatusEvent):
+                    text = _account_text(event)
+                    if event.trading_blocked:
+                        self._notice("the broker blocked trading on this account")
+                else:
+                    text = d.type
+            self._seq += 1
+            self._events.append(
+                EventLine(d.at, d.stream, d.type, symbol, text, d.source, self._seq)
+            )
+        if accepted:
+            self.risk.record_accept(now)
+        self._evaluate_risk()
+        self._changed()
+
+    def _tally(self, kind: str, accepted: bool, now: datetime) -> bool:
+        """Feed the reject streak in event order, a run of accepts counting once; returns
+        whether an accept is still to be recorded."""
+        if kind == "rejected":
+            if accepted:
+                self.risk.record_accept(now)
+            self.risk.record_reject(now)
+            return False
+        return accepted or kind in ACCEPT_KINDS
+
+    def _working_news(self, d: Delivered) -> None:
+        """A trade event's word on its order, for the book of working orders."""
+        news = news_from_payload(d.payload)
+        if news is None:
+            event = d.event
+            if isinstance(event, TradeEvent) and event.order is not None:
+                news = news_from_wire(event.event, event.order)
+        if news is not None:
+            self.working.observe(news)
+
+    def _on_status(self, transition: Transition, status: ConnectionStatus) -> None:
+        if transition.delay is not None:
+            self._backoffs.append((transition.stream, transition.delay))
+        self._evaluate_risk()
+        self._changed()
+
+
+def _trade_text(event: TradeEvent) -> str:
+    order = event.order
+    if order is None:
+        return event.event
+    what = f"{order.side} {order.qty or order.notional or ''} {order.symbol}".strip()
+    if event.event in ("fill", "partial_fill"):
+        return f"{event.event} {event.qty} @ {event.price} ({what}) pos {event.position_qty}"
+    return f"{event.event} {what} {order.type}".strip()
+
+
+def _account_text(event: AccountStatusEvent) -> str:
+    parts = []
+    if event.status_to:
+        parts.append(f"status {event.status_from or '-'} -> {event.status_to}")
+    for flag in ("trading_blocked", "account_blocked"):
+        value = getattr(event, flag)
+        if value is not None:
+            parts.append(f"{flag}={value}")
+    return ", ".join(parts) or "account update"

@@ -1,0 +1,202 @@
+"""Market data and the policy's decisions: quotes mark the ledger; every new bar feeds the
+policy (after days of history at start, the warm-up); its proposal, fitted to the limits, goes
+through the risk gate to the order worker's queue when the desk trades. Each turn of the loop
+also does the chores that are due: an account to read again, the market clock, orders whose
+answer was lost, a pause or resume given from another shell.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from tui_trader.broker.rest import AlpacaError
+from tui_trader.core.orders import OrderBuilder, market_time_in_force
+from tui_trader.core.policy import Decision
+from tui_trader.core.sizing import fit_to_limits
+from tui_trader.desk.account import AccountSync
+from tui_trader.desk.commands import Commands
+from tui_trader.desk.orders import OrderWorker
+
+log = logging.getLogger("tui_trader.desk")
+
+MAX_HISTORY = 60  # closes per symbol for the sparkline
+WARM_UP_SLICE = 200
+"""Bars the policy learns from between two turns of the event loop during the warm-up (at
+start, 5 days of minute bars per symbol held the screen still for ~2 s on the 2-core machine)."""
+
+
+class MarketFeed(AccountSync, OrderWorker, Commands):
+    """The market loop and the policy; it reads the account and the clock (:class:`AccountSync`),
+    looks up lost answers (:class:`OrderWorker`) and asks the gate (:class:`Commands`)."""
+
+    async def _warm_up(self) -> None:
+        """Feed the policy the recent history (days of minute bars): its model learns from
+        all of it, not just the warm-up minimum, so it can act on the first live bar."""
+        try:
+            clock = await self.rest.get_clock()
+            now = _parse_time(str(clock.get("timestamp", ""))) or self._clock()
+            history = await self.rest.bars(
+                list(self.symbols), "1Min", start=now - timedelta(days=5), end=now
+            )
+        except AlpacaError as exc:
+            self._notice(f"no history for the policy ({exc}); it warms up live")
+            return
+        for symbol, bars in history.items():
+            for n, bar in enumerate(bars, 1):
+                self._record_close(symbol, bar.timestamp, bar.close)
+                self.policy.observe(symbol, float(bar.close), bar.timestamp)
+                self._last_bar[symbol] = bar.timestamp
+                if n % WARM_UP_SLICE == 0:  # days of bars take seconds: the screen keeps going
+                    await asyncio.sleep(0)
+            self._readings[symbol] = self.convexity.reading(symbol)
+        # the signals pane shows the policy's view from the start, not after the next bar;
+        # nothing is traded on it (the next live bar decides)
+        book = self.portfolio.snapshot()
+        for symbol, (at, close) in self._last_close.items():
+            pos = book.positions.get(symbol)
+            held = pos.qty if pos is not None else Decimal(0)
+            self._signals[symbol] = self.policy.decide(symbol, close, book.equity, held, at)
+
+    async def _market_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                await self._poll_market()
+            except AlpacaError as exc:
+                log.warning("market data poll failed", extra={"error": str(exc)[:200]})
+            except Exception:  # a bug in one poll must not stop the desk
+                log.exception("market loop error")
+            try:
+                await self._housekeeping()
+            except Exception:
+                log.exception("housekeeping error")
+            self._sync_pause()
+            self._evaluate_risk()
+            self._changed()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), self.options.poll_interval)
+
+    async def _poll_market(self) -> None:
+        quotes = await self.rest.latest_quotes(list(self.symbols))
+        self._data_at = time.monotonic()
+        for symbol, q in quotes.items():
+            if q.bid_price and q.ask_price and q.bid_price > 0 and q.ask_price > 0:
+                mid = (q.bid_price + q.ask_price) / 2
+                self._prices[symbol] = mid
+                self.portfolio.mark(symbol, mid)
+        # every bar since the last one seen, not just the latest: the policy's features
+        # assume consecutive bars, and a poll may span several (a fast sim, a slow poll)
+        seen = [self._last_bar[s] for s in self.symbols if s in self._last_bar]
+        if seen:
+            new = await self.rest.bars(
+                list(self.symbols), "1Min", start=min(seen) + timedelta(seconds=1)
+            )
+        else:
+            latest = await self.rest.latest_bars(list(self.symbols))
+            new = {s: [b] for s, b in latest.items() if b is not None}
+        # bars of a new session: the day rolls before the policy trades on them
+        await self._check_day(
+            max((b.timestamp for bars in new.values() for b in bars), default=None)
+        )
+        for symbol in self.symbols:
+            for bar in new.get(symbol, []):
+                last = self._last_bar.get(symbol)
+                if last is not None and bar.timestamp <= last:
+                    continue
+                self._last_bar[symbol] = bar.timestamp
+                self._record_close(symbol, bar.timestamp, bar.close)
+                self.policy.observe(symbol, float(bar.close), bar.timestamp)
+                self._readings[symbol] = self.convexity.reading(symbol)
+                await self._decide(symbol, bar.timestamp, bar.close)
+
+    def _record_close(self, symbol: str, at: datetime, close: Decimal) -> None:
+        """Keep the sparkline's closes and the previous session's last close."""
+        last = self._last_close.get(symbol)
+        if last is not None and last[0].date() != at.date():
+            self._prev_close[symbol] = last[1]
+        self._last_close[symbol] = (at, close)
+        self._history.setdefault(symbol, deque(maxlen=MAX_HISTORY)).append(float(close))
+
+    async def _decide(self, symbol: str, at: datetime, close: Decimal) -> None:
+        if self.working.busy(symbol):  # one order per symbol at a time, whoever placed it
+            return
+        book = self.portfolio.snapshot()
+        price = self._prices.get(symbol, close)
+        pos = book.positions.get(symbol)
+        decision = self.policy.decide(
+            symbol, price, book.equity, pos.qty if pos is not None else Decimal(0), at
+        )
+        self._signals[symbol] = decision
+        self._audit("signal", _decision_data(decision), symbol)
+        qty = fit_to_limits(
+            decision.proposed_qty,
+            pos.qty if pos is not None else Decimal(0),
+            price,
+            self.risk.limits.max_symbol_notional,
+        )
+        if not self.options.trade or qty is None or qty == 0:
+            return
+        order = (
+            (
+                OrderBuilder().symbol(symbol).buy(qty)
+                if qty > 0
+                else OrderBuilder().symbol(symbol).sell(-qty)
+            )
+            .market()
+            .time_in_force(market_time_in_force(symbol))
+            .build()
+        )
+        verdict = self.check(order)
+        self._verdicts[symbol] = verdict
+        self._audit(
+            "risk",
+            {
+                "client_order_id": order.client_order_id,
+                "verdict": str(verdict),
+                "allowed": verdict.allowed,
+                "order": order.to_request(),
+            },
+            symbol,
+        )
+        if verdict.allowed:
+            self.working.add(order)  # counts from now: the next check sees it
+            await self._queue.put((order, "policy"))
+
+    async def _housekeeping(self) -> None:
+        """The account when it must be read again, the market clock, lost answers."""
+        if self._account_retry_at is not None and time.monotonic() >= self._account_retry_at:
+            self._account_retry_at = None
+            await self._sync_account(None, self._ledger_events, "retry")
+        await self._check_day()
+        if self.working.unknown() and time.monotonic() >= self._unknown_at:
+            self._unknown_at = time.monotonic() + self.options.lookup_every
+            await self._resolve_unknown()
+
+
+def _parse_time(text: str) -> datetime | None:
+    from tui_trader.core.types import parse_timestamp
+
+    try:
+        return parse_timestamp(text)
+    except ValueError:
+        return None
+
+
+def _decision_data(d: Decision) -> dict[str, Any]:
+    return {
+        "at": d.at.isoformat() if d.at else None,
+        "mu": d.mu,
+        "sigma": d.sigma,
+        "target_weight": d.target_weight,
+        "current_weight": d.current_weight,
+        "utility_gain": d.utility_gain,
+        "proposed_qty": None if d.proposed_qty is None else str(d.proposed_qty),
+        "reason": d.reason,
+        "features": dict(d.features),
+    }

@@ -1,0 +1,21 @@
+"""The screen's half of ``tui-trader`` with no command: the Textual app over a desk that
+:func:`tui_trader.desk.launch.screen.run_desk` has wired (consent given, target and journal
+open), run until the trader quits. It lives here, not beside the desk's launcher, because the
+desk never imports the screen; ``cli.py`` hands it to that launcher.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tui_trader.ui.app import build_app
+from tui_trader.ui.themes import ThemeMemory
+
+if TYPE_CHECKING:
+    from tui_trader.config import Settings
+    from tui_trader.ui.port import DeskPort
+
+
+def show_desk(settings: Settings, desk: DeskPort) -> None:
+    app = build_app(settings, desk, memory=ThemeMemory(), freeze_gc=True)
+    app.run()
