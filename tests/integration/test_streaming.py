@@ -34,6 +34,8 @@ from tui_trader.core.events import TradeEvent
 from tui_trader.core.models import Position
 from tui_trader.sim.runner import RunningEmulator
 
+LATE = 0.15  # how late a heartbeat may arrive on a busy 2-core machine (timer latency)
+
 
 @pytest.fixture
 async def harness_for(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
@@ -130,12 +132,14 @@ async def test_soak_across_three_streams_loses_nothing_and_doubles_nothing(
     for t in refusals:
         assert t.delay is not None and t.delay >= t.retry_after, t
     # every stall abandoned within its bound (timer latency aside), the bound 3 periods of
-    # the host's 0.1 s heartbeat, on the busy trade stream as on the quiet ones
+    # the host's 0.1 s heartbeat, on the busy trade stream as on the quiet ones (a period
+    # learned on a loaded 2-core machine may include a heartbeat up to LATE late; the
+    # ceiling these stalls would otherwise wait for is the harness's 2 s)
     stalls = [(s.name, *x) for s in h.supervisor._streams.values() for x in s.stalls]
     assert sum(name == "trades" for name, _, _ in stalls) >= 2, stalls
     for name, silence, bound in stalls:
         assert silence <= bound + 0.25, (name, silence, bound)
-        assert bound <= 3 * 0.1 * 1.5, (name, bound)
+        assert bound <= 3 * (0.1 + LATE), (name, bound)
     status = h.supervisor.status()
     assert status.reconnects >= 6, h.status_line()
     assert all(e.source == "stream" for e in h.delivered)
