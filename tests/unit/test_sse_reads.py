@@ -44,3 +44,25 @@ async def test_review_01_nothing_after_a_gap_notice_in_one_read_is_handed_over()
     assert frames[0] == '{"n":1}'
     assert isinstance(frames[1], sse.Comment) and frames[1].dropped == 1
     assert len(frames) == 2, frames
+
+
+async def test_heartbeats_queued_in_one_read_teach_no_cadence() -> None:
+    """A reader that falls behind (a busy loop) finds several heartbeats in one read: the
+    gaps between them are the reader's lateness, not the server's cadence. Taken as periods
+    they made the silence bound 3 x ~0 s (seen: a stream abandoned after 0.09 s of silence
+    under load, holding the desk in REDUCING on cause=STREAM)."""
+    body = b": heartbeat\n\n" * 4
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body)
+
+    host = sse.CadenceMeter(60.0)
+    async with httpx.AsyncClient(
+        base_url="http://sim", transport=httpx.MockTransport(serve)
+    ) as client:
+        with pytest.raises(sse.StreamEnded):
+            await sse.read_stream(
+                client, sse.ROUTES["trades"], {}, {}, sse.StreamWatch(host), lambda _: None
+            )
+    assert host.cadence is None
+    assert host.idle_timeout == 60.0

@@ -370,6 +370,7 @@ async def read_stream(
                         async for chunk in response.aiter_bytes():
                             frames: list[Frame] = []
                             comments = 0
+                            beats = 0  # heartbeats in this read
                             gap: int | None = None
                             active = False  # events since the last heartbeat (watch.activity)
                             got = lines.decode(text.decode(chunk))
@@ -393,10 +394,14 @@ async def read_stream(
                                     comment = Comment(line[1:].strip())
                                     comments += 1
                                     if comment.heartbeat:
-                                        if active:
+                                        if active or beats:
+                                            # events between, or queued behind another
+                                            # heartbeat in this read (the reader was late):
+                                            # the gap is not the server's period
                                             watch.activity()
                                             active = False
                                         watch.heartbeat(loop.time())
+                                        beats += 1
                                     frames.append(comment)
                                     gap = comment.dropped
                                     if gap is not None:
