@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.integration.conftest import KEY, KEY_HEADERS, SECRET
 from tests.test_cli import run
@@ -104,6 +105,7 @@ def test_levers_need_an_account_and_good_keys(sim: RunningEmulator, env: dict[st
     assert code == 3 and "credentials rejected" in err and "wrong" not in err
 
 
+@pytest.mark.timeout(300)  # two 3,000-bar runs of five symbols: ~45 s alone, more under load
 def test_backtest_beats_its_baselines_with_drift_and_stays_quiet_without(
     env: dict[str, str],
 ) -> None:
@@ -132,8 +134,12 @@ def test_backtest_beats_its_baselines_with_drift_and_stays_quiet_without(
     walk = walk_report["policy"]
     assert walk["turnover"] < policy["turnover"]  # nothing to learn: it trades less
     assert walk["total_return"] > -0.01  # and loses no more than costs and noise
+
+
+def test_backtest_plots_and_says_its_bars_are_planted(env: dict[str, str]) -> None:
     code, out, err = run(["backtest", "--bars", "400", "--plot"], env, timeout=120)
-    assert code == 0 and "policy" in out and "|" in out and "+---" in out
+    assert code == 0, err
+    assert "policy" in out and "|" in out and "+---" in out
     assert out.startswith("note: synthetic bars with drift regimes")
 
 
