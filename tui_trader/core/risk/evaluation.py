@@ -2,8 +2,8 @@
 
 Loss, drawdown and gross exposure come from the book (unknown, and holding REDUCING, while
 the day's starting equity is not); stale data and the stream from the market; the order rate
-and the reject streak slide with the clock. Both the inputs and the gate evaluate before they
-act, so a loss latches the moment any caller sees it.
+and the reject streak slide with the clock. The gate evaluates the book again before it
+judges an order, so a loss latches the moment any caller sees it.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Cancels and flatten always pass. An order that reduces (whichever working orders fill) passes
 unless the desk is HALTED; one that adds exposure needs ACTIVE, a price, known data age, and
-room under SYMBOL_NOTIONAL and GROSS_EXPOSURE with every working order on its side filled.
+room under SYMBOL_NOTIONAL and GROSS_EXPOSURE with the working orders counted.
 The module docstring of :mod:`tui_trader.core.risk` says how working orders count.
 """
 

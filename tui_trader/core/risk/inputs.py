@@ -1,8 +1,9 @@
 """What the desk tells the engine: the book and market changed, time passed, an order went
 out or came back, the user paused, resumed or reset a breaker.
 
-Each input re-evaluates what it touches; a reset clears a trip by hand only when its value is
-back within the limit, and says why not in ``RESET_REFUSED: key=value`` words otherwise.
+Each input re-evaluates what it touches. A reset clears a trip by hand only when its value is
+back within the limit (the reject streak and the per-order notional check always clear), and
+otherwise says why in ``RESET_REFUSED: key=value`` words.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The breaker limits: what the settings build for the engine (the core takes plain values).
 
-Checked once when built, so the engine never divides by, or compares against, a limit that
-means nothing.
+A limit of zero or below, or a warning fraction outside (0, 1), is refused when the limits are
+built, not met by the engine during a session.
 """
 
 from __future__ import annotations
