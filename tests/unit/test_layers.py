@@ -178,7 +178,7 @@ def test_the_walk_sees_the_whole_package() -> None:
     """Guards the walk itself: every layer found, imports of every kind followed."""
     g = graph()
     assert {"tui_trader.core.risk", "tui_trader.ui.app", "tui_trader.sim.server"} <= set(g)
-    assert "tui_trader.core.orders" in g["tui_trader.core.risk"]  # top-level, absolute
+    assert "tui_trader.core.orders" in g["tui_trader.core.risk.gate"]  # top-level, absolute
     assert "tui_trader.broker.faults" in g["tui_trader.ui.screens.main"]  # inside a function
     assert "tui_trader.ui.port" in g["tui_trader.ui.app"]  # under TYPE_CHECKING
     assert "tui_trader.ui.textual_patches" in g["tui_trader.ui.app"]  # from package import mod
