@@ -12,7 +12,7 @@ Model, per symbol, stepped once per trading second (``dt`` in years of 252 x 6.5
   component the learning policy can find; set ``regime_drift=0`` for a pure random walk with
   no edge. The default, 8 (per year, per regime), sounds large but is weak where it counts:
   about 0.1 of one bar's standard deviation per minute bar, so a regime moves a price about
-  1% over its two hours against ~2.5% of noise. Measured (``core/policy.py``'s report and
+  1% over its two hours against ~2.5% of noise. Measured (``core/policy/``'s report and
   ``tests/unit/test_policy.py``): at 0.6 even an oracle's Sharpe over a few thousand bars is
   inside the noise; from about 6 the online policy finds it reliably.
 

@@ -1,0 +1,252 @@
+r"""The online policy: ties the features, the forecaster and the sizing into one decision per bar.
+
+:meth:`OnlinePolicy.observe` feeds a close to the features (:mod:`.features`), trains the
+forecaster (:mod:`.ridge`) on the previous bar's features and predicts the next return;
+:meth:`OnlinePolicy.decide` sizes that prediction (:mod:`.utility`) into a :class:`Decision`.
+
+Maths
+=====
+
+**Prediction.** ``y_hat = theta' x`` and ``q = x' P x``; the predictive variance (standardised)
+is ``s^2 (1 + q)``: noise plus parameter uncertainty. The prediction's own t-statistic is
+``t = y_hat / (s sqrt(q))``; it is shrunk positive-part James-Stein style,
+``y_hat <- y_hat max(0, 1 - t_0^2 / t^2)`` (``t_0 = min_t``), so an insignificant prediction is
+exactly zero edge. (With ``lambda < 1``, ``s^2 P`` overstates the estimate's variance by up to
+``(1 + lambda)``-fold, which only makes this gate more conservative.) In return units
+``mu = sigma_t y_hat`` and ``var = sigma_t^2 s^2 (1 + q)`` per bar.
+
+**Decision.** ``mu`` and ``var`` are predicted once per bar, in :meth:`OnlinePolicy.observe`;
+:meth:`OnlinePolicy.decide` sizes them: ``w* = optimal_weight(...)`` against the current weight
+``w_0 = q p / E``, in this order:
+
+1. ``|w* - w_0| < no_trade_band``: keep ``w_0`` (the no-trade band);
+2. the position's edge has expired: the last bar whose ``mu`` had the position's sign is more
+   than ``H`` bars old (the horizon its entry was priced over) and moving to ``w*`` does not
+   pay: go flat. Without this a position would never be closed, because on minute bars the
+   risk term ``gamma w^2 var / 2`` is far below any trading cost;
+3. gain ``<= 0``: keep ``w_0``;
+4. otherwise trade to ``w*``.
+
+The target is the chosen weight clipped to ``+-max_weight``, so ``|target_weight| <= max_weight``
+always and a position grown past the cap is trimmed. The proposed order is
+``trunc(target E / p - q)`` whole shares, ``None`` when that is zero or when
+``|target - w_0| < no_trade_band`` (the band applies to trims too, so a position riding a trend
+at the cap is not trimmed every bar); none during warm-up (fewer than ``warmup_bars``
+observations).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from types import MappingProxyType
+
+from tui_trader.core.policy.config import PolicyConfig
+from tui_trader.core.policy.decision import Decision
+from tui_trader.core.policy.features import EMPTY, ConvexityLike, Ewma, FeatureSet, FeatureState
+from tui_trader.core.policy.numeric import Vector, finite
+from tui_trader.core.policy.ridge import ForgettingRidge
+from tui_trader.core.policy.utility import optimal_weight, utility_gain
+
+__all__ = ["OnlinePolicy"]
+
+
+@dataclass(kw_only=True)
+class _SymbolState(FeatureState):
+    """One symbol: its features' state, plus the model and its last forecast."""
+
+    model: ForgettingRidge
+    observations: int = 0
+    last_close: float | None = None
+    last_at: datetime | None = None
+    sigma: float = 0.0  # per-bar vol after the last close
+    x: Vector | None = None
+    mu: float = 0.0  # the prediction for the next bar, made at the last close
+    pred_sigma: float = 0.0
+    last_long: int = -(10**9)  # observation count at the last mu > 0
+    last_short: int = -(10**9)  # ... and at the last mu < 0
+
+
+def _whole_shares_toward_zero(value: Decimal) -> Decimal:
+    return value.quantize(Decimal(1), rounding=ROUND_DOWN)
+
+
+def _safe(value: float) -> float:
+    return value if math.isfinite(value) else 0.0
+
+
+class OnlinePolicy:
+    """Learns each symbol's next-bar return online and sizes positions by expected utility.
+
+    Feed it every bar close with :meth:`observe`; ask :meth:`decide` for a
+    :class:`Decision`. A ``convexity`` detector, if given, is updated by :meth:`observe` with
+    every close, so give the policy a detector nobody else feeds.
+    """
+
+    def __init__(self, config: PolicyConfig, convexity: ConvexityLike | None = None) -> None:
+        self.config = config
+        self.convexity = convexity
+        self._names = config.feature_names
+        self._feature_set = FeatureSet(config)
+        self._states: dict[str, _SymbolState] = {}
+
+    def _state(self, symbol: str) -> _SymbolState:
+        state = self._states.get(symbol)
+        if state is None:
+            cfg = self.config
+            state = _SymbolState(
+                model=ForgettingRidge(len(self._names), cfg.forgetting, cfg.ridge),
+                fast_var=Ewma(cfg.vol_halflife),
+                slow_var=Ewma(cfg.slow_vol_halflife),
+                window=deque(maxlen=max(cfg.horizons) + 1),
+                sums=dict.fromkeys(cfg.horizons, 0.0),
+            )
+            self._states[symbol] = state
+        return state
+
+    def observations(self, symbol: str) -> int:
+        """How many closes of ``symbol`` have been observed."""
+        state = self._states.get(symbol)
+        return 0 if state is None else state.observations
+
+    def observe(self, symbol: str, close: float, at: datetime) -> None:
+        """One bar: train on the previous features -> this return, then update the features.
+
+        Non-positive or non-finite closes, and bars not after the last one, are ignored.
+        """
+        if not finite(close) or close <= 0:
+            return
+        state = self._state(symbol)
+        if state.last_at is not None and at <= state.last_at:
+            return
+        cfg = self.config
+        score = 0.0
+        if self.convexity is not None:
+            reading = self.convexity.update(symbol, close)
+            if not reading.warming_up and finite(reading.score):
+                score = max(-cfg.clip_z, min(cfg.clip_z, float(reading.score)))
+        previous = state.last_close
+        state.last_close, state.last_at = close, at
+        state.observations += 1
+        state.convexity = score
+        if previous is None:
+            return
+        r = close / previous - 1.0
+        scaled = state.sigma > 0
+        if scaled:
+            z = max(-cfg.clip_z, min(cfg.clip_z, r / state.sigma))
+            if state.x is not None:
+                state.model.update(state.x, z)
+            r = z * state.sigma
+            self._feature_set.push(state, z)
+        # else: no scale yet, this return only seeds the volatility
+        state.fast_var.add(r * r)
+        state.slow_var.add(r * r)
+        state.sigma = math.sqrt(state.fast_var.value)
+        if state.sigma > 0:
+            state.x = self._feature_set.vector(state)
+            self._predict(state)
+
+    def _predict(self, state: _SymbolState) -> None:
+        assert state.x is not None
+        y_hat, s2, q = state.model.predict(state.x)
+        noise = s2 * q
+        t2 = y_hat * y_hat / noise if noise > 0 else math.inf
+        min_t2 = self.config.min_t**2
+        shrink = 0.0 if t2 <= min_t2 else 1.0 - min_t2 / t2
+        state.mu = _safe(state.sigma * y_hat * shrink)
+        state.pred_sigma = _safe(state.sigma * math.sqrt(s2 * (1.0 + q)))
+        if state.mu > 0:
+            state.last_long = state.observations
+        elif state.mu < 0:
+            state.last_short = state.observations
+
+    def coefficients(self, symbol: str) -> Mapping[str, float]:
+        """The model's current coefficient per feature (empty for an unseen symbol)."""
+        state = self._states.get(symbol)
+        if state is None:
+            return EMPTY
+        theta = state.model.theta()
+        return MappingProxyType({n: float(v) for n, v in zip(self._names, theta, strict=True)})
+
+    def predict(self, symbol: str) -> tuple[float, float, Mapping[str, float]]:
+        """``(mu, sigma, features)`` for the next bar, as of the last observed close."""
+        state = self._states.get(symbol)
+        if state is None:
+            return 0.0, 0.0, EMPTY
+        return state.mu, state.pred_sigma, state.features
+
+    def decide(
+        self,
+        symbol: str,
+        price: Decimal,
+        equity: Decimal,
+        current_qty: Decimal,
+        at: datetime,
+    ) -> Decision:
+        """The target weight for ``symbol`` and the whole-share order that gets there."""
+        cfg = self.config
+        try:
+            p, e, q = float(price), float(equity), float(current_qty)
+        except (InvalidOperation, ValueError, TypeError):
+            p = e = q = math.nan
+        if not finite(p, e, q) or p <= 0 or e <= 0:
+            return Decision(symbol, at, EMPTY, 0.0, 0.0, 0.0, 0.0, 0.0, None, "no valid price")
+        current = _safe(q * p / e)
+        if self.observations(symbol) < cfg.warmup_bars:
+            held = max(-cfg.max_weight, min(cfg.max_weight, current))
+            _, sigma, features = self.predict(symbol)
+            return Decision(
+                symbol, at, features, 0.0, sigma, held, current, 0.0, None, "warming up"
+            )
+        mu, sigma, features = self.predict(symbol)
+        var = sigma * sigma
+        goal = (cfg.target_equity / e, cfg.horizon_bars) if cfg.target_equity else None
+        wanted = optimal_weight(
+            mu,
+            var,
+            utility=cfg.utility,
+            risk_aversion=cfg.risk_aversion,
+            aggressiveness=cfg.aggressiveness,
+            max_weight=cfg.max_weight,
+            target=goal,
+        )
+        gain = utility_gain(
+            wanted,
+            current,
+            mu,
+            var,
+            utility=cfg.utility,
+            risk_aversion=cfg.risk_aversion,
+            aggressiveness=cfg.aggressiveness,
+            cost=cfg.cost,
+            holding_bars=cfg.holding_bars,
+            target=goal,
+        )
+        state = self._states[symbol]
+        support = state.last_long if current > 0 else state.last_short
+        stale = current != 0 and state.observations - support > cfg.holding_bars
+        if abs(wanted - current) < cfg.no_trade_band:
+            chosen, reason = current, "inside the no-trade band"
+        elif stale and gain <= 0:
+            chosen, reason = 0.0, "edge expired"
+        elif gain <= 0:
+            chosen, reason = current, "gain does not pay the cost"
+        else:
+            chosen, reason = wanted, "rebalance"
+        target = max(-cfg.max_weight, min(cfg.max_weight, chosen))
+        if target != chosen:
+            reason = "trim to the cap"
+        order: Decimal | None = None
+        if target != current:
+            if abs(target - current) < cfg.no_trade_band:
+                reason = "inside the no-trade band"
+            else:
+                wanted_qty = Decimal(repr(target)) * equity / price
+                delta = _whole_shares_toward_zero(wanted_qty - current_qty)
+                order = delta if delta != 0 else None
+        return Decision(symbol, at, features, mu, sigma, target, current, gain, order, reason)
