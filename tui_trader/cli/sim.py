@@ -1,0 +1,211 @@
+"""``tui-trader sim``: its parser, and serving the emulator until interrupted.
+
+Its own module because the emulator's command shares nothing with the desk's but the
+settings: it needs no Alpaca keys and must never reach Alpaca.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from tui_trader.cli.arguments import EXIT_OK, EXIT_USAGE, Parser, positive, timestamp
+from tui_trader.config import Settings
+
+
+def say(text: str) -> None:
+    """Print a status line; a closed stdout (``| head``) must not stop a running server."""
+    try:
+        print(text, flush=True)
+    except OSError:  # BrokenPipeError and friends: send the rest of the output nowhere
+        with contextlib.suppress(OSError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1: {text!r}")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"not a port: {text!r}")
+    return value
+
+
+def add_sim_parser(sub: argparse._SubParsersAction[Parser]) -> None:
+    """The ``sim`` subcommand's options."""
+    sim = sub.add_parser(
+        "sim",
+        help="serve the Alpaca-compatible paper emulator until interrupted",
+        description="Serve the Alpaca-compatible paper emulator (Trading, Broker, market data "
+        "and SSE routes) on a loopback address until Ctrl-C.",
+    )
+    sim.add_argument("--host", help="loopback address to bind (default 127.0.0.1)")
+    sim.add_argument("--port", type=_port, help="port (default 0: a free port)")
+    sim.add_argument("--seed", type=int, help="market and id seed (default 42)")
+    sim.add_argument("--speed", type=positive(float), help="sim seconds per real second")
+    sim.add_argument("--key", help="accepted key id (default: any non-empty key)")
+    sim.add_argument("--secret", help="accepted secret (with --key)")
+    sim.add_argument("--chaos", type=_fraction, help="probability of a random fault per event")
+    sim.add_argument("--heartbeat", type=positive(float), help="seconds between :heartbeat")
+    sim.add_argument(
+        "--heartbeat-mode",
+        choices=["idle", "fixed"],
+        help="idle (default): a heartbeat only after --heartbeat seconds without a write, "
+        "so a busy stream shows none; fixed: every --heartbeat seconds",
+    )
+    sim.add_argument("--symbols", help="comma-separated tickers (default AAPL,MSFT,NVDA,TSLA,SPY)")
+    sim.add_argument("--csv", type=Path, help="replay bars from timestamp,symbol,open,high,...")
+    sim.add_argument("--accounts", type=positive(int), default=1, help="number of accounts")
+    sim.add_argument("--start", type=timestamp, help="sim start time, inside a session")
+    sim.add_argument("--rate-limit", type=positive(int), help="requests per minute per key")
+    sim.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="JSON",
+        help='arm a fault at start, e.g. \'{"kind":"connect","status":503,"count":3}\' '
+        "(repeatable; the same specs as POST /_emulator/faults)",
+    )
+    sim.add_argument(
+        "--not-offered",
+        action="append",
+        default=[],
+        choices=["trades", "accounts", "nta"],
+        metavar="STREAM",
+        help="answer 404 on that stream's route, as a Trading-API host may for trades (repeatable)",
+    )
+    sim.add_argument(
+        "--strict-auth",
+        action="store_true",
+        help="want Basic auth on Broker/SSE routes and key headers on /v2",
+    )
+    sim.add_argument(
+        "--legacy-v1-trades",
+        action="store_true",
+        help="serve the removed /v1/events/trades (alpaca-py still calls it)",
+    )
+    sim.add_argument(
+        "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"]
+    )
+
+
+def _emulator_config(settings: Settings, args: argparse.Namespace | None) -> Any:
+    from tui_trader.sim.emulator import EmulatorConfig
+
+    s = settings.sim
+
+    def pick(name: str, default: Any) -> Any:
+        value = getattr(args, name, None) if args is not None else None
+        return default if value is None else value
+
+    symbols = pick("symbols", None)
+    return EmulatorConfig(
+        symbols=tuple(x.strip().upper() for x in symbols.split(",") if x.strip())
+        if symbols
+        else tuple(s.symbols),
+        seed=pick("seed", s.seed),
+        speed=pick("speed", s.speed),
+        start=pick("start", None),
+        heartbeat_seconds=pick("heartbeat", s.heartbeat_seconds),
+        heartbeat_mode=pick("heartbeat_mode", "idle"),
+        key_id=pick("key", None),
+        secret_key=pick("secret", None),
+        strict_auth=bool(pick("strict_auth", False)),
+        rate_limit_per_minute=pick("rate_limit", s.rate_limit_per_minute),
+        chaos=pick("chaos", s.chaos),
+        legacy_v1_trades=bool(pick("legacy_v1_trades", False)),
+        accounts=pick("accounts", 1),
+        starting_cash=Decimal(s.starting_cash),
+        csv=pick("csv", None),
+    )
+
+
+def cmd_sim(settings: Settings, args: argparse.Namespace) -> int:
+    from tui_trader.sim.runner import serve_forever
+
+    if (args.key is None) != (args.secret is None):
+        print("tui-trader sim: error: --key and --secret go together", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        config = _emulator_config(settings, args)
+    except ValueError as exc:
+        print(f"tui-trader sim: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        faults = _fault_specs(
+            [*args.fault, *(f'{{"kind":"not_offered","stream":"{x}"}}' for x in args.not_offered)]
+        )
+    except ValueError as exc:
+        print(f"tui-trader sim: error: --fault: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    host = args.host or settings.sim.host
+    port = settings.sim.port if args.port is None else args.port
+
+    def announce(url: str, emulator: Any) -> None:
+        auth = (
+            f"key id {config.key_id!r} (secret as given)"
+            if config.key_id
+            else ("any non-empty key id and secret")
+        )
+        accounts = ", ".join(emulator.exchange.accounts)
+        say(f"tui-trader emulator serving at {url}")
+        say(f"  auth: {auth}; accounts: {accounts}")
+        say(
+            f"  symbols: {','.join(config.symbols)}; seed {config.seed}; speed "
+            f"{config.speed}x; sim time {emulator.clock.now().isoformat()}"
+        )
+        say("  Ctrl-C to stop.")
+
+    # uvicorn handles SIGINT/SIGTERM while serving, then re-raises the signal it caught:
+    # make that a no-op for SIGTERM (SIGINT arrives as KeyboardInterrupt) so both stop cleanly
+    signal.signal(signal.SIGTERM, lambda *_: None)
+    try:
+        asyncio.run(serve_forever(config, host, port, announce, args.log_level, faults))
+    except KeyboardInterrupt:
+        pass
+    except (OSError, ValueError) as exc:
+        print(f"tui-trader sim: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    say("tui-trader emulator stopped.")
+    return EXIT_OK
+
+
+def _fault_specs(texts: Sequence[str]) -> list[Any]:
+    import json
+
+    from pydantic import ValidationError
+
+    from tui_trader.sim.faults import FAULT_SPECS
+
+    specs: list[Any] = []
+    for text in texts:
+        try:
+            raw = json.loads(text)
+            specs += FAULT_SPECS.validate_python(raw if isinstance(raw, list) else [raw])
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not JSON: {exc.msg} at column {exc.colno}") from None
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err["loc"][1:]) or "spec"
+            raise ValueError(f"{where}: {err['msg']}") from None
+    return specs

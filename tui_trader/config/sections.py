@@ -1,0 +1,236 @@
+"""The sections of the settings (``[sim]``, ``[stream]``, ``[risk]``, ``[policy]``, ``[ui]``),
+each a strict model of its own, and the builders of the core's plain values from them.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic_settings import NoDecode
+
+from tui_trader.config.errors import ConfigError
+from tui_trader.config.parsing import lower, no_duplicates, split_list
+
+if TYPE_CHECKING:
+    from tui_trader.core.backoff import BackoffPolicy
+    from tui_trader.core.policy import PolicyConfig
+    from tui_trader.core.risk import RiskLimits
+
+
+# The sections the core reads build its plain values (``settings.risk.limits()``,
+# ``settings.policy.config()``, ``settings.stream.backoff()``): the core defines what it needs
+# and imports nothing of the program above it. Each imports its core module when called, not
+# at the top: the policy's module loads numpy, which the settings (read first by every command,
+# ``headless`` and scripts) have never needed.
+
+
+class _Section(BaseModel):
+    """Strict base for config sections: typos and NaN/inf must not pass silently."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        allow_inf_nan=False,
+        str_strip_whitespace=True,
+        hide_input_in_errors=True,
+    )
+
+
+_TICKER = re.compile(r"^[A-Z0-9][A-Z0-9./-]{0,20}$")
+
+
+class SimSettings(_Section):
+    """The embedded emulator: what it trades, how fast, and how hard it pushes back."""
+
+    seed: int = Field(42, ge=0)
+    speed: float = Field(1.0, gt=0)
+    symbols: Annotated[list[str], NoDecode, BeforeValidator(split_list)] = Field(
+        default_factory=lambda: ["AAPL", "MSFT", "NVDA", "TSLA", "SPY"]
+    )
+    host: str = Field("127.0.0.1", min_length=1)
+    port: int = Field(0, ge=0, le=65535)  # 0: let the OS pick a free port
+    heartbeat_seconds: float = Field(15.0, gt=0)
+    chaos: float = Field(0.0, ge=0, le=1)
+    starting_cash: Decimal = Field(Decimal("100000"), gt=0)
+    rate_limit_per_minute: int = Field(200, gt=0)
+
+    @field_validator("symbols")
+    @classmethod
+    def _check_symbols(cls, value: list[str]) -> list[str]:
+        symbols = [item.strip().upper() for item in value]
+        if not symbols:
+            raise ValueError("needs at least one symbol")
+        for position, symbol in enumerate(symbols, start=1):
+            if not _TICKER.match(symbol):
+                raise ValueError(f"entry {position} is not a ticker symbol")
+        no_duplicates(symbols)
+        return symbols
+
+
+StreamName = Literal["trades", "accounts", "nta"]
+_ALL_STREAMS: tuple[StreamName, ...] = ("trades", "accounts", "nta")
+
+
+class StreamSettings(_Section):
+    """Reconnect, health and resume behaviour of the SSE streams (API.md §2)."""
+
+    backoff_base_seconds: float = Field(1.0, gt=0)
+    backoff_factor: float = Field(2.0, ge=1)
+    backoff_cap_seconds: float = Field(60.0, gt=0)
+    jitter: bool = True
+    healthy_after_seconds: float = Field(30.0, gt=0)
+    # the longest Retry-After / rate-limit reset honoured; a longer one is cut, logged, shown
+    retry_after_ceiling_seconds: float = Field(600.0, gt=0)
+    idle_timeout_ceiling_seconds: float = Field(60.0, gt=0)
+    # the longest silence is 3 heartbeat periods of the host once known (from any of its
+    # streams); before that, a stream that was delivering r events/s may stay silent for
+    # max(stall_events / r, stall_floor_seconds), at most the ceiling above
+    stall_events: float = Field(100.0, gt=0)
+    stall_floor_seconds: float = Field(20.0, gt=0)
+    poll_after_seconds: float = Field(15.0, gt=0)
+    poll_interval_seconds: float = Field(2.0, gt=0)  # REST polling while the stream is down
+    # a reconciliation (positions, open orders) unanswered by then counts as failed: the
+    # STREAM breaker's "reconciling" never holds longer
+    reconcile_timeout_seconds: float = Field(30.0, gt=0)
+    # a stream the server does not offer (404/410/400): asked again from 60 s, doubling to 15 min
+    not_offered_retry_base_seconds: float = Field(60.0, gt=0)
+    not_offered_retry_cap_seconds: float = Field(900.0, gt=0)
+    resume_overlap_seconds: float = Field(5.0, ge=0)
+    # a "dropped N messages" notice reconnects at once; another within this window backs off
+    gap_repeat_window_seconds: float = Field(30.0, ge=0)
+    gap_backoff_floor_seconds: float = Field(1.0, ge=0)
+    streams: Annotated[list[StreamName], NoDecode] = Field(
+        default_factory=lambda: list(_ALL_STREAMS)
+    )
+
+    @field_validator("streams", mode="before")
+    @classmethod
+    def _split_streams(cls, value: Any) -> Any:
+        value = split_list(value)
+        return [lower(item) for item in value] if isinstance(value, list) else value
+
+    @field_validator("streams")
+    @classmethod
+    def _check_streams(cls, value: list[StreamName]) -> list[StreamName]:
+        if not value:
+            raise ValueError("needs at least one of trades, accounts, nta")
+        no_duplicates(list(value))
+        return value
+
+    @model_validator(mode="after")
+    def _cap_above_base(self) -> Self:
+        if self.backoff_cap_seconds < self.backoff_base_seconds:
+            raise ConfigError("backoff_cap_seconds", "must not be below backoff_base_seconds")
+        if self.not_offered_retry_cap_seconds < self.not_offered_retry_base_seconds:
+            raise ConfigError(
+                "not_offered_retry_cap_seconds", "must not be below not_offered_retry_base_seconds"
+            )
+        return self
+
+    def backoff(self) -> BackoffPolicy:
+        """The reconnect schedule, as the core's backoff takes it."""
+        from tui_trader.core.backoff import BackoffPolicy
+
+        return BackoffPolicy(
+            base=self.backoff_base_seconds,
+            factor=self.backoff_factor,
+            cap=self.backoff_cap_seconds,
+            jitter=self.jitter,
+            healthy_after=self.healthy_after_seconds,
+            retry_after_ceiling=self.retry_after_ceiling_seconds,
+        )
+
+
+class RiskSettings(_Section):
+    """Circuit-breaker limits; money in USD, percentages of start-of-day equity."""
+
+    daily_loss_limit: Decimal = Field(Decimal("2000"), gt=0)
+    daily_loss_pct: float = Field(3.0, gt=0, le=100)
+    max_drawdown_pct: float = Field(10.0, gt=0, le=100)
+    max_orders_per_minute: int = Field(30, gt=0)
+    max_reject_streak: int = Field(5, gt=0)
+    max_symbol_notional: Decimal = Field(Decimal("25000"), gt=0)
+    max_gross_exposure: float = Field(1.5, gt=0, le=4)  # multiple of equity; 4x is Reg T intraday
+    stale_data_seconds: float = Field(30.0, gt=0)
+    warning_fraction: float = Field(0.8, gt=0, lt=1)
+    rate_cooldown_seconds: float = Field(60.0, gt=0)
+
+    def limits(self) -> RiskLimits:
+        """The limits as the risk engine takes them: floats become Decimals through their
+        shortest text (3.1 stays 3.1)."""
+        from tui_trader.core.risk import RiskLimits
+
+        return RiskLimits(
+            daily_loss_limit=self.daily_loss_limit,
+            daily_loss_pct=_shortest_decimal(self.daily_loss_pct),
+            max_drawdown_pct=_shortest_decimal(self.max_drawdown_pct),
+            max_orders_per_minute=self.max_orders_per_minute,
+            max_reject_streak=self.max_reject_streak,
+            max_symbol_notional=self.max_symbol_notional,
+            max_gross_exposure=_shortest_decimal(self.max_gross_exposure),
+            stale_data_seconds=self.stale_data_seconds,
+            warning_fraction=_shortest_decimal(self.warning_fraction),
+            rate_cooldown_seconds=self.rate_cooldown_seconds,
+        )
+
+
+def _shortest_decimal(value: float) -> Decimal:
+    return Decimal(repr(value))  # as core.types.to_decimal reads a float
+
+
+class PolicySettings(_Section):
+    """The sizing policy's utility and how eagerly it trades toward its target weights."""
+
+    utility: Annotated[Literal["log", "crra", "target"], BeforeValidator(lower)] = "crra"
+    risk_aversion: float = Field(2.0, gt=0)
+    aggressiveness: float = Field(1.0, gt=0)
+    target_equity: Decimal | None = Field(None, gt=0)
+    horizon_days: int = Field(20, gt=0)
+    no_trade_band: float = Field(0.02, ge=0, lt=1)
+    max_weight: float = Field(0.25, gt=0, le=1)
+    forgetting: float = Field(0.995, ge=0.9, le=1)
+    warmup_bars: int = Field(60, ge=10)
+    # how sure a prediction must be (its t-statistic) before it counts as an edge at all
+    min_t: float = Field(2.0, ge=0, le=10)
+
+    @model_validator(mode="after")
+    def _target_needs_equity(self) -> Self:
+        if self.utility == "target" and self.target_equity is None:
+            raise ConfigError("target_equity", 'is required when utility = "target"')
+        return self
+
+    def config(self, **extra: Any) -> PolicyConfig:
+        """The policy's config; ``extra`` sets fields the settings do not have."""
+        from tui_trader.core.policy import PolicyConfig
+
+        target = self.target_equity
+        return PolicyConfig(
+            utility=self.utility,
+            risk_aversion=self.risk_aversion,
+            aggressiveness=self.aggressiveness,
+            target_equity=None if target is None else float(target),
+            horizon_days=self.horizon_days,
+            no_trade_band=self.no_trade_band,
+            max_weight=self.max_weight,
+            forgetting=self.forgetting,
+            warmup_bars=self.warmup_bars,
+            **{"min_t": self.min_t, **extra},
+        )
+
+
+class UiSettings(_Section):
+    """Look and paint rate of the terminal desk."""
+
+    theme: str = Field("desk-dark", min_length=1)
+    refresh_hz: float = Field(10.0, ge=1, le=60)
+
+
+SECTIONS: dict[str, type[_Section]] = {
+    "sim": SimSettings,
+    "stream": StreamSettings,
+    "risk": RiskSettings,
+    "policy": PolicySettings,
+    "ui": UiSettings,
+}
