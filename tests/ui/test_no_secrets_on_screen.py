@@ -58,8 +58,16 @@ async def test_the_secret_never_appears_on_screen(
         async with app.run_test(size=(160, 50)) as pilot:
             await until(lambda: str(desk.snapshot().connection.state) == "STREAMING", 20)
             await until(lambda: "AAPL" in desk.snapshot().prices, 20)
-            await desk.submit(OrderBuilder().symbol("AAPL").buy(1).market().day().build())
-            await until(lambda: any(e.kind == "fill" for e in desk.snapshot().events), 20)
+            verdict = await desk.submit(OrderBuilder().symbol("AAPL").buy(1).market().day().build())
+            assert verdict.allowed, verdict
+            await until(
+                lambda: any(e.kind == "fill" for e in desk.snapshot().events),
+                20,
+                lambda: (
+                    f"events {[e.kind for e in desk.snapshot().events]}, "
+                    f"orders {desk.snapshot().orders}, notices {desk.snapshot().notices}"
+                ),
+            )
             await pilot.pause(0.3)
             shots.append(app.export_screenshot())
             await pilot.press("f")
