@@ -54,7 +54,7 @@ def trade_socket(sim: RunningEmulator) -> TradeSocket:
 
 
 def slot(sim: RunningEmulator) -> str:
-    return str(sim.call(trade_socket(sim).holder))
+    return str(sim.call(trade_socket(sim).slot_state))
 
 
 def socket(sim: RunningEmulator, **kwargs: Any) -> Any:

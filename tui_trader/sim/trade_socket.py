@@ -38,7 +38,13 @@ log = logging.getLogger("tui_trader.sim")
 
 STREAM = "trade_updates"
 FAULT_POLL = 0.1  # seconds an idle listener waits before looking for a newly armed fault
-_REASONS = {429: "too many connections", 503: "service unavailable"}
+_REASONS = {
+    429: "too many connections",
+    500: "internal server error",
+    502: "bad gateway",
+    503: "service unavailable",
+    504: "gateway timeout",
+}
 _GONE = (WebSocketDisconnect, WebSocketDisconnected, OSError)  # the peer is gone: end quietly
 
 
@@ -69,7 +75,7 @@ class TradeSocket:
     def routes(self) -> list[WebSocketRoute]:
         return [WebSocketRoute("/stream", self.serve), WebSocketRoute("/stream/", self.serve)]
 
-    def holder(self, account_id: str | None = None) -> str:
+    def slot_state(self, account_id: str | None = None) -> str:
         """``open``, ``held`` or ``free``: the state of an account's slot (tests poll it)."""
         slot = self._slots.get(account_id or self.emu.exchange.default_account.id)
         if slot is None:
