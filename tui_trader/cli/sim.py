@@ -51,6 +51,16 @@ def _port(text: str) -> int:
     return value
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 <= value <= 3600:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 3600 seconds: {text!r}")
+    return value
+
+
 def add_sim_parser(sub: argparse._SubParsersAction[Parser]) -> None:
     """The ``sim`` subcommand's options."""
     sim = sub.add_parser(
@@ -105,6 +115,24 @@ def add_sim_parser(sub: argparse._SubParsersAction[Parser]) -> None:
         help="serve the removed /v1/events/trades (alpaca-py still calls it)",
     )
     sim.add_argument(
+        "--ws-text-frames",
+        action="store_true",
+        help="trading websocket (/stream) sends text frames, as live does (default: binary, "
+        "as paper does)",
+    )
+    sim.add_argument(
+        "--ws-no-event-ids",
+        action="store_true",
+        help="trade updates on /stream without event_id and at, as Alpaca's older samples",
+    )
+    sim.add_argument(
+        "--ws-hold",
+        type=_seconds,
+        metavar="SECONDS",
+        help="how long a /stream connection that vanished without a close keeps the account's "
+        "one slot, refusing reconnects with 429 (default 5; Alpaca's reap is ~90)",
+    )
+    sim.add_argument(
         "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"]
     )
 
@@ -137,6 +165,9 @@ def _emulator_config(settings: Settings, args: argparse.Namespace | None) -> Any
         accounts=pick("accounts", 1),
         starting_cash=Decimal(s.starting_cash),
         csv=pick("csv", None),
+        ws_binary_frames=not pick("ws_text_frames", False),
+        ws_event_ids=not pick("ws_no_event_ids", False),
+        ws_hold_seconds=pick("ws_hold", EmulatorConfig.ws_hold_seconds),
     )
 
 
@@ -174,6 +205,8 @@ def cmd_sim(settings: Settings, args: argparse.Namespace) -> int:
             f"  symbols: {','.join(config.symbols)}; seed {config.seed}; speed "
             f"{config.speed}x; sim time {emulator.clock.now().isoformat()}"
         )
+        frames = "binary" if config.ws_binary_frames else "text"
+        say(f"  trade_updates websocket: {url.replace('http', 'ws', 1)}/stream ({frames} frames)")
         say("  Ctrl-C to stop.")
 
     # uvicorn handles SIGINT/SIGTERM while serving, then re-raises the signal it caught:

@@ -61,6 +61,10 @@ class EmulatorConfig:
     slippage_bps: float = 1.0
     emit_pending_new: bool = True
     dividend_probability: float = 0.02  # per symbol held, per session close
+    # the trading websocket (/stream, trade_updates), as the paper host serves it
+    ws_binary_frames: bool = True  # paper sends binary frames; False: text, as live does
+    ws_event_ids: bool = True  # False: no event_id/at, as Alpaca's older single-leg samples
+    ws_hold_seconds: float = 5.0  # a connection that vanished keeps its account's slot this long
 
     def __repr__(self) -> str:  # the secret never shows, even in a traceback's locals
         return (

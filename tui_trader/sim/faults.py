@@ -1,9 +1,11 @@
 """Fault injection: the network misbehaviour a streaming client must survive, on demand.
 
 Faults are armed from tests (Python or the ``/_emulator/faults`` admin route) or drawn at
-random with ``--chaos RATE``. Connection faults answer the next K attempts with an error;
-stream faults fire on a live SSE connection after it has sent N events. Each armed fault
-is consumed by the connections it applies to, so a test states exactly what happens.
+random with ``--chaos RATE``. Connection faults answer the next K attempts with an error
+(HTTP requests, SSE connections or trading-websocket upgrades); stream faults fire on a live
+SSE connection after it has sent N events, trading-websocket faults on the listening socket.
+Each armed fault is consumed by the connections it applies to, so a test states exactly what
+happens.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Annotated, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 StreamName = Literal["trades", "accounts", "nta"]
 
@@ -68,10 +70,42 @@ class ConnectFault(_Spec):
     status: int = Field(503, ge=400, le=599)
     retry_after: float | None = Field(None, ge=0)
     retry_after_raw: str | None = None  # sent as is: an HTTP-date, a far future, garbage
-    scope: Literal["sse", "rest", "any"] = "sse"
+    scope: Literal["sse", "rest", "trade_socket", "any"] = "sse"  # trade_socket: /stream upgrades
     stream: StreamName | None = None
     count: int = Field(1, ge=1)
     after: int = Field(0, ge=0)
+
+
+TradeSocketAction = Literal["close", "error", "cut", "silent"]
+
+
+class TradeSocketFault(_Spec):
+    """Fires on the trading websocket (``/stream``) that is listening to ``trade_updates`` (or
+    the next one to listen) once it has sent ``after_events`` updates since taking the fault:
+
+    * ``close``: a close frame with ``code`` and ``reason``; a clean close, the slot frees;
+    * ``error``: ``{"action":"error","data":{"error_message": message}}``, then close 1011;
+    * ``cut``: the TCP connection is aborted, no close frame (the account's slot stays held
+      for ``ws_hold_seconds``, as Alpaca holds a half-dead socket);
+    * ``silent``: the socket stays open but sends nothing and answers no ping for
+      ``seconds`` (reading is paused), then it is cut as above.
+    """
+
+    kind: Literal["trade_socket"] = "trade_socket"
+    action: TradeSocketAction
+    after_events: int = Field(0, ge=0)
+    code: int = Field(1011, ge=1000, le=4999)
+    reason: str = Field("", max_length=123)  # a close frame's reason fits in 123 bytes
+    message: str = "internal server error"
+    seconds: float = Field(30.0, ge=0, le=3600)
+    count: int = Field(1, ge=1)
+
+    @field_validator("code")
+    @classmethod
+    def _sendable(cls, code: int) -> int:
+        if code in (1004, 1005, 1006, 1015):
+            raise ValueError(f"close code {code} is reserved and never sent in a close frame")
+        return code
 
 
 class NotOffered(_Spec):
@@ -124,6 +158,7 @@ class SingleConnection(_Spec):
 FaultSpec = Annotated[
     StreamFault
     | ConnectFault
+    | TradeSocketFault
     | NotOffered
     | AuthFault
     | DropOrderResponse
@@ -135,11 +170,12 @@ FaultSpec = Annotated[
 FAULT_SPECS: TypeAdapter[list[FaultSpec]] = TypeAdapter(list[FaultSpec])
 
 CHAOS_KINDS: tuple[str, ...] = get_args(StreamFaultKind)  # every stream fault, in order
+TRADE_SOCKET_CHAOS: tuple[str, ...] = get_args(TradeSocketAction)  # every websocket fault
 
 
 @dataclass
 class _Armed:
-    spec: StreamFault | ConnectFault
+    spec: StreamFault | ConnectFault | TradeSocketFault
     left: int
     passed: int = 0  # matching requests let through (ConnectFault.after)
 
@@ -153,6 +189,7 @@ class Faults:
     rng: random.Random = field(default_factory=lambda: random.Random(0))
     _stream: list[_Armed] = field(default_factory=list)
     _connect: list[_Armed] = field(default_factory=list)
+    _trade_socket: list[_Armed] = field(default_factory=list)
     auth_status: int | None = None
     auth_left: int | None = None
     drop_order_responses: int = 0
@@ -167,6 +204,8 @@ class Faults:
             self._stream.append(_Armed(spec, spec.count))
         elif isinstance(spec, ConnectFault):
             self._connect.append(_Armed(spec, spec.count))
+        elif isinstance(spec, TradeSocketFault):
+            self._trade_socket.append(_Armed(spec, spec.count))
         elif isinstance(spec, AuthFault):
             self.auth_status, self.auth_left = spec.status, spec.count
         elif isinstance(spec, DropOrderResponse):
@@ -180,6 +219,7 @@ class Faults:
     def clear(self) -> None:
         self._stream.clear()
         self._connect.clear()
+        self._trade_socket.clear()
         self.auth_status = self.auth_left = None
         self.drop_order_responses = 0
         self.single_connection = False
@@ -187,7 +227,7 @@ class Faults:
 
     def pending(self) -> list[dict[str, object]]:
         out: list[dict[str, object]] = []
-        for armed in [*self._connect, *self._stream]:
+        for armed in [*self._connect, *self._stream, *self._trade_socket]:
             out.append({**armed.spec.model_dump(), "left": armed.left})
         if self.auth_status is not None:
             out.append({"kind": "reject_auth", "status": self.auth_status, "left": self.auth_left})
@@ -212,7 +252,7 @@ class Faults:
         return status
 
     def take_connect(
-        self, scope: Literal["sse", "rest"], stream: str | None
+        self, scope: Literal["sse", "rest", "trade_socket"], stream: str | None
     ) -> ConnectFault | None:
         for armed in self._connect:
             spec = armed.spec
@@ -261,6 +301,28 @@ class Faults:
             kind=kind,
             seconds=round(self.rng.uniform(min(0.5, self.max_stall), self.max_stall), 2),
             dropped=self.rng.randint(1, 20),
+        )
+
+    def take_trade_socket(self) -> TradeSocketFault | None:
+        """The armed fault (if any) the listening trading websocket takes on."""
+        if not self._trade_socket:
+            return None
+        armed = self._trade_socket[0]
+        armed.left -= 1
+        if armed.left <= 0:
+            self._trade_socket.pop(0)
+        assert isinstance(armed.spec, TradeSocketFault)
+        return armed.spec
+
+    def chaos_trade_socket(self) -> TradeSocketFault | None:
+        """With probability ``chaos`` per trade update sent, a random websocket fault."""
+        if not self.chaos or self.rng.random() >= self.chaos:
+            return None
+        action = self.rng.choice(TRADE_SOCKET_CHAOS)
+        return TradeSocketFault(
+            action=action,
+            code=self.rng.choice((1001, 1011, 1012)),
+            seconds=round(self.rng.uniform(min(0.5, self.max_stall), self.max_stall), 2),
         )
 
     def take_not_offered(self, stream: str) -> int | None:

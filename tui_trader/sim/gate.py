@@ -40,6 +40,7 @@ _REASONS = {
 ABORT_KEY = "tui_trader.abort"
 DROP_KEY = "tui_trader.drop_response"
 STREAM_KEY = "tui_trader.stream"
+PROTOCOL_KEY = "tui_trader.protocol"  # the server's protocol object of a websocket connection
 
 
 def classify(path: str) -> tuple[Literal["admin", "sse", "broker", "trading", "data"], str | None]:
@@ -95,6 +96,8 @@ class Gate:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
+            if scope["type"] == "websocket":  # the trading socket's faults reach the transport
+                scope[PROTOCOL_KEY] = getattr(send, "__self__", None)
             await self.app(scope, receive, send)
             return
         transport = getattr(getattr(send, "__self__", None), "transport", None)

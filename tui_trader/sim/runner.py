@@ -89,7 +89,9 @@ def _server(emulator: Emulator, log_level: str) -> _Server:
         access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=2,
-        ws="none",
+        # the websockets library's Sans-I/O protocol, not its legacy asyncio server (deprecated
+        # since websockets 14): the trading socket's faults reach its transport and keepalive
+        ws="websockets-sansio",
     )
     return _Server(config, emulator)
 

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from tui_trader.sim import errors
 from tui_trader.sim.book import SimAccount
@@ -28,6 +28,7 @@ from tui_trader.sim.gate import DROP_KEY, Gate
 from tui_trader.sim.marketdata import MarketData
 from tui_trader.sim.responses import JSON
 from tui_trader.sim.streams import EventStreamer
+from tui_trader.sim.trade_socket import TradeSocket
 
 
 def truthy(value: str | None) -> bool:
@@ -79,6 +80,7 @@ class Api:
         self.ex = emulator.exchange
         self.data = MarketData(emulator)
         self.streams = EventStreamer(emulator)
+        self.trade_socket = TradeSocket(emulator)
 
     # ------------------------------------------------------------------------ plumbing
     def _account(self, request: Request) -> SimAccount:
@@ -89,7 +91,7 @@ class Api:
     def _broker(request: Request) -> bool:
         return request.url.path.startswith("/v1/")
 
-    def routes(self) -> list[Route]:
+    def routes(self) -> list[BaseRoute]:
         def both(path: str, endpoint: Any, methods: list[str]) -> list[Route]:
             return [
                 Route(f"/v2{path}", endpoint, methods=methods),
@@ -117,6 +119,7 @@ class Api:
             Route("/v2/assets", self.list_assets, methods=["GET"]),
             Route("/v2/assets/{symbol}", self.get_asset, methods=["GET"]),
             *self.streams.routes(),
+            *self.trade_socket.routes(),
             *self.data.routes(),
             Route("/_emulator/state", self.admin_state, methods=["GET"]),
             Route("/_emulator/faults", self.admin_faults, methods=["GET", "POST", "DELETE"]),
@@ -401,7 +404,7 @@ class Api:
             if body["heartbeat_mode"] not in ("idle", "fixed"):
                 raise errors.validation("heartbeat_mode must be idle or fixed")
             cfg.heartbeat_mode = body["heartbeat_mode"]
-        for flag in ("strict_auth", "legacy_v1_trades"):
+        for flag in ("strict_auth", "legacy_v1_trades", "ws_binary_frames", "ws_event_ids"):
             if flag in body:
                 setattr(cfg, flag, bool(body[flag]))
         if "chaos" in body:
