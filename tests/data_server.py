@@ -33,8 +33,9 @@ class Script:
 
 
 class DataServer:
-    def __init__(self, script: Script | None = None) -> None:
+    def __init__(self, script: Script | None = None, key: str = KEY, secret: str = SECRET) -> None:
         self.script = script or Script()
+        self.key, self.secret = key, secret
         self.attempts: list[tuple[float, str]] = []  # (monotonic, path) per upgrade asked
         self.sessions = 0  # subscribed sessions
         self.live: list[tuple[ServerConnection, str]] = []
@@ -68,7 +69,7 @@ class DataServer:
         await ws.send(json.dumps([{"T": "success", "msg": "connected"}]))
         auth = json.loads(await ws.recv())
         self.received.append(auth)
-        if auth.get("key") != KEY or auth.get("secret") != SECRET:
+        if auth.get("key") != self.key or auth.get("secret") != self.secret:
             await ws.send(json.dumps([{"T": "error", "code": 402, "msg": "auth failed"}]))
             return
         if self.script.auth_error is not None:
