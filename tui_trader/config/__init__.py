@@ -27,6 +27,8 @@ from __future__ import annotations
 from tui_trader.config.errors import ConfigError
 from tui_trader.config.loading import load_settings
 from tui_trader.config.sections import (
+    DataFeed,
+    DataSettings,
     PolicySettings,
     RiskSettings,
     SimSettings,
@@ -57,6 +59,8 @@ __all__ = [
     "SECRET_KEY_ENV",
     "ApiFamily",
     "ConfigError",
+    "DataFeed",
+    "DataSettings",
     "Mode",
     "PolicySettings",
     "RiskSettings",

@@ -227,10 +227,29 @@ class UiSettings(_Section):
     refresh_hz: float = Field(10.0, ge=1, le=60)
 
 
+DataFeed = Literal["iex", "sip", "delayed_sip"]
+
+
+class DataSettings(_Section):
+    """Market data: the feed asked for on every REST data request and on the data stream
+    (API.md §11.4), and how the stream is kept alive. ``iex`` is the free plan's feed; a
+    refused ``sip`` falls back to ``iex`` once, with a notice."""
+
+    feed: Annotated[DataFeed, BeforeValidator(lower)] = "iex"
+    stream: bool = True  # False: poll prices and bars over REST only
+    # no data message for this long while the market is open: the socket is mute, reconnect
+    silence_seconds: float = Field(75.0, gt=0)
+    ping_interval_seconds: float = Field(10.0, gt=0)
+    ping_timeout_seconds: float = Field(20.0, gt=0)
+    # 406 connection limit exceeded: Alpaca reaps a half-dead socket after 90 s (§11.5.4)
+    connection_limit_wait_seconds: float = Field(90.0, ge=0)
+
+
 SECTIONS: dict[str, type[_Section]] = {
     "sim": SimSettings,
     "stream": StreamSettings,
     "risk": RiskSettings,
     "policy": PolicySettings,
     "ui": UiSettings,
+    "data": DataSettings,
 }

@@ -20,6 +20,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from tui_trader.config.errors import ConfigError
 from tui_trader.config.parsing import blank_to_none, lower
 from tui_trader.config.sections import (
+    DataSettings,
     PolicySettings,
     RiskSettings,
     SimSettings,
@@ -130,6 +131,8 @@ class Settings(BaseSettings):
     api: Annotated[ApiFamily, BeforeValidator(lower)] = ApiFamily.TRADING
     base_url: _OptionalText = None
     data_url: _OptionalText = None
+    # the market-data websocket (APCA_API_DATA_STREAM_URL); derived from data_url when unset
+    data_stream_url: _OptionalText = None
     account_id: _OptionalText = None
     key_id: Annotated[SecretStr | None, BeforeValidator(blank_to_none)] = None
     secret_key: Annotated[SecretStr | None, BeforeValidator(blank_to_none)] = None
@@ -141,6 +144,7 @@ class Settings(BaseSettings):
     risk: RiskSettings = Field(default_factory=RiskSettings)
     policy: PolicySettings = Field(default_factory=PolicySettings)
     ui: UiSettings = Field(default_factory=UiSettings)
+    data: DataSettings = Field(default_factory=DataSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -163,6 +167,18 @@ class Settings(BaseSettings):
     @classmethod
     def _normalize_urls(cls, value: str | None) -> str | None:
         return None if value is None else normalize_url(value)
+
+    @field_validator("data_stream_url")
+    @classmethod
+    def _check_stream_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme.lower() not in ("ws", "wss") or not parts.hostname:
+            raise ValueError("must be a ws:// or wss:// URL with a host")
+        if parts.username is not None or parts.password is not None:
+            raise ValueError(f"must not contain credentials: set {KEY_ID_ENV} and {SECRET_KEY_ENV}")
+        return value.strip().removesuffix("/")
 
     @field_validator("data_dir", "log_dir", "config_file", mode="before")
     @classmethod
@@ -192,7 +208,7 @@ class Settings(BaseSettings):
             # The emulator needs no keys and its URL is known only at run time; dropping the
             # real ones here means no code path can send them anywhere.
             self.key_id = self.secret_key = None
-            self.base_url = self.data_url = None
+            self.base_url = self.data_url = self.data_stream_url = None
             return self
 
         if self.base_url is not None:

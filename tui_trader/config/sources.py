@@ -29,6 +29,7 @@ KEY_ID_ENV = "APCA_API_KEY_ID"
 SECRET_KEY_ENV = "APCA_API_SECRET_KEY"
 BASE_URL_ENV = "APCA_API_BASE_URL"
 DATA_URL_ENV = "APCA_API_DATA_URL"
+DATA_STREAM_URL_ENV = "APCA_API_DATA_STREAM_URL"
 
 # Alpaca's variables, read below the TUI_TRADER_ names and above the file.
 ALPACA_ENV: dict[str, str] = {
@@ -36,6 +37,7 @@ ALPACA_ENV: dict[str, str] = {
     "secret_key": SECRET_KEY_ENV,
     "base_url": BASE_URL_ENV,
     "data_url": DATA_URL_ENV,
+    "data_stream_url": DATA_STREAM_URL_ENV,
 }
 
 

@@ -145,6 +145,7 @@ class AccountSync(DeskBase):
             self.day.failed(time.monotonic())
             log.warning("market clock not read", extra={"error": str(exc)[:200]})
             return
+        self._market_is_open = clock.is_open  # the data stream's silence bound needs it
         if self.day.observe(clock, time.monotonic()):
             before = self.portfolio.snapshot()
             self.portfolio.forget_day()

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from tui_trader.core.orders import Order
     from tui_trader.core.policy import Decision, OnlinePolicy
     from tui_trader.core.portfolio import BookSnapshot, Portfolio
-    from tui_trader.core.risk import RiskEngine, Verdict
+    from tui_trader.core.risk import RiskEngine, TradingState, Verdict
     from tui_trader.core.tradingday import TradingDay
     from tui_trader.core.working import WorkingOrders
     from tui_trader.desk.snapshot import EventLine, OrderLine
@@ -105,6 +105,8 @@ class DeskBase:
     _orders: deque[OrderLine]
     _notices: deque[str]
     _data_at: float | None
+    _quote_at: dict[str, float]  # monotonic time of each symbol's last quote
+    _state_told: TradingState  # the trading state the trader was last told of
     _seq: int
     _history: dict[str, deque[float]]
     _prev_close: dict[str, Decimal]
@@ -123,12 +125,22 @@ class DeskBase:
     _tasks: list[asyncio.Task[Any]]
     _listeners: list[Callable[[], None]]
 
-    def _evaluate_risk(self) -> None:
+    def _symbol_age(self, symbol: str) -> float | None:
+        """Seconds since ``symbol``'s last quote, from the stream or a REST poll."""
+        at = self._quote_at.get(symbol)
+        return None if at is None else time.monotonic() - at
+
+    def _evaluate_risk(self, symbol: str | None = None) -> None:
+        """The breakers on current facts. With ``symbol``, STALE_DATA reads that symbol's
+        quote age (the gate judging its order), and the state it leaves is the gate's
+        business, not news: no notice. Without, the age of the freshest data (the feed)."""
         # up: trade events are being delivered, by the stream or (standing in for a stream
         # that is down or not offered) by a REST poll within its bound
         stream_up = self.supervisor.trades_delivering()
-        age = None if self._data_at is None else time.monotonic() - self._data_at
-        before = self.risk.state
+        if symbol is not None:
+            age = self._symbol_age(symbol)
+        else:
+            age = None if self._data_at is None else time.monotonic() - self._data_at
         self.risk.update(
             RiskBook(self.portfolio.snapshot(), self._prices),
             now=self._clock(),
@@ -136,8 +148,9 @@ class DeskBase:
             stream_up=stream_up,
             reconciling=self.supervisor.reconciling,  # bounded: reconcile_timeout_seconds
         )
-        after = self.risk.state
-        if after != before:
+        after, before = self.risk.state, self._state_told
+        if after != before and symbol is None:
+            self._state_told = after
             self._audit("state", {"from": str(before), "to": str(after)})
             self._notice(f"trading state {before} -> {after}")
 

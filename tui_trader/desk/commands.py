@@ -23,17 +23,22 @@ class Commands(DeskBase):
 
     def check(self, order: Order) -> Verdict:
         """The gate's verdict on current facts: the risk state is re-evaluated first, so an
-        order placed right after the first prices is not judged on the state before them;
+        order placed right after the first prices is not judged on the state before them,
+        with the data age of the order's own symbol (one silent symbol holds only its own
+        orders that add exposure), then again for the desk as a whole;
         every working order counts, the ones queued here but not yet sent included."""
-        self._evaluate_risk()
+        self._evaluate_risk(order.symbol)  # STALE_DATA: this symbol's last quote
         book = RiskBook(self.portfolio.snapshot(), self._prices)
-        return self.risk.check(
-            order,
-            book,
-            price=self._prices.get(order.symbol),
-            now=self._clock(),
-            working=self.working.orders(),
-        )
+        try:
+            return self.risk.check(
+                order,
+                book,
+                price=self._prices.get(order.symbol),
+                now=self._clock(),
+                working=self.working.orders(),
+            )
+        finally:
+            self._evaluate_risk()
 
     async def submit(self, order: Order) -> Verdict:
         """A manual order through the same risk gate; queued if allowed."""

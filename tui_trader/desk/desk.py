@@ -37,6 +37,7 @@ from tui_trader.broker.ordering import OrderSender, Outcome
 from tui_trader.broker.rest import AlpacaREST
 from tui_trader.broker.supervisor import Supervisor, SupervisorOptions
 from tui_trader.core.convexity import ConvexityDetector, ConvexityReading
+from tui_trader.core.models import Bar
 from tui_trader.core.orders import Order
 from tui_trader.core.policy import Decision, OnlinePolicy
 from tui_trader.core.portfolio import Portfolio
@@ -91,6 +92,7 @@ class Desk(BrokerEvents, MarketFeed, AccountSync, OrderWorker, Commands):
             settings.risk.limits(),
             paused=bool(journal.get_setting(PAUSED_KEY, False)),
         )
+        self._state_told = self.risk.state
         self.convexity = ConvexityDetector()
         self.policy = OnlinePolicy(settings.policy.config(), self.convexity)
         self.sender = OrderSender(self.rest, journal)
@@ -103,6 +105,15 @@ class Desk(BrokerEvents, MarketFeed, AccountSync, OrderWorker, Commands):
         self._orders: deque[OrderLine] = deque(maxlen=MAX_ORDERS)
         self._notices: deque[str] = deque(maxlen=MAX_NOTICES)
         self._data_at: float | None = None
+        # live market data (desk/live.py): per-symbol quote times, the stream's bars
+        self._quote_at: dict[str, float] = {}
+        self._bar_inbox: deque[tuple[str, Bar, bool]] = deque()
+        self._backfill_due = False
+        self._market_is_open = True  # until the clock says otherwise
+        self.rest.on_feed_change = lambda old, new, why: self._notice(
+            f"market data: {old} refused ({why}); using {new}"
+        )
+        self.data_stream = self._build_data_stream()
         self._seq = 0
         self._history: dict[str, deque[float]] = {}
         self._prev_close: dict[str, Decimal] = {}
@@ -135,6 +146,8 @@ class Desk(BrokerEvents, MarketFeed, AccountSync, OrderWorker, Commands):
             asyncio.create_task(self._market_loop(), name="market"),
             asyncio.create_task(self._order_loop(), name="orders"),
         ]
+        if self.data_stream is not None:
+            self._tasks.append(asyncio.create_task(self.data_stream.run(), name="market-data"))
         try:
             await self._tasks[0]  # the supervisor ends on stop() or AUTH_FAILED
         finally:
@@ -147,6 +160,8 @@ class Desk(BrokerEvents, MarketFeed, AccountSync, OrderWorker, Commands):
     def stop(self) -> None:
         self._stop.set()
         self.supervisor.stop()
+        if self.data_stream is not None:
+            self.data_stream.stop()
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -197,4 +212,6 @@ class Desk(BrokerEvents, MarketFeed, AccountSync, OrderWorker, Commands):
             verdicts=dict(self._verdicts),
             backoff_delays=tuple(self._backoffs),
             faults=self.fault_keys,
+            market_data=self.data_status(),
+            quote_ages=self.quote_ages(),
         )

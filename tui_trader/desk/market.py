@@ -1,5 +1,7 @@
 """Market data and the policy's decisions: quotes mark the ledger; every new bar feeds the
-policy (after days of history at start, the warm-up); its proposal, fitted to the limits, goes
+policy (after days of history at start, the warm-up). Prices and bars come from the data
+stream while it is up (:mod:`.live`: backfilled over REST after each (re)connect), and are
+polled over REST otherwise; its proposal, fitted to the limits, goes
 through the risk gate to the order worker's queue when the desk trades. Each turn of the loop
 also does the chores that are due: an account to read again, the market clock, orders whose
 answer was lost, a pause or resume given from another shell.
@@ -17,11 +19,13 @@ from decimal import Decimal
 from typing import Any
 
 from tui_trader.broker.rest import AlpacaError
+from tui_trader.core.models import Bar
 from tui_trader.core.orders import OrderBuilder, market_time_in_force
 from tui_trader.core.policy import Decision
 from tui_trader.core.sizing import fit_to_limits
 from tui_trader.desk.account import AccountSync
 from tui_trader.desk.commands import Commands
+from tui_trader.desk.live import LiveData
 from tui_trader.desk.orders import OrderWorker
 
 log = logging.getLogger("tui_trader.desk")
@@ -32,9 +36,10 @@ WARM_UP_SLICE = 200
 start, 5 days of minute bars per symbol held the screen still for ~2 s on the 2-core machine)."""
 
 
-class MarketFeed(AccountSync, OrderWorker, Commands):
+class MarketFeed(LiveData, AccountSync, OrderWorker, Commands):
     """The market loop and the policy; it reads the account and the clock (:class:`AccountSync`),
-    looks up lost answers (:class:`OrderWorker`) and asks the gate (:class:`Commands`)."""
+    looks up lost answers (:class:`OrderWorker`), asks the gate (:class:`Commands`) and reads
+    the data stream's prices and bars (:class:`LiveData`)."""
 
     async def _warm_up(self) -> None:
         """Feed the policy the recent history (days of minute bars): its model learns from
@@ -67,7 +72,10 @@ class MarketFeed(AccountSync, OrderWorker, Commands):
     async def _market_loop(self) -> None:
         while not self._stop.is_set():
             try:
-                await self._poll_market()
+                if self._stream_up():
+                    await self._stream_bars()
+                else:
+                    await self._poll_market()
             except AlpacaError as exc:
                 log.warning("market data poll failed", extra={"error": str(exc)[:200]})
             except Exception:  # a bug in one poll must not stop the desk
@@ -86,10 +94,7 @@ class MarketFeed(AccountSync, OrderWorker, Commands):
         quotes = await self.rest.latest_quotes(list(self.symbols))
         self._data_at = time.monotonic()
         for symbol, q in quotes.items():
-            if q.bid_price and q.ask_price and q.bid_price > 0 and q.ask_price > 0:
-                mid = (q.bid_price + q.ask_price) / 2
-                self._prices[symbol] = mid
-                self.portfolio.mark(symbol, mid)
+            self._take_quote(symbol, q)
         # every bar since the last one seen, not just the latest: the policy's features
         # assume consecutive bars, and a poll may span several (a fast sim, a slow poll)
         seen = [self._last_bar[s] for s in self.symbols if s in self._last_bar]
@@ -100,12 +105,42 @@ class MarketFeed(AccountSync, OrderWorker, Commands):
         else:
             latest = await self.rest.latest_bars(list(self.symbols))
             new = {s: [b] for s, b in latest.items() if b is not None}
+        await self._take_bars(new)
+        await self._take_inbox()  # bars the stream delivered before it went down
+
+    async def _stream_bars(self) -> None:
+        """The stream's bars, after the REST backfill a (re)connect calls for: should the
+        backfill fail, the inbox waits for the next turn (no bar taken past a hole)."""
+        if self._backfill_due:
+            seen = [self._last_bar[s] for s in self.symbols if s in self._last_bar]
+            if seen:
+                await self._take_bars(
+                    await self.rest.bars(
+                        list(self.symbols), "1Min", start=min(seen) + timedelta(seconds=1)
+                    )
+                )
+            self._backfill_due = False
+        await self._take_inbox()
+
+    async def _take_inbox(self) -> None:
+        """Bars from the stream in arrival order: a new minute goes to the policy; the same
+        minute again (a ``u``, or the ``b`` of a minute the backfill already returned)
+        corrects it; older ones are duplicates."""
+        while self._bar_inbox:
+            symbol, bar, _corrected = self._bar_inbox.popleft()
+            last = self._last_bar.get(symbol)
+            if last is not None and bar.timestamp <= last:
+                self._correct_bar(symbol, bar)
+                continue
+            await self._take_bars({symbol: [bar]})
+
+    async def _take_bars(self, new: dict[str, list[Bar]]) -> None:
         # bars of a new session: the day rolls before the policy trades on them
         await self._check_day(
             max((b.timestamp for bars in new.values() for b in bars), default=None)
         )
         for symbol in self.symbols:
-            for bar in new.get(symbol, []):
+            for bar in sorted(new.get(symbol, []), key=lambda b: b.timestamp):
                 last = self._last_bar.get(symbol)
                 if last is not None and bar.timestamp <= last:
                     continue

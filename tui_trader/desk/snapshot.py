@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from tui_trader.broker.data_status import DataStreamStatus
 from tui_trader.broker.status import ConnectionStatus
 from tui_trader.core.convexity import ConvexityReading
 from tui_trader.core.policy import Decision
@@ -79,3 +80,5 @@ class DeskSnapshot:
     verdicts: Mapping[str, Verdict] = field(default_factory=dict)  # last gate verdict/symbol
     backoff_delays: tuple[tuple[str, float], ...] = ()  # recent (stream, seconds), oldest first
     faults: tuple[str, ...] = ()  # the SIM fault menu's keys; empty when not on the emulator
+    market_data: DataStreamStatus | None = None  # the data stream; None: REST polling only
+    quote_ages: Mapping[str, float] = field(default_factory=dict)  # seconds, per symbol

@@ -34,6 +34,8 @@ class Target:
     secret_key: SecretStr
     account_id: str | None = None
     embedded: RunningEmulator | None = field(default=None, repr=False)
+    feed: str = "iex"  # market data's feed (settings.data.feed)
+    data_stream_url: str | None = None  # the market-data websocket; None: from data_url
 
     @property
     def label(self) -> str:
@@ -83,6 +85,7 @@ class Target:
             self.secret_key,
             api=self.api,
             account_id=self.account_id,
+            feed=self.feed,
         )
 
     def http(self) -> httpx.AsyncClient:
@@ -111,6 +114,8 @@ def resolve(settings: Settings) -> Target:
             key_id=settings.key_id,
             secret_key=settings.secret_key,
             account_id=settings.account_id,
+            feed=settings.data.feed,
+            data_stream_url=settings.data_stream_url,
         )
     return start_embedded(settings)
 
@@ -148,4 +153,5 @@ def start_embedded(settings: Settings) -> Target:
         secret_key=SecretStr(secret),
         account_id=account_id,
         embedded=running,
+        feed=settings.data.feed,
     )

@@ -2,10 +2,16 @@
 
 Market data lives on its own host with the key headers whatever the route family (API.md
 §7), and Alpaca counts its rate limit apart (:attr:`RESTTransport.data_rate_limit`).
+
+Every request names its ``feed`` (``iex`` by default): without it historical bars default
+to SIP, which the free plan refuses with 403 ("subscription does not permit querying recent
+SIP data"), and the policy would never see a bar. A 403 on another feed falls back to
+``iex`` once, told through ``on_feed_change`` (and the log), and later requests ask ``iex``.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,13 +22,40 @@ from tui_trader.broker.rest.routes import MAX_PAGES, TimeArg, symbols_param, tim
 from tui_trader.broker.rest.transport import RESTTransport
 from tui_trader.core.models import Bar, Quote
 
+log = logging.getLogger("tui_trader.broker.rest")
+
+FALLBACK_FEED = "iex"
+
 
 class MarketDataCalls(RESTTransport):
     """Stocks' bars and quotes from the data host."""
 
     async def _data_get(self, suffix: str, params: dict[str, Any]) -> tuple[Any, httpx.Response]:
-        response = await self._request("GET", self._data(suffix), params=params, market_data=True)
+        asked = self.feed
+        try:
+            response = await self._request(
+                "GET", self._data(suffix), params={**params, "feed": asked}, market_data=True
+            )
+        except AlpacaError as exc:
+            # Alpaca's refusal carries no code, so it classifies as an auth error: the
+            # status decides (a bad key is refused on iex as well, and raised then)
+            if exc.status != 403 or asked == FALLBACK_FEED:
+                raise
+            if self.feed == asked:  # the first refusal (a concurrent one may have switched)
+                self._fall_back(asked, exc)
+            response = await self._request(
+                "GET", self._data(suffix), params={**params, "feed": self.feed}, market_data=True
+            )
         return self._body(response), response
+
+    def _fall_back(self, refused: str, exc: AlpacaError) -> None:
+        """Ask ``iex`` from now on, and say so: never silently, and never more than once
+        (``iex`` is the last resort: a 403 on it is raised as it is)."""
+        self.feed = FALLBACK_FEED
+        why = str(exc)[:160]
+        log.warning("market data: feed %s refused (%s); using %s", refused, why, FALLBACK_FEED)
+        if self.on_feed_change is not None:
+            self.on_feed_change(refused, FALLBACK_FEED, why)
 
     def _keyed(self, data: Any, key: str, response: httpx.Response) -> dict[str, Any]:
         inner = data.get(key) if isinstance(data, dict) else None

@@ -129,6 +129,7 @@ class RESTTransport:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         timeout: float = 10.0,
         max_retry_wait: float = 60.0,
+        feed: str = "iex",
     ) -> None:
         self.api = ApiFamily(str(api).strip().lower())
         self.base_url = normalize_url(base_url)
@@ -152,6 +153,8 @@ class RESTTransport:
         )
         self._rate_limit: RateLimit | None = None
         self._data_rate_limit: RateLimit | None = None
+        self.feed = feed  # market data's ``feed=`` (marketdata.py falls back to iex once)
+        self.on_feed_change: Callable[[str, str, str], None] | None = None
 
     @classmethod
     def from_settings(
@@ -180,7 +183,7 @@ class RESTTransport:
             secret_key,
             api=settings.api,
             account_id=settings.account_id,
-            **kwargs,
+            **{"feed": settings.data.feed, **kwargs},
         )
 
     def __repr__(self) -> str:

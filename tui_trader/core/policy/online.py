@@ -113,6 +113,17 @@ class OnlinePolicy:
         state = self._states.get(symbol)
         return 0 if state is None else state.observations
 
+    def revise(self, symbol: str, close: float, at: datetime) -> bool:
+        """A correction of the last bar observed (Alpaca's ``updatedBars``, a late trade):
+        the next return is measured from the corrected close. What the model already
+        learnt from that bar stays (an online model cannot unlearn). False when ``at`` is not
+        the last bar's time or the close is unusable."""
+        state = self._states.get(symbol)
+        if state is None or state.last_at != at or not finite(close) or close <= 0:
+            return False
+        state.last_close = close
+        return True
+
     def observe(self, symbol: str, close: float, at: datetime) -> None:
         """One bar: train on the previous features -> this return, then update the features.
 

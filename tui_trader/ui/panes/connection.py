@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from tui_trader.broker.data_status import DataState
 from tui_trader.broker.status import State, StreamStatus, severity
 from tui_trader.desk.snapshot import DeskSnapshot
 from tui_trader.ui import format as fmt
@@ -73,6 +74,12 @@ class ConnectionPane(VerticalScroll):
             tail.append(f"{s.name} ", style=c.muted)
             tail.append(str(s.state), style=state_style(s.state, c))
             tail.append("  ")
+        data = snap.market_data
+        if data is not None:  # the market-data stream: its feed, state and last message age
+            tail.append(f"\ndata {data.feed} ", style=c.muted)
+            up = data.state is DataState.STREAMING
+            tail.append(str(data.state), style=c.profit if up else f"bold {c.warning}")
+            tail.append(f"  {fmt.seconds(data.last_message_age)}", style=c.muted)
         shown = (head, *rows, tail, c.muted)
         if shown != self._shown:  # an update repaints the pane even when nothing changed
             self._shown = shown
