@@ -78,6 +78,8 @@ class StreamStatus:
     idle_timeout: float | None = None  # the longest silence allowed now (StreamWatch)
     heartbeat_cadence: float | None = None  # the host's, learned from all its streams
     heartbeat_age: float | None = None  # seconds since the last ``:heartbeat`` comment
+    transport: str = "sse"  # "sse" or "websocket" (the trading websocket, trade_updates)
+    catch_ups: int = 0  # REST catch-ups after websocket connects (it has no replay)
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,8 @@ def add_headless_parser(sub: argparse._SubParsersAction[Parser]) -> None:
         "--streams",
         type=_streams,
         default=None,
-        help="comma-separated subset of trades,accounts,nta (default: all)",
+        help="comma-separated subset of trades,accounts,nta (default: the stream.streams "
+        "setting; accounts and nta are Broker API streams, not opened for a Trading account)",
     )
     head.add_argument("--journal", type=Path, help="SQLite journal file (default: data dir)")
     head.add_argument(

@@ -104,6 +104,12 @@ class StreamSettings(_Section):
     streams: Annotated[list[StreamName], NoDecode] = Field(
         default_factory=lambda: list(_ALL_STREAMS)
     )
+    # the trade stream's transport; unset: the trading websocket on a Trading API account
+    # (API.md §11.3), SSE on the Broker API (which has no websocket: always SSE there)
+    transport: Annotated[Literal["websocket", "sse"] | None, BeforeValidator(lower)] = None
+    # the websocket's liveness: a ping every interval, and no pong within the timeout is dead
+    ping_interval_seconds: float = Field(10.0, gt=0)
+    ping_timeout_seconds: float = Field(20.0, gt=0)
 
     @field_validator("streams", mode="before")
     @classmethod

@@ -69,7 +69,9 @@ class DeskOptions:
     trade: bool = False  # the policy sends orders (False: it only proposes)
     poll_interval: float = 1.0  # seconds between market data polls
     symbols: tuple[str, ...] = ()
-    streams: tuple[str, ...] = ("trades", "accounts", "nta")
+    # None: the settings' ``stream.streams``; either way a Trading API account opens only
+    # ``trades`` of them (Target.streams_for)
+    streams: tuple[str, ...] | None = None
     since: datetime | None = None
     warmup: bool = True  # fetch history for the policy at start
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))

@@ -84,7 +84,11 @@ class Desk(BrokerEvents, MarketFeed, AccountSync, OrderWorker, Commands):
             self.http,
             target.auth_headers(),
             SupervisorOptions.from_settings(
-                settings.stream, streams=options.streams, since=options.since
+                settings.stream,
+                streams=target.streams_for(options.streams or tuple(settings.stream.streams)),
+                since=options.since,
+                api=target.api.value,
+                stream_url=target.stream_url(),
             ),
         )
         self.portfolio = Portfolio(None)  # the account is unknown until it has been read

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
+import os
 import secrets
 import tempfile
 from dataclasses import dataclass, field
@@ -19,6 +21,10 @@ from pydantic import SecretStr
 
 from tui_trader.config import ApiFamily, Mode, Settings
 from tui_trader.logs import register_secret
+
+log = logging.getLogger("tui_trader.desk")
+
+BROKER_ONLY_STREAMS = ("accounts", "nta")
 
 if TYPE_CHECKING:
     from tui_trader.broker.rest import AlpacaREST
@@ -48,6 +54,25 @@ class Target:
             token = base64.b64encode(f"{key}:{secret}".encode()).decode()
             return {"Authorization": f"Basic {token}"}
         return {"APCA-API-KEY-ID": key, "APCA-API-SECRET-KEY": secret}
+
+    def streams_for(self, wanted: tuple[str, ...]) -> tuple[str, ...]:
+        """The streams to open of those asked for: ``accounts`` and ``nta`` are Broker API
+        paths (API.md §11.0), never opened for a Trading API account (Alpaca answers 404)."""
+        if self.api is ApiFamily.BROKER:
+            return wanted
+        kept = tuple(name for name in wanted if name not in BROKER_ONLY_STREAMS)
+        if kept != wanted:
+            dropped = ", ".join(n for n in wanted if n in BROKER_ONLY_STREAMS)
+            log.info("not opened on a Trading API account (Broker API only): %s", dropped)
+        return kept or ("trades",)
+
+    def stream_url(self) -> str | None:
+        """The trading websocket's URL when ``APCA_API_STREAM_URL`` says it (never for the
+        embedded emulator, whose address the environment cannot know); None: derived from
+        the base URL (:func:`tui_trader.broker.trade_socket.stream_url`)."""
+        if self.embedded is not None:
+            return None
+        return os.environ.get("APCA_API_STREAM_URL", "").strip() or None
 
     def account_key(self) -> str:
         """A stable name for this account's journal; the key id stands in for the

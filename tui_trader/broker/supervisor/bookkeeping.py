@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("tui_trader.stream")
 
+KEY_HEADER, SECRET_HEADER = "APCA-API-KEY-ID", "APCA-API-SECRET-KEY"
+
 
 class StreamState:
     """Mutable bookkeeping of one stream, turned into a frozen StreamStatus on demand."""
@@ -76,6 +78,9 @@ class StreamState:
         self.watch = watch  # its silence bound; the heartbeat cadence is the host's
         self.stalls: deque[tuple[float, float]] = deque(maxlen=32)  # (silence, bound) seen
         self.live_anchor: datetime | None = None
+        self.transport = "sse"  # or "websocket": how this stream travels
+        self.catch_ups = 0  # REST catch-ups done after websocket connects
+        self.catch_up_failures = 0  # and those that gave up (the next connect tries again)
 
     @property
     def shown_state(self) -> State:
@@ -120,6 +125,8 @@ class StreamState:
             heartbeat_age=None
             if self.watch.last_beat is None
             else round(max(0.0, now_mono - self.watch.last_beat), 3),
+            transport=self.transport,
+            catch_ups=self.catch_ups,
         )
 
 
@@ -164,6 +171,12 @@ class Bookkeeping:
             )
             for name in options.streams
         }
+        trades = self._streams.get("trades")
+        if trades is not None and options.transport == "websocket":
+            if KEY_HEADER in auth_headers and SECRET_HEADER in auth_headers:
+                trades.transport = "websocket"
+            else:  # the Broker API's Basic auth: it has no trading websocket
+                log.warning("no trading websocket without Trading API keys: SSE it is")
         self._event_listeners: list[Callable[[list[Delivered]], None]] = []
         self._before_commit: list[Callable[[list[Record]], None]] = []
         self._writer: BatchWriter | None = None
@@ -179,6 +192,10 @@ class Bookkeeping:
         self._poll_after_wall: datetime | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.auth_failure: str | None = None
+        self._catchups: set[asyncio.Task[None]] = set()
+        self._catch_up_lock = asyncio.Lock()
+        self._catch_up_waiting = False
+        self._catch_up_poller: TradePoller | None = None
         self._poller = (
             TradePoller(rest, overlap=options.overlap, first_overlap=options.long_overlap)
             if options.poll and "trades" in self._streams

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
+from tui_trader.broker.trade_socket import SocketOptions
 from tui_trader.core.backoff import BackoffPolicy
 
 if TYPE_CHECKING:
     from tui_trader.config import StreamSettings
+
+Transport = Literal["sse", "websocket"]
 
 
 @dataclass
@@ -39,12 +42,37 @@ class SupervisorOptions:
     )
     reconcile: bool = True
     poll: bool = True
+    # how the trade stream travels: SSE (/v2/events/trades), or Alpaca's trading websocket
+    # (trade_updates, API.md §11.3), the only documented way for a Trading API account;
+    # the other streams are SSE either way
+    transport: Transport = "sse"
+    stream_url: str | None = None  # the websocket's URL; None: derived from the base URL
+    socket: SocketOptions = field(default_factory=SocketOptions)
+    # a refused websocket upgrade (429: Alpaca still holds the previous connection) waits
+    # at least this long, whatever the backoff's own schedule says
+    refused_floor: float = 5.0
+    # the REST catch-up after a websocket (re)connect: tries, and the wait between them
+    catch_up_tries: int = 3
 
     @classmethod
     def from_settings(
-        cls, s: StreamSettings, *, streams: tuple[str, ...], since: datetime | None = None
+        cls,
+        s: StreamSettings,
+        *,
+        streams: tuple[str, ...],
+        since: datetime | None = None,
+        api: str = "trading",
+        stream_url: str | None = None,
     ) -> SupervisorOptions:
+        """``api`` is the family (``trading`` or ``broker``): the Broker API has no trading
+        websocket, so its trade stream is SSE whatever the setting says."""
+        transport: Transport = "sse" if api == "broker" else (s.transport or "websocket")
         return cls(
+            transport=transport,
+            stream_url=stream_url,
+            socket=SocketOptions(
+                ping_interval=s.ping_interval_seconds, ping_timeout=s.ping_timeout_seconds
+            ),
             streams=streams,
             backoff=s.backoff(),
             idle_timeout_ceiling=s.idle_timeout_ceiling_seconds,

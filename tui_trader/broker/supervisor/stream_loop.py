@@ -27,9 +27,8 @@ from tui_trader.broker.sse import (
 )
 from tui_trader.broker.status import State
 from tui_trader.broker.supervisor.bookkeeping import StreamState
-from tui_trader.broker.supervisor.handover import Handover
+from tui_trader.broker.supervisor.catch_up import CatchUp
 from tui_trader.broker.supervisor.reconciler import Reconciler
-from tui_trader.broker.supervisor.resume import Resume
 from tui_trader.core.backoff import BackoffPolicy, ReconnectStrategy
 
 log = logging.getLogger("tui_trader.stream")
@@ -38,7 +37,7 @@ AUTH_ATTEMPTS = 2
 # a 401 can be a blip at a proxy; twice in a row (nothing else between) is a verdict
 
 
-class StreamLoop(Handover, Reconciler, Resume):
+class StreamLoop(CatchUp, Reconciler):
     """One connect/read/backoff loop per stream, with its gap, refusal and auth rules."""
 
     async def _run_stream(self, name: str) -> None:
@@ -49,11 +48,11 @@ class StreamLoop(Handover, Reconciler, Resume):
         auth_failures = 0
         overlap = self.options.overlap
         reason = "starting"
+        socket = self._uses_socket(name)  # the trading websocket: no cursor, no replay
         while not self._stopping.is_set():
             retry_after: float | None = None
             attempt: int | None = None  # None: the drop schedule's own count
             self._transition(s, State.CONNECTING, reason)
-            params = await self._resume_params(s, route.version, overlap)
 
             def opened(s: StreamState = s) -> None:
                 strategy.connected()
@@ -61,16 +60,19 @@ class StreamLoop(Handover, Reconciler, Resume):
                 self._opened(s)
 
             try:
-                await read_stream(
-                    self.http,
-                    route,
-                    params,
-                    self._auth,
-                    s.watch,
-                    functools.partial(self._on_frames, s),
-                    opened,
-                    self._backpressure,
-                )
+                if socket:
+                    await self._read_socket(s, opened)
+                else:
+                    await read_stream(
+                        self.http,
+                        route,
+                        await self._resume_params(s, route.version, overlap),
+                        self._auth,
+                        s.watch,
+                        functools.partial(self._on_frames, s),
+                        opened,
+                        self._backpressure,
+                    )
             except StreamGap as gap:
                 if strategy.disconnected():
                     s.burst_reconciled = False  # it had been healthy: a new burst begins
@@ -123,6 +125,10 @@ class StreamLoop(Handover, Reconciler, Resume):
                 )
                 retry_after = exc.retry_after
                 reason = exc.reason
+                if socket and exc.status == 429:
+                    # Alpaca allows one trading websocket per account and holds a vanished
+                    # one for a while (API.md §11.3.4): asking again soon only earns a 429
+                    delay = max(delay, self.options.refused_floor)
                 cut = strategy.last_cut
                 if cut is not None:
                     reason += f"; asked to wait {_span(cut)}, waiting {_span(delay)} (ceiling)"

@@ -92,9 +92,10 @@ class Supervisor(Polling):
             if not self._stopping.is_set():
                 raise
         finally:
-            for task in [*self._tasks, *self._reconciles]:
+            others = [*self._reconciles, *self._catchups]
+            for task in [*self._tasks, *others]:
                 task.cancel()
-            await asyncio.gather(*self._tasks, *self._reconciles, return_exceptions=True)
+            await asyncio.gather(*self._tasks, *others, return_exceptions=True)
             with contextlib.suppress(Exception):
                 await self._writer.drain()
             await asyncio.to_thread(self._writer.close)

@@ -99,7 +99,8 @@ class Output:
         # the raw payload goes in as received: byte-identical, and no re-serialisation
         lines = [
             f'{{"kind":"event","stream":{q(r.stream)},"id":{_q(r.key)},"type":{q(r.kind)},'
-            f'"at":{"null" if r.at is None else _q(r.at)},"data":{r.payload}}}\n'.encode()
+            f'"at":{"null" if r.at is None else _q(r.at)},"data":{r.payload}'
+            f"{_REST if r.source == 'poll' else ''}}}\n".encode()
             for _, r in records
         ]
         self.printed += len(records)
@@ -207,7 +208,12 @@ class Delivery:
             chunk = self.journal.events_after(self.printed, limit=BACKLOG_ROWS)
             if not chunk:
                 return
-            self.show([(e.rowid, Row(e.stream, e.id, e.at, e.type, e.payload)) for e in chunk])
+            self.show(
+                [
+                    (e.rowid, Row(e.stream, e.id, e.at, e.type, e.payload, source=e.source))
+                    for e in chunk
+                ]
+            )
             self.flush()
 
     def flush(self) -> None:
@@ -226,6 +232,7 @@ class Delivery:
                 await asyncio.to_thread(self.flush)
 
 
+_REST = ',"source":"rest"'  # an event recovered over REST (a poll or a catch-up)
 _q = encode_basestring_ascii  # a JSON string literal, escaped (json's own C encoder)
 _IOV_MAX = 1024
 
@@ -287,12 +294,13 @@ async def run(settings: Any, args: HeadlessArgs, stdout: IO[bytes] | None = None
         except Exception as exc:
             print(f"tui-trader headless: error: journal {path}: {exc}", file=sys.stderr)
             return EXIT_USAGE
+        streams = target.streams_for(args.streams)
         log.info(
             "headless start",
             extra={
                 "target": target.label,
                 "journal": str(path),
-                "streams": ",".join(args.streams),
+                "streams": ",".join(streams),
                 "trading": "no desk (--no-trade)" if consent is None else consent.reason,
             },
         )
@@ -301,7 +309,11 @@ async def run(settings: Any, args: HeadlessArgs, stdout: IO[bytes] | None = None
         desk = None
         if consent is None:
             options = SupervisorOptions.from_settings(
-                settings.stream, streams=args.streams, since=args.since
+                settings.stream,
+                streams=streams,
+                since=args.since,
+                api=target.api.value,
+                stream_url=target.stream_url(),
             )
             rest = target.rest()
             http = target.http()
@@ -314,7 +326,7 @@ async def run(settings: Any, args: HeadlessArgs, stdout: IO[bytes] | None = None
                 settings,
                 target,
                 journal,
-                DeskOptions(trade=consent.trade, streams=args.streams, since=args.since),
+                DeskOptions(trade=consent.trade, streams=streams, since=args.since),
             )
             supervisor = desk.supervisor
             rest, http = desk.rest, desk.http

@@ -15,6 +15,18 @@ from tui_trader.ui import format as fmt
 from tui_trader.ui.colours import Colours
 from tui_trader.ui.panes.titles import retitle
 
+_TRANSPORT = {"websocket": "ws", "sse": "sse"}
+
+
+def _transports(streams: tuple[StreamStatus, ...]) -> str:
+    """How the streams travel: ``ws`` (the trading websocket) or ``sse``, once when they
+    all share one, else per stream (``trades ws, nta sse``)."""
+    names = [_TRANSPORT.get(s.transport, s.transport) for s in streams]
+    if len(set(names)) <= 1:
+        return names[0] if names else "-"
+    return ", ".join(f"{s.name} {n}" for s, n in zip(streams, names, strict=True))
+
+
 Row = tuple[str, Text, str, Text]
 """label, value, label, value: one line of the connection grid"""
 
@@ -69,6 +81,8 @@ class ConnectionPane(VerticalScroll):
         rows = self._details(worst, snap, c) if worst is not None else []
         tail = Text("backoff ", style=c.muted)
         tail.append(" ".join(f"{d:.1f}" for _, d in snap.backoff_delays[-6:]) or "-")
+        tail.append("  via ", style=c.muted)
+        tail.append(_transports(streams))
         tail.append("\n")
         for s in streams:
             tail.append(f"{s.name} ", style=c.muted)
