@@ -105,6 +105,22 @@ def add_sim_parser(sub: argparse._SubParsersAction[Parser]) -> None:
         help="serve the removed /v1/events/trades (alpaca-py still calls it)",
     )
     sim.add_argument(
+        "--plan",
+        choices=["free", "unlimited"],
+        help="market-data plan: free refuses real-time SIP (REST 403, stream 409) as Alpaca "
+        "does; unlimited (default) serves every feed",
+    )
+    sim.add_argument(
+        "--quote-hz",
+        type=positive(float),
+        help="quotes per second per symbol on the data websocket (default: one per market step)",
+    )
+    sim.add_argument(
+        "--late-bars",
+        type=_fraction,
+        help="chance a finished minute bar gets a late trade and an updatedBars message",
+    )
+    sim.add_argument(
         "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"]
     )
 
@@ -137,6 +153,9 @@ def _emulator_config(settings: Settings, args: argparse.Namespace | None) -> Any
         accounts=pick("accounts", 1),
         starting_cash=Decimal(s.starting_cash),
         csv=pick("csv", None),
+        plan=pick("plan", "unlimited"),
+        quote_hz=pick("quote_hz", None),
+        late_bar_probability=pick("late_bars", 0.0),
     )
 
 

@@ -61,6 +61,17 @@ class EmulatorConfig:
     slippage_bps: float = 1.0
     emit_pending_new: bool = True
     dividend_probability: float = 0.02  # per symbol held, per session close
+    # market data (API.md §7, §11.4): "free" refuses real-time SIP on REST (403) and on the
+    # stream (409), as Alpaca's free plan; the data websocket's auth window, its quote rate per
+    # symbol (None: one per market step), and the chance a finished bar gets a late trade
+    plan: Literal["free", "unlimited"] = "unlimited"
+    data_auth_timeout: float = 10.0
+    quote_hz: float | None = None
+    late_bar_probability: float = 0.0
+    # the Trading host: /v2/events/trades for Trading keys is an undocumented courtesy, and
+    # the Broker-only streams answer them 404 (off = as the real Trading host)
+    trading_sse: bool = True
+    broker_streams_for_trading_keys: bool = True
 
     def __repr__(self) -> str:  # the secret never shows, even in a traceback's locals
         return (

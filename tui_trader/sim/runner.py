@@ -89,7 +89,7 @@ def _server(emulator: Emulator, log_level: str) -> _Server:
         access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=2,
-        ws="none",
+        ws="websockets-sansio",
     )
     return _Server(config, emulator)
 
