@@ -409,3 +409,18 @@ async def test_msgpack_when_the_upgrade_asks_for_it(sim: RunningEmulator) -> Non
                 break
     assert isinstance(msgs[0]["t"], msgpack.Timestamp)
     assert msgs[0]["t"].to_datetime().tzinfo is not None
+
+
+async def test_emulator_disconnect_cuts_data_sockets_and_frees_the_slot(
+    sim: RunningEmulator,
+) -> None:
+    async with open_ws(sim) as ws, httpx.AsyncClient(base_url=sim.url) as admin:
+        await login(ws)
+        cut = (await admin.post("/_emulator/disconnect")).json()["cut"]
+        assert cut >= 1
+        with pytest.raises(ConnectionClosed) as closed_by:
+            await asyncio.wait_for(ws.recv(), 5)
+        assert closed_by.value.rcvd is None  # no close frame: the TCP connection was cut
+    async with open_ws(sim) as again:
+        reply = await login(again)
+        assert reply == [{"T": "success", "msg": "authenticated"}]

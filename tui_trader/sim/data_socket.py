@@ -35,6 +35,7 @@ from starlette.websockets import WebSocket
 
 from tui_trader.sim.data_feed import DataHub, Listener, Message
 from tui_trader.sim.feeds import STREAM_FEEDS, stream_allowed
+from tui_trader.sim.gate import ABORT_KEY
 
 if TYPE_CHECKING:
     from tui_trader.sim.emulator import Emulator
@@ -123,6 +124,9 @@ class Session:
         given = header_credentials(self.ws.headers)
         if given is not None:
             self._auth(*given)
+        abort = self.ws.scope.get(ABORT_KEY)  # POST /_emulator/disconnect cuts it too
+        if abort is not None:
+            self.emu.track(id(self), abort)
         writer = asyncio.create_task(self._write())
         reader = asyncio.create_task(self._read())
         closing = self.emu.closing
@@ -141,6 +145,7 @@ class Session:
                 task.cancel()
             await asyncio.gather(writer, reader, watch, return_exceptions=True)
             self.owner.hub.unregister(self.listener)
+            self.emu.track(id(self), None)
             if self.key is not None and self.owner.slots.get((self.feed, self.key)) is self:
                 del self.owner.slots[(self.feed, self.key)]
 

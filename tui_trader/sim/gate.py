@@ -95,6 +95,9 @@ class Gate:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
+            if scope["type"] == "websocket":  # a socket authenticates itself; cutting it is ours
+                transport = getattr(getattr(send, "__self__", None), "transport", None)
+                scope[ABORT_KEY] = transport.abort if transport is not None else None
             await self.app(scope, receive, send)
             return
         transport = getattr(getattr(send, "__self__", None), "transport", None)
