@@ -193,6 +193,10 @@ def cmd_sim(settings: Settings, args: argparse.Namespace) -> int:
             f"  symbols: {','.join(config.symbols)}; seed {config.seed}; speed "
             f"{config.speed}x; sim time {emulator.clock.now().isoformat()}"
         )
+        say(
+            f"  market data: {url.replace('http', 'ws', 1)}/v2/{{iex,sip,delayed_sip,test}}; "
+            f"plan {config.plan}"
+        )
         say("  Ctrl-C to stop.")
 
     # uvicorn handles SIGINT/SIGTERM while serving, then re-raises the signal it caught:
