@@ -133,6 +133,22 @@ def add_sim_parser(sub: argparse._SubParsersAction[Parser]) -> None:
         "one slot, refusing reconnects with 429 (default 5; Alpaca's reap is ~90)",
     )
     sim.add_argument(
+        "--plan",
+        choices=["free", "unlimited"],
+        help="market-data plan: free refuses real-time SIP (REST 403, stream 409) as Alpaca "
+        "does; unlimited (default) serves every feed",
+    )
+    sim.add_argument(
+        "--quote-hz",
+        type=positive(float),
+        help="quotes per second per symbol on the data websocket (default: one per market step)",
+    )
+    sim.add_argument(
+        "--late-bars",
+        type=_fraction,
+        help="chance a finished minute bar gets a late trade and an updatedBars message",
+    )
+    sim.add_argument(
         "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"]
     )
 
@@ -168,6 +184,9 @@ def _emulator_config(settings: Settings, args: argparse.Namespace | None) -> Any
         ws_binary_frames=not pick("ws_text_frames", False),
         ws_event_ids=not pick("ws_no_event_ids", False),
         ws_hold_seconds=pick("ws_hold", EmulatorConfig.ws_hold_seconds),
+        plan=pick("plan", "unlimited"),
+        quote_hz=pick("quote_hz", None),
+        late_bar_probability=pick("late_bars", 0.0),
     )
 
 
@@ -207,6 +226,10 @@ def cmd_sim(settings: Settings, args: argparse.Namespace) -> int:
         )
         frames = "binary" if config.ws_binary_frames else "text"
         say(f"  trade_updates websocket: {url.replace('http', 'ws', 1)}/stream ({frames} frames)")
+        say(
+            f"  market data: {url.replace('http', 'ws', 1)}/v2/{{iex,sip,delayed_sip,test}}; "
+            f"plan {config.plan}"
+        )
         say("  Ctrl-C to stop.")
 
     # uvicorn handles SIGINT/SIGTERM while serving, then re-raises the signal it caught:

@@ -96,8 +96,11 @@ class Gate:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            if scope["type"] == "websocket":  # the trading socket's faults reach the transport
-                scope[PROTOCOL_KEY] = getattr(send, "__self__", None)
+            if scope["type"] == "websocket":  # a socket authenticates itself; its faults are ours
+                protocol = getattr(send, "__self__", None)
+                scope[PROTOCOL_KEY] = protocol
+                transport = getattr(protocol, "transport", None)
+                scope[ABORT_KEY] = transport.abort if transport is not None else None
             await self.app(scope, receive, send)
             return
         transport = getattr(getattr(send, "__self__", None), "transport", None)

@@ -19,6 +19,7 @@ from tui_trader.sim import errors
 from tui_trader.sim.book import ts6
 from tui_trader.sim.clock import SESSION_SECONDS, session_open
 from tui_trader.sim.exchange import parse_query_time
+from tui_trader.sim.feeds import rest_feed
 from tui_trader.sim.market import Bar
 from tui_trader.sim.responses import JSON
 
@@ -84,6 +85,12 @@ class MarketData:
         ]
 
     # ------------------------------------------------------------------------- helpers
+    def _feed(self, request: Request, reaches: datetime | None = None) -> str:
+        """Validate ``feed`` and apply the plan (feeds.py); None: the request is about now."""
+        plan = self.emu.config.plan
+        now = self.emu.exchange.now()
+        return rest_feed(request.query_params.get("feed"), plan, now, reaches)
+
     def _symbols(self, request: Request) -> list[str]:
         raw = request.query_params.get("symbols", "")
         symbols = [s.strip().upper() for s in raw.split(",") if s.strip()]
@@ -159,30 +166,38 @@ class MarketData:
 
     # -------------------------------------------------------------------------- routes
     async def latest_quotes(self, request: Request) -> Response:
+        self._feed(request)
         return _json({"quotes": {s: self.quote(s) for s in self._symbols(request)}})
 
     async def latest_trades(self, request: Request) -> Response:
+        self._feed(request)
         return _json({"trades": {s: self.trade(s) for s in self._symbols(request)}})
 
     async def latest_bars(self, request: Request) -> Response:
+        self._feed(request)
         return _json({"bars": {s: self.last_minute_bar(s) for s in self._symbols(request)}})
 
     async def snapshots(self, request: Request) -> Response:
+        self._feed(request)
         return _json({s: self.snapshot_of(s) for s in self._symbols(request)})
 
     async def latest_quote(self, request: Request) -> Response:
+        self._feed(request)
         s = self._symbol(request)
         return _json({"quote": self.quote(s), "symbol": s})
 
     async def latest_trade(self, request: Request) -> Response:
+        self._feed(request)
         s = self._symbol(request)
         return _json({"symbol": s, "trade": self.trade(s)})
 
     async def latest_bar(self, request: Request) -> Response:
+        self._feed(request)
         s = self._symbol(request)
         return _json({"bar": self.last_minute_bar(s), "symbol": s})
 
     async def snapshot(self, request: Request) -> Response:
+        self._feed(request)
         return _json({"symbol": (s := self._symbol(request)), **self.snapshot_of(s)})
 
     async def bars(self, request: Request) -> Response:
@@ -203,6 +218,7 @@ class MarketData:
         now = self.emu.exchange.now()
         start = parse_query_time(q.get("start"), "start")
         end = parse_query_time(q.get("end"), "end") or now
+        self._feed(request, end)
         if start is None:
             start = session_open(self.emu.clock.session_day(self.emu.clock.session_time().session))
         try:

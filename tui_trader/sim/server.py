@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute, Route
 
 from tui_trader.sim import errors
 from tui_trader.sim.book import SimAccount
+from tui_trader.sim.data_socket import DataSocket
 from tui_trader.sim.emulator import Emulator
 from tui_trader.sim.errors import ApiFailure
 from tui_trader.sim.exchange import parse_query_time
@@ -470,7 +471,7 @@ def create_app(emulator: Emulator) -> Gate:
 
     api = Api(emulator)
     app = Starlette(
-        routes=api.routes(),
+        routes=[*api.routes(), *DataSocket(emulator).routes()],
         exception_handlers={ApiFailure: _api_failure, 404: _not_found, 405: _not_allowed},
         lifespan=lifespan,
     )

@@ -126,6 +126,8 @@ class EventStreamer:
         return handle
 
     async def open(self, request: Request, stream: str, version: str) -> Response:
+        if not self._offered(request, stream, version):  # as the real Trading host answers
+            raise errors.ApiFailure(404, errors.NOT_FOUND, "endpoint not found")
         refused = self.emu.faults.take_not_offered(stream)
         if refused is not None:  # as a host without the route answers: 404 like any unknown
             message = {404: "endpoint not found", 410: "this endpoint has been removed"}
@@ -156,6 +158,18 @@ class EventStreamer:
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
+
+    def _offered(self, request: Request, stream: str, version: str) -> bool:
+        """Whether this path exists for the request's keys: Broker (Basic) keys get every
+        stream; Trading keys (key headers) get ``/v2/events/trades`` only as the courtesy
+        ``trading_sse`` and the Broker-only paths only with ``broker_streams_for_trading_keys``.
+        """
+        if request.headers.get("authorization", "")[:6].lower() == "basic ":
+            return True
+        cfg = self.emu.config
+        if stream == "trades" and version == "v2" and request.url.path.startswith("/v2/"):
+            return cfg.trading_sse
+        return cfg.broker_streams_for_trading_keys
 
     async def _body(
         self,
