@@ -31,6 +31,11 @@ BASE_CONFIG = EmulatorConfig(
     secret_key=SECRET,
     history_days=2,
     starting_cash=Decimal(1_000_000),
+    # these tests drive the SSE transport with Trading-key headers: the courtesy of serving
+    # /v2/events/trades and the Broker-only streams to them (off by default, as the real
+    # Trading host); the websocket tests turn both off
+    trading_sse=True,
+    broker_streams_for_trading_keys=True,
 )
 
 

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from tests.integration.conftest import KEY, KEY_HEADERS, SECRET, client_for
+from tui_trader.sim.emulator import EmulatorConfig
 from tui_trader.sim.runner import RunningEmulator
 
 RECENT_SIP = {"message": "subscription does not permit querying recent SIP data"}
@@ -111,7 +112,11 @@ def test_trading_sse_keeps_the_trades_courtesy_for_trading_keys(sim_with: Any) -
     assert _status(sim, "/v1/events/accounts/status", BASIC) == (200, None)
 
 
-def test_defaults_keep_todays_behaviour(sim: RunningEmulator) -> None:
+def test_the_emulator_defaults_to_the_real_trading_host(sim: RunningEmulator) -> None:
+    """A bare EmulatorConfig answers Trading keys as the real Trading host does; the test
+    world's BASE_CONFIG turns the courtesy on for the SSE transport's tests."""
+    default = EmulatorConfig()
+    assert (default.trading_sse, default.broker_streams_for_trading_keys) == (False, False)
     for path in ("/v2/events/trades", "/v1/events/accounts/status", "/v1/events/nta"):
         assert _status(sim, path) == (200, None), path
 
@@ -128,10 +133,9 @@ def test_sim_command_sets_the_plan_and_the_data_options() -> None:
     config = _emulator_config(Settings(), args)
     assert (config.plan, config.quote_hz, config.late_bar_probability) == ("free", 500.0, 0.25)
     default = _emulator_config(Settings(), build_parser().parse_args(["sim"]))
-    assert (default.plan, default.quote_hz, default.late_bar_probability) == (
-        "unlimited",
-        None,
-        0.0,
-    )
+    # the embedded emulator's plan comes from sim.plan: free, as most accounts are
+    assert (default.plan, default.quote_hz, default.late_bar_probability) == ("free", None, 0.0)
+    paid = _emulator_config(Settings(), build_parser().parse_args(["sim", "--plan", "unlimited"]))
+    assert paid.plan == "unlimited"
     with pytest.raises(SystemExit):
         build_parser().parse_args(["sim", "--plan", "gold"])

@@ -55,7 +55,8 @@ async def test_review_02_a_desk_whose_trade_stream_is_not_offered_trades_on_poll
 ) -> None:
     sim: RunningEmulator = sim_with(rate_limit_per_minute=100_000)
     await admin(sim, "/_emulator/faults", {"kind": "not_offered", "stream": "trades"})
-    desk: Desk = await desk_for(sim, poll_interval_seconds=0.2)
+    # the SSE transport, whose /v2/events/trades a Trading host may not offer
+    desk: Desk = await desk_for(sim, poll_interval_seconds=0.2, transport="sse")
 
     def trades_state() -> State:
         return next(s.state for s in desk.snapshot().connection.streams if s.name == "trades")

@@ -26,7 +26,20 @@ BEGINNING = "2026-11-01T00:00:00Z"
 
 
 def headless_env(env: dict[str, str], secret: str = SECRET) -> dict[str, str]:
-    return {**env, "APCA_API_KEY_ID": KEY, "APCA_API_SECRET_KEY": secret}
+    """Trading keys over the SSE transport: these tests pin the SSE contract (cursors,
+    ``--since``, replay after kill -9); the websocket's are in test_headless_trade_socket.py."""
+    return {
+        **env,
+        "APCA_API_KEY_ID": KEY,
+        "APCA_API_SECRET_KEY": secret,
+        "TUI_TRADER_STREAM__TRANSPORT": "sse",
+    }
+
+
+def broker_env(env: dict[str, str], sim: RunningEmulator) -> dict[str, str]:
+    """A Broker API account: the only kind that has the accounts and NTA streams."""
+    account = sim.emulator.exchange.default_account.id
+    return {**headless_env(env), "TUI_TRADER_API": "broker", "TUI_TRADER_ACCOUNT_ID": account}
 
 
 def lines_of(text_lines: list[str]) -> list[dict[str, Any]]:
@@ -131,7 +144,7 @@ def test_v1_streams_use_the_ulid_as_id(sim: RunningEmulator, env: dict[str, str]
             "2",
             "--no-trade",
         ],
-        headless_env(env),
+        broker_env(env, sim),
     )
     assert code == 0, err
     events = [x for x in lines_of(out.splitlines()) if x["kind"] == "event"]
@@ -365,7 +378,7 @@ def test_structured_logs_to_stderr_and_the_log_file_without_secrets(
 ) -> None:
     code, out, err = run(
         ["headless", "--base-url", sim.url, "--exit-after", "1", "--log-format", "json"],
-        headless_env(env),
+        broker_env(env, sim),
     )
     assert code == 0, err
     logged = [json.loads(line) for line in err.splitlines()]

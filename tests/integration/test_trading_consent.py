@@ -83,6 +83,9 @@ def eager(env: dict[str, str], **more: str) -> dict[str, str]:
         "TUI_TRADER_POLICY__MIN_T": "0.5",
         "TUI_TRADER_POLICY__NO_TRADE_BAND": "0",
         "TUI_TRADER_RISK__MAX_ORDERS_PER_MINUTE": "1000",
+        # twins share one account: Alpaca's trading websocket takes one connection per
+        # account (the second is refused 429), so these consent tests read trades over SSE
+        "TUI_TRADER_STREAM__TRANSPORT": "sse",
         **more,
     }
 

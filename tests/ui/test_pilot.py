@@ -388,7 +388,9 @@ async def test_a_dropped_connection_backs_off_then_streams_again(desk_app: Any) 
         )
         snap = desk.snapshot()
         assert snap.connection.reconnects >= 1
-        assert snap.backoff_delays and snap.backoff_delays[-1][1] == pytest.approx(1.0)
+        # the drop's own delay comes first; a reconnect inside the emulator's hold of the
+        # vanished trading socket meets 429 and waits longer, as Alpaca makes a client wait
+        assert snap.backoff_delays and snap.backoff_delays[0][1] == pytest.approx(1.0)
         assert any(e.kind == "fault" for e in desk.journal.audit_entries())
 
 

@@ -136,7 +136,7 @@ def add_sim_parser(sub: argparse._SubParsersAction[Parser]) -> None:
         "--plan",
         choices=["free", "unlimited"],
         help="market-data plan: free refuses real-time SIP (REST 403, stream 409) as Alpaca "
-        "does; unlimited (default) serves every feed",
+        "does (the default, from sim.plan); unlimited serves every feed",
     )
     sim.add_argument(
         "--quote-hz",
@@ -184,7 +184,7 @@ def _emulator_config(settings: Settings, args: argparse.Namespace | None) -> Any
         ws_binary_frames=not pick("ws_text_frames", False),
         ws_event_ids=not pick("ws_no_event_ids", False),
         ws_hold_seconds=pick("ws_hold", EmulatorConfig.ws_hold_seconds),
-        plan=pick("plan", "unlimited"),
+        plan=pick("plan", s.plan),
         quote_hz=pick("quote_hz", None),
         late_bar_probability=pick("late_bars", 0.0),
     )

@@ -55,6 +55,9 @@ class SimSettings(_Section):
     chaos: float = Field(0.0, ge=0, le=1)
     starting_cash: Decimal = Field(Decimal("100000"), gt=0)
     rate_limit_per_minute: int = Field(200, gt=0)
+    # the market-data plan it grants: "free" (most accounts) refuses real-time SIP, so the
+    # embedded desk exercises the IEX path a new user's keys get
+    plan: Literal["free", "unlimited"] = "free"
 
     @field_validator("symbols")
     @classmethod

@@ -164,6 +164,7 @@ def start_embedded(settings: Settings) -> Target:
         rate_limit_per_minute=s.rate_limit_per_minute,
         chaos=s.chaos,
         starting_cash=Decimal(s.starting_cash),
+        plan=s.plan,
     )
     running = start_in_thread(config, s.host, s.port)
     api = settings.api

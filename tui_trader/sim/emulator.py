@@ -74,8 +74,8 @@ class EmulatorConfig:
     late_bar_probability: float = 0.0
     # the Trading host: /v2/events/trades for Trading keys is an undocumented courtesy, and
     # the Broker-only streams answer them 404 (off = as the real Trading host)
-    trading_sse: bool = True
-    broker_streams_for_trading_keys: bool = True
+    trading_sse: bool = False
+    broker_streams_for_trading_keys: bool = False
 
     def __repr__(self) -> str:  # the secret never shows, even in a traceback's locals
         return (
