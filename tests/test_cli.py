@@ -191,7 +191,7 @@ def test_sim_serves_then_stops_cleanly_on_sigint(env: dict[str, str]) -> None:
 
 def test_sigint_with_an_open_event_stream(env: dict[str, str]) -> None:
     """A connected SSE client (15 s heartbeat: nothing to read) must not hold up the exit."""
-    with running(["sim", "--port", "0"], env) as cli:
+    with running(["sim", "--port", "0", "--trading-sse"], env) as cli:
         url = cli.wait_for_url()
         ended = threading.Event()
         status: list[int] = []
@@ -271,7 +271,7 @@ def test_fixed_credentials(env: dict[str, str]) -> None:
 
 def test_fault_armed_from_the_command_line(env: dict[str, str]) -> None:
     spec = '{"kind": "connect", "status": 503, "retry_after": 2, "count": 1}'
-    with running(["sim", "--port", "0", "--fault", spec], env) as cli:
+    with running(["sim", "--port", "0", "--trading-sse", "--fault", spec], env) as cli:
         url = cli.wait_for_url()
         with http(url) as c:
             first = c.get("/v2/events/trades", headers=ANY_KEY)

@@ -3,13 +3,17 @@ does not offer (``--not-offered``) and heartbeats on a timer (``--heartbeat-mode
 
 from __future__ import annotations
 
+import base64
 import time
 
 from tests.test_cli import ANY_KEY, http, running
 
+# the NTA stream is the Broker API's: Broker keys authenticate with Basic
+BROKER_KEY = {"Authorization": "Basic " + base64.b64encode(b"whoever:whatever").decode()}
+
 
 def test_not_offered_and_heartbeat_mode_from_the_command_line(env: dict[str, str]) -> None:
-    args = ["sim", "--port", "0", "--not-offered", "trades", "--heartbeat", "0.1"]
+    args = ["sim", "--port", "0", "--trading-sse", "--not-offered", "trades", "--heartbeat", "0.1"]
     with running([*args, "--heartbeat-mode", "fixed"], env) as cli:
         url = cli.wait_for_url()
         with http(url) as c:
@@ -17,7 +21,7 @@ def test_not_offered_and_heartbeat_mode_from_the_command_line(env: dict[str, str
                 refused = c.get("/v2/events/trades", headers=ANY_KEY)
                 assert refused.status_code == 404
                 assert refused.json() == {"code": 40410000, "message": "endpoint not found"}
-            with c.stream("GET", "/v1/events/nta", headers=ANY_KEY) as other:
+            with c.stream("GET", "/v1/events/nta", headers=BROKER_KEY) as other:
                 assert other.status_code == 200  # the others are
                 started, beats = time.monotonic(), 0
                 for line in other.iter_lines():

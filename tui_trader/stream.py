@@ -219,7 +219,14 @@ class EventStream:
             except Exception as exc:
                 raise EventStreamError(f"cannot open the journal {path}: {exc}") from exc
             resources.callback(store.close)
-            options = SupervisorOptions.from_settings(settings.stream, streams=names, since=since)
+            names = _streams_of_account(target, names, defaulted=streams is ALL_STREAMS)
+            options = SupervisorOptions.from_settings(
+                settings.stream,
+                streams=names,
+                since=since,
+                api=target.api.value,
+                stream_url=target.stream_url(),
+            )
             rest = target.rest()
             resources.push_async_callback(rest.aclose)
             http = target.http()
@@ -425,3 +432,18 @@ async def _resolve(settings: Settings) -> Target:
 
         job.add_done_callback(late)
         raise
+
+
+def _streams_of_account(
+    target: Target, names: tuple[str, ...], *, defaulted: bool
+) -> tuple[str, ...]:
+    """The streams this account has: a Trading API account has only ``trades`` (over the
+    trading websocket unless ``stream.transport = "sse"``); asking it for a Broker-only
+    stream by name is an error, not a silent drop."""
+    kept = target.streams_for(names)
+    missing = [n for n in names if n not in kept]
+    if missing and not defaulted:
+        raise EventStreamError(
+            f"{', '.join(missing)}: Broker API stream(s); a Trading API account has only trades"
+        )
+    return kept

@@ -51,9 +51,12 @@ def settings_for(
 ) -> Settings:
     monkeypatch.setenv("APCA_API_KEY_ID", KEY)
     monkeypatch.setenv("APCA_API_SECRET_KEY", secret)
+    # a Broker API account: the one kind with all three streams (trades, accounts, NTA)
     return load_settings(
         base_url=sim.url,
         data_dir=tmp_path / "data",
+        api="broker",
+        account_id=sim.emulator.exchange.default_account.id,
         stream={"backoff_base_seconds": 0.05, "backoff_cap_seconds": 0.2},
     )
 
@@ -301,3 +304,24 @@ def test_example_only_watches_alpaca_unless_told(
     code, out = run_example(env, "--fills", "2", "--timeout", "30", "--place-orders")
     assert code == 0, out
     assert "placing orders" in out and "fill 2/2: " in out and "done: 2 fills" in out, out
+
+
+async def test_a_trading_account_streams_trades_over_the_websocket_and_refuses_broker_streams(
+    sim_with: Callable[..., RunningEmulator], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A Trading API account has one stream, trades, over the trading websocket; asking it
+    for a Broker-only stream by name is an error a script can read, not a silent drop."""
+    real_host = sim_with(trading_sse=False, broker_streams_for_trading_keys=False)
+    monkeypatch.setenv("APCA_API_KEY_ID", KEY)
+    monkeypatch.setenv("APCA_API_SECRET_KEY", SECRET)
+    settings = load_settings(base_url=real_host.url, data_dir=tmp_path / "data")
+    async with await asyncio.wait_for(
+        EventStream.open(settings, journal=tmp_path / "j.sqlite3"), WAIT
+    ) as stream:
+        assert [(s.name, s.transport) for s in stream.status().streams] == [("trades", "websocket")]
+        fills = stream.subscribe(types=["fill"])
+        order = await buy(stream, "AAPL")
+        got = await read_until(fills, lambda seen: any(order_id(e) == order for e in seen))
+        assert [order_id(e) for e in got].count(order) == 1
+    with pytest.raises(EventStreamError, match="nta: Broker API stream"):
+        await EventStream.open(settings, streams=["trades", "nta"], journal=tmp_path / "k.sqlite3")

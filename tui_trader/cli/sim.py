@@ -133,6 +133,12 @@ def add_sim_parser(sub: argparse._SubParsersAction[Parser]) -> None:
         "one slot, refusing reconnects with 429 (default 5; Alpaca's reap is ~90)",
     )
     sim.add_argument(
+        "--trading-sse",
+        action="store_true",
+        help="serve /v2/events/trades to Trading keys too (the real Trading host's undocumented "
+        "courtesy, for stream.transport = sse); the Broker-only streams stay 404 for them",
+    )
+    sim.add_argument(
         "--plan",
         choices=["free", "unlimited"],
         help="market-data plan: free refuses real-time SIP (REST 403, stream 409) as Alpaca "
@@ -185,6 +191,7 @@ def _emulator_config(settings: Settings, args: argparse.Namespace | None) -> Any
         ws_event_ids=not pick("ws_no_event_ids", False),
         ws_hold_seconds=pick("ws_hold", EmulatorConfig.ws_hold_seconds),
         plan=pick("plan", s.plan),
+        trading_sse=bool(pick("trading_sse", False)),
         quote_hz=pick("quote_hz", None),
         late_bar_probability=pick("late_bars", 0.0),
     )

@@ -165,6 +165,8 @@ def start_embedded(settings: Settings) -> Target:
         chaos=s.chaos,
         starting_cash=Decimal(s.starting_cash),
         plan=s.plan,
+        # a trader who chose the SSE transport gets /v2/events/trades, Alpaca's courtesy
+        trading_sse=settings.stream.transport == "sse",
     )
     running = start_in_thread(config, s.host, s.port)
     api = settings.api
