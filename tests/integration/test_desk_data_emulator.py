@@ -267,7 +267,7 @@ async def test_a_silent_socket_is_stale_then_recovers(free: RunningEmulator, rig
     await until(lambda: len(rig.times("AAPL")) >= mark + 2, 6, rig.said)
     assert_every_minute_once(rig)
     attempts = rig.stat("data_ws_connect_iex")
-    assert attempts <= 6, f"{attempts} attempts in {back:.1f} s: a storm"
+    assert attempts <= 7, f"{attempts} attempts in {back:.1f} s: a storm"  # 5 measured
     print(
         f"silent: noticed {noticed:.2f} s, stale peak {peak:.2f} s, back {back:.2f} s, "
         f"{attempts} attempts"
