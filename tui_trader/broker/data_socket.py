@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import InvalidStatus, WebSocketException
+from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
 from tui_trader.broker.data_messages import DataFrame, ProtocolError, parse_frame
 from tui_trader.broker.data_status import DataState, DataStreamStatus
@@ -159,6 +159,11 @@ class _Dropped(Exception):
     """Any other reason to reconnect (with backoff)."""
 
 
+class _Mute(_Dropped):
+    """The server went quiet (no pong, no data): presumed dead, the TCP connection is cut
+    rather than closed, since a mute peer never completes a close handshake."""
+
+
 class _Refused(Exception):
     def __init__(self, status: int, retry_after: float | None) -> None:
         super().__init__(f"HTTP {status} on the upgrade")
@@ -200,6 +205,7 @@ class MarketDataStream:
         self._strategy = ReconnectStrategy(self.options.backoff, random=rng)
         self._retry_at: float | None = None
         self._told: set[str] = set()  # notices said once per kind of trouble
+        self._mute: str | None = None  # why the keepalive cut the connection
 
     def __repr__(self) -> str:  # never the keys
         return f"MarketDataStream(url={self.url!r}, symbols={len(self.symbols)})"
@@ -321,8 +327,7 @@ class MarketDataStream:
             ws = await connect(
                 self.url,
                 open_timeout=opts.handshake_timeout,
-                ping_interval=opts.ping_interval,
-                ping_timeout=opts.ping_timeout,
+                ping_interval=None,  # our own keepalive: see _keepalive
                 close_timeout=2.0,
                 max_size=2**24,
                 max_queue=1024,
@@ -331,7 +336,9 @@ class MarketDataStream:
             headers = exc.response.headers
             wait = parse_retry_after(headers.get("Retry-After"), time.time())
             raise _Refused(exc.response.status_code, wait) from None
-        async with ws:
+        self._mute = None
+        pinger = asyncio.create_task(self._keepalive(ws), name="market-data-ping")
+        try:
             await self._handshake(ws)
             self._state, self._reason = DataState.STREAMING, ""
             self._strategy.connected()
@@ -339,6 +346,36 @@ class MarketDataStream:
             self._told.discard("limit")  # a later 406 is news again
             self._safely(self.callbacks.on_connected)
             await self._read(ws)
+        except _Mute:
+            ws.transport.abort()
+            raise
+        except ConnectionClosed:
+            if self._mute is not None:
+                raise _Mute(self._mute) from None
+            raise
+        finally:
+            pinger.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pinger
+            await ws.close()
+
+    async def _keepalive(self, ws: ClientConnection) -> None:
+        """A ping every ``ping_interval``; no pong within ``ping_timeout`` and the socket is
+        dead though its TCP connection is open (alpaca-py #740): cut it at once. (The
+        library's own keepalive would then wait ``close_timeout`` more for a close handshake
+        the mute server never answers, the symbols' data going stale meanwhile.)"""
+        opts = self.options
+        while True:
+            await asyncio.sleep(opts.ping_interval)
+            try:
+                pong = await ws.ping()
+            except ConnectionClosed:
+                return
+            done, _ = await asyncio.wait({asyncio.ensure_future(pong)}, timeout=opts.ping_timeout)
+            if not done:
+                self._mute = f"no pong within {opts.ping_timeout:g} s"
+                ws.transport.abort()
+                return
 
     async def _handshake(self, ws: ClientConnection) -> None:
         await self._expect(ws, "success", "connected")
@@ -365,7 +402,7 @@ class MarketDataStream:
                 raw = await asyncio.wait_for(ws.recv(), silence)
             except TimeoutError:
                 if self._market_open():
-                    raise _Dropped(f"no data for {silence:g} s while the market is open") from None
+                    raise _Mute(f"no data for {silence:g} s while the market is open") from None
                 continue
             self._frame(raw)
 

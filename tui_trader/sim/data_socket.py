@@ -16,6 +16,10 @@ The protocol, as a client sees it:
 * JSON text frames by default, msgpack binary frames when the upgrade says
   ``Content-Type: application/msgpack`` (alpaca-py does; its ``t`` is a Timestamp there).
   Either encoding is accepted from the client.
+
+Faults (:mod:`tui_trader.sim.faults`): ``connect`` specs with ``scope: data_socket`` refuse
+the upgrade (429, 503... with Retry-After); ``data_socket`` specs close, cut, silence or send
+an in-protocol error on an authenticated connection; ``/_emulator/disconnect`` cuts it.
 """
 
 from __future__ import annotations
@@ -33,9 +37,11 @@ import msgspec
 from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.websockets import WebSocket
 
+from tui_trader.sim import socket_faults
 from tui_trader.sim.data_feed import DataHub, Listener, Message
+from tui_trader.sim.faults import DataSocketFault
 from tui_trader.sim.feeds import STREAM_FEEDS, stream_allowed
-from tui_trader.sim.gate import ABORT_KEY
+from tui_trader.sim.gate import ABORT_KEY, PROTOCOL_KEY
 
 if TYPE_CHECKING:
     from tui_trader.sim.emulator import Emulator
@@ -59,6 +65,7 @@ FOLLOW_TRADES = ("corrections", "cancelErrors")
 FOREIGN = frozenset({"orderbooks", "news", "imbalances"})  # other feeds' channels: 410
 FREE_SYMBOL_LIMIT = 30  # trade and quote symbols on the free plan (API.md §11.4.4)
 CONTROL = frozenset({"success", "error", "subscription"})
+FAULT_POLL = 0.1  # seconds an idle writer waits before looking for a newly armed fault
 _SYMBOL = re.compile(r"^(\*|[A-Z][A-Z0-9./-]{0,20})$")
 _json = msgspec.json.Encoder()
 _msgpack = msgspec.msgpack.Encoder()
@@ -98,6 +105,15 @@ class DataSocket:
 
     def _endpoint(self, feed: str) -> Callable[[WebSocket], Coroutine[Any, Any, None]]:
         async def endpoint(websocket: WebSocket) -> None:
+            emu = self.emu
+            emu.count(f"data_ws_connect_{feed}")  # every attempt, refused ones too
+            fault = emu.faults.take_connect("data_socket", None)
+            if fault is not None:
+                emu.count(f"data_ws_refused_{fault.status}")
+                await socket_faults.refuse_upgrade(
+                    websocket, fault.status, socket_faults.retry_after(fault)
+                )
+                return
             await Session(self, websocket, feed).run()
 
         return endpoint
@@ -115,10 +131,14 @@ class Session:
         self.listener = Listener(feed)
         self.key: str | None = None
         self.fatal = False
+        self.protocol: Any = websocket.scope.get(PROTOCOL_KEY)
+        self.fault: DataSocketFault | None = None  # taken, waiting for its message count
+        self.sent = 0  # data messages sent since the fault was taken
+        self.silenced = False
+        self.reader: asyncio.Task[bool] | None = None
 
     # ----------------------------------------------------------------------- lifecycle
     async def run(self) -> None:
-        self.emu.count(f"data_ws_connect_{self.feed}")
         await self.ws.accept()
         self.listener.control({"T": "success", "msg": "connected"})
         given = header_credentials(self.ws.headers)
@@ -128,12 +148,14 @@ class Session:
         if abort is not None:
             self.emu.track(id(self), abort)
         writer = asyncio.create_task(self._write())
-        reader = asyncio.create_task(self._read())
+        reader = self.reader = asyncio.create_task(self._read())
         closing = self.emu.closing
         watch = asyncio.create_task(closing.wait() if closing else asyncio.Event().wait())
         try:
             await asyncio.wait({writer, reader, watch}, return_when=asyncio.FIRST_COMPLETED)
-            if reader.done() and not reader.cancelled() and reader.result() and not watch.done():
+            if self.silenced and not watch.done():  # the silent fault stopped the reader
+                await asyncio.wait({writer, watch}, return_when=asyncio.FIRST_COMPLETED)
+            elif reader.done() and not reader.cancelled() and reader.result() and not watch.done():
                 # a fatal error: let the writer send it and close, boundedly
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(asyncio.shield(writer), 5)
@@ -150,29 +172,71 @@ class Session:
                 del self.owner.slots[(self.feed, self.key)]
 
     async def _write(self) -> None:
-        """Send the outbox in order: each control reply alone, runs of data as one array."""
+        """Send the outbox in order: each control reply alone, runs of data as one array;
+        fire a taken fault once its count of data messages has gone out."""
         ln = self.listener
         while True:
-            await ln.wake.wait()
+            if self.fault is None and self.key is not None:
+                self.fault, self.sent = self.emu.faults.take_data_socket(self.feed), 0
+            if self.fault is not None and self.sent >= self.fault.after_messages:
+                if await self._fire(self.fault):
+                    return
+                continue
+            if not ln.wake.is_set():  # under load it is: no timer per frame
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(ln.wake.wait(), FAULT_POLL)
+                if not ln.wake.is_set():
+                    continue
             ln.wake.clear()
             items, ln.outbox = ln.outbox, []
             run: list[Message] = []
             for m in items:
                 if m["T"] in CONTROL:
-                    if run:
-                        await self._send(run)
-                        run = []
+                    await self._flush(run)
                     await self._send([m])
-                else:
-                    run.append(m)
-            if run:
-                await self._send(run)
+                    continue
+                fault = self.fault
+                if fault is not None and self.sent + len(run) >= fault.after_messages:
+                    await self._flush(run)
+                    if await self._fire(fault):
+                        return
+                run.append(m)
+            await self._flush(run)
             if ln.overflow and not self.fatal:
                 self.fatal = True
                 await self._send([error(407)])
             if self.fatal:
                 await self.ws.close(1008)
                 return
+
+    async def _flush(self, run: list[Message]) -> None:
+        if run:
+            await self._send(list(run))
+            self.sent += len(run)
+            run.clear()
+
+    async def _fire(self, fault: DataSocketFault) -> bool:
+        """Do what ``fault`` says; True when the connection is over."""
+        self.fault = None
+        self.emu.faults.fired(f"data_socket_{fault.action}")
+        if fault.action == "close":
+            await self.ws.close(fault.code, fault.reason)
+        elif fault.action == "cut":
+            socket_faults.cut(self.protocol)
+        elif fault.action == "silent":
+            self.silenced = True
+            self.owner.hub.unregister(self.listener)  # nothing piles up meanwhile
+            if self.reader is not None:
+                self.reader.cancel()
+            await socket_faults.go_silent(self.protocol, fault.seconds, self.emu.closing)
+            socket_faults.cut(self.protocol)
+        else:
+            await self._send([error(fault.error)])
+            if fault.error not in FATAL:
+                return False
+            self.fatal = True
+            await self.ws.close(1008)
+        return True
 
     async def _send(self, messages: list[Message]) -> None:
         if self.binary:
@@ -238,11 +302,22 @@ class Session:
             self._fail(409)
         elif key is None or (self.feed, key) in self.owner.slots:
             self._fail(406)
-        else:
+        elif not self._auth_fault():
             self.owner.slots[(self.feed, key)] = self
             self.key = key
             self.listener.control({"T": "success", "msg": "authenticated"})
             self.owner.hub.register(self.listener)
+
+    def _auth_fault(self) -> bool:
+        """An armed error fault answers the auth itself (a 406 as Alpaca says it to a second
+        connection); any other fault is taken now and fires once authenticated."""
+        fault = self.emu.faults.take_data_socket(self.feed)
+        if fault is not None and fault.action == "error":
+            self.emu.faults.fired("data_socket_error")
+            self._fail(fault.error)
+            return True
+        self.fault, self.sent = fault, 0
+        return False
 
     def _subscribe(self, msg: dict[str, Any], add: bool) -> None:
         changes: dict[str, set[str]] = {}

@@ -2,8 +2,9 @@
 
 Faults are armed from tests (Python or the ``/_emulator/faults`` admin route) or drawn at
 random with ``--chaos RATE``. Connection faults answer the next K attempts with an error
-(HTTP requests, SSE connections or trading-websocket upgrades); stream faults fire on a live
-SSE connection after it has sent N events, trading-websocket faults on the listening socket.
+(HTTP requests, SSE connections, trading- or market-data-websocket upgrades); stream faults
+fire on a live SSE connection after it has sent N events, trading-websocket faults on the
+listening socket, market-data-websocket faults on an authenticated data socket.
 Each armed fault is consumed by the connections it applies to, so a test states exactly what
 happens.
 """
@@ -11,8 +12,9 @@ happens.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
@@ -70,16 +72,36 @@ class ConnectFault(_Spec):
     status: int = Field(503, ge=400, le=599)
     retry_after: float | None = Field(None, ge=0)
     retry_after_raw: str | None = None  # sent as is: an HTTP-date, a far future, garbage
-    scope: Literal["sse", "rest", "trade_socket", "any"] = "sse"  # trade_socket: /stream upgrades
+    # trade_socket: /stream upgrades; data_socket: /v2/{feed} market-data upgrades
+    scope: Literal["sse", "rest", "trade_socket", "data_socket", "any"] = "sse"
     stream: StreamName | None = None
     count: int = Field(1, ge=1)
     after: int = Field(0, ge=0)
 
 
-TradeSocketAction = Literal["close", "error", "cut", "silent"]
+SocketAction = Literal["close", "error", "cut", "silent"]
+TradeSocketAction = SocketAction
+DataErrorCode = Literal[406, 407, 500]  # connection limit exceeded, slow client, internal error
 
 
-class TradeSocketFault(_Spec):
+class _SocketFault(_Spec):
+    """What both websockets' faults share: how a close frame ends it, how long it stays
+    silent, how many connections take it."""
+
+    code: int = Field(1011, ge=1000, le=4999)
+    reason: str = Field("", max_length=123)  # a close frame's reason fits in 123 bytes
+    seconds: float = Field(30.0, ge=0, le=3600)
+    count: int = Field(1, ge=1)
+
+    @field_validator("code")
+    @classmethod
+    def _sendable(cls, code: int) -> int:
+        if code in (1004, 1005, 1006, 1015):
+            raise ValueError(f"close code {code} is reserved and never sent in a close frame")
+        return code
+
+
+class TradeSocketFault(_SocketFault):
     """Fires on the trading websocket (``/stream``) that is listening to ``trade_updates`` (or
     the next one to listen) once it has sent ``after_events`` updates since taking the fault:
 
@@ -94,18 +116,27 @@ class TradeSocketFault(_Spec):
     kind: Literal["trade_socket"] = "trade_socket"
     action: TradeSocketAction
     after_events: int = Field(0, ge=0)
-    code: int = Field(1011, ge=1000, le=4999)
-    reason: str = Field("", max_length=123)  # a close frame's reason fits in 123 bytes
     message: str = "internal server error"
-    seconds: float = Field(30.0, ge=0, le=3600)
-    count: int = Field(1, ge=1)
 
-    @field_validator("code")
-    @classmethod
-    def _sendable(cls, code: int) -> int:
-        if code in (1004, 1005, 1006, 1015):
-            raise ValueError(f"close code {code} is reserved and never sent in a close frame")
-        return code
+
+class DataSocketFault(_SocketFault):
+    """Fires on an authenticated market-data websocket (``/v2/{feed}``; ``feed`` None: any)
+    once it has sent ``after_messages`` data messages since taking the fault:
+
+    * ``close``: a close frame with ``code`` and ``reason``;
+    * ``error``: Alpaca's in-protocol ``[{"T":"error","code":error,...}]``: 406 (connection
+      limit exceeded) and 407 (slow client) then close 1008 as Alpaca ends the connection,
+      500 leaves it open. Taken by a connection still authenticating, it answers the auth;
+    * ``cut``: the TCP connection is aborted, no close frame;
+    * ``silent``: open but mute (no data, no pong) for ``seconds``; the endpoint's slot
+      stays taken meanwhile (a reconnect gets 406), then it is cut.
+    """
+
+    kind: Literal["data_socket"] = "data_socket"
+    action: SocketAction
+    after_messages: int = Field(0, ge=0)
+    error: DataErrorCode = 407
+    feed: Literal["iex", "sip", "delayed_sip", "test"] | None = None
 
 
 class NotOffered(_Spec):
@@ -159,6 +190,7 @@ FaultSpec = Annotated[
     StreamFault
     | ConnectFault
     | TradeSocketFault
+    | DataSocketFault
     | NotOffered
     | AuthFault
     | DropOrderResponse
@@ -175,7 +207,7 @@ TRADE_SOCKET_CHAOS: tuple[str, ...] = get_args(TradeSocketAction)  # every webso
 
 @dataclass
 class _Armed:
-    spec: StreamFault | ConnectFault | TradeSocketFault
+    spec: StreamFault | ConnectFault | TradeSocketFault | DataSocketFault
     left: int
     passed: int = 0  # matching requests let through (ConnectFault.after)
 
@@ -190,6 +222,7 @@ class Faults:
     _stream: list[_Armed] = field(default_factory=list)
     _connect: list[_Armed] = field(default_factory=list)
     _trade_socket: list[_Armed] = field(default_factory=list)
+    _data_socket: list[_Armed] = field(default_factory=list)
     auth_status: int | None = None
     auth_left: int | None = None
     drop_order_responses: int = 0
@@ -206,6 +239,8 @@ class Faults:
             self._connect.append(_Armed(spec, spec.count))
         elif isinstance(spec, TradeSocketFault):
             self._trade_socket.append(_Armed(spec, spec.count))
+        elif isinstance(spec, DataSocketFault):
+            self._data_socket.append(_Armed(spec, spec.count))
         elif isinstance(spec, AuthFault):
             self.auth_status, self.auth_left = spec.status, spec.count
         elif isinstance(spec, DropOrderResponse):
@@ -220,6 +255,7 @@ class Faults:
         self._stream.clear()
         self._connect.clear()
         self._trade_socket.clear()
+        self._data_socket.clear()
         self.auth_status = self.auth_left = None
         self.drop_order_responses = 0
         self.single_connection = False
@@ -227,7 +263,7 @@ class Faults:
 
     def pending(self) -> list[dict[str, object]]:
         out: list[dict[str, object]] = []
-        for armed in [*self._connect, *self._stream, *self._trade_socket]:
+        for armed in [*self._connect, *self._stream, *self._trade_socket, *self._data_socket]:
             out.append({**armed.spec.model_dump(), "left": armed.left})
         if self.auth_status is not None:
             out.append({"kind": "reject_auth", "status": self.auth_status, "left": self.auth_left})
@@ -252,7 +288,7 @@ class Faults:
         return status
 
     def take_connect(
-        self, scope: Literal["sse", "rest", "trade_socket"], stream: str | None
+        self, scope: Literal["sse", "rest", "trade_socket", "data_socket"], stream: str | None
     ) -> ConnectFault | None:
         for armed in self._connect:
             spec = armed.spec
@@ -279,18 +315,23 @@ class Faults:
             )
         return None
 
-    def take_stream(self, stream: str) -> StreamFault | None:
-        """The armed fault (if any) the next connection to ``stream`` will suffer."""
-        for armed in self._stream:
-            spec = armed.spec
-            assert isinstance(spec, StreamFault)
-            if spec.stream is not None and spec.stream != stream:
+    @staticmethod
+    def _take(queue: list[_Armed], applies: Callable[[Any], bool]) -> Any:
+        """The first armed spec in ``queue`` that ``applies``, counted down (None: none)."""
+        for armed in queue:
+            if not applies(armed.spec):
                 continue
             armed.left -= 1
             if armed.left <= 0:
-                self._stream.remove(armed)
-            return spec
+                queue.remove(armed)
+            return armed.spec
         return None
+
+    def take_stream(self, stream: str) -> StreamFault | None:
+        """The armed fault (if any) the next connection to ``stream`` will suffer."""
+        spec = self._take(self._stream, lambda s: s.stream is None or s.stream == stream)
+        assert spec is None or isinstance(spec, StreamFault)
+        return spec
 
     def chaos_event(self) -> StreamFault | None:
         """With probability ``chaos`` per event sent, a random mid-stream fault."""
@@ -305,14 +346,15 @@ class Faults:
 
     def take_trade_socket(self) -> TradeSocketFault | None:
         """The armed fault (if any) the listening trading websocket takes on."""
-        if not self._trade_socket:
-            return None
-        armed = self._trade_socket[0]
-        armed.left -= 1
-        if armed.left <= 0:
-            self._trade_socket.pop(0)
-        assert isinstance(armed.spec, TradeSocketFault)
-        return armed.spec
+        spec = self._take(self._trade_socket, lambda _: True)
+        assert spec is None or isinstance(spec, TradeSocketFault)
+        return spec
+
+    def take_data_socket(self, feed: str) -> DataSocketFault | None:
+        """The armed fault (if any) an authenticated market-data socket on ``feed`` takes on."""
+        spec = self._take(self._data_socket, lambda s: s.feed is None or s.feed == feed)
+        assert spec is None or isinstance(spec, DataSocketFault)
+        return spec
 
     def chaos_trade_socket(self) -> TradeSocketFault | None:
         """With probability ``chaos`` per trade update sent, a random websocket fault."""
