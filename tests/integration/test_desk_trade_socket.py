@@ -433,3 +433,39 @@ async def test_fills_from_before_the_start_are_not_booked_again_by_the_first_cat
     assert book.fills == len(await broker.fill_activities()) - before
     assert {s: p.qty for s, p in book.positions.items() if p.qty} == await broker.positions()
     assert abs(book.cash - await broker.cash()) < Decimal("0.005")
+
+
+async def test_a_broker_account_still_opens_trades_accounts_and_nta_over_sse(
+    sim_with: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sim: RunningEmulator = sim_with(rate_limit_per_minute=100_000)
+    account = sim.emulator.exchange.default_account.id
+    for name in ("APCA_API_BASE_URL", "APCA_API_DATA_URL", "TUI_TRADER_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("APCA_API_KEY_ID", KEY)
+    monkeypatch.setenv("APCA_API_SECRET_KEY", SECRET)
+    settings = load_settings(
+        base_url=sim.url, api="broker", account_id=account, stream=dict(FAST_STREAM)
+    )
+    target = Target(sim.url, sim.url, settings.api, settings.key_id, settings.secret_key, account)
+    store = Journal.open(tmp_path / "journal.sqlite3")
+    desk = Desk(settings, target, store, DeskOptions(poll_interval=0.5, symbols=SYMBOLS))
+    task = asyncio.create_task(desk.run())
+    try:
+
+        def up() -> dict[str, str]:
+            return {
+                s.name: s.transport
+                for s in desk.snapshot().connection.streams
+                if s.state is State.STREAMING
+            }
+
+        await until(lambda: len(up()) == 3, 15, lambda: str(desk.snapshot().connection))
+        assert up() == {"trades": "sse", "accounts": "sse", "nta": "sse"}
+        stats = sim.emulator.stats
+        assert not stats.get("connect_trade_socket"), stats
+    finally:
+        desk.stop()
+        await asyncio.wait_for(task, 15)
+        await desk.aclose()
+        store.close()
