@@ -68,6 +68,14 @@ class SocketOptions:
     auth_form: AuthForm = "auth"
 
 
+def close_timeout(opts: SocketOptions) -> float:
+    """How long a close waits for the peer's close frame before the TCP connection is
+    dropped. After a keepalive ping timeout the ``websockets`` library closes 1011 and waits
+    this long too, for a peer that has just proved it answers nothing: so no longer than the
+    ping timeout (a silent socket is noticed after interval + timeout + this, not 5 s more)."""
+    return min(opts.ping_timeout, opts.open_timeout, 5.0)
+
+
 def stream_url(base_url: str, override: str | None = None) -> str:
     """The websocket URL: ``override`` (``APCA_API_STREAM_URL``) when given, else the base
     URL with ``https`` -> ``wss``, ``http`` -> ``ws`` and the path ``/stream``."""
@@ -210,7 +218,7 @@ async def read_trade_socket(
             open_timeout=opts.open_timeout,
             ping_interval=opts.ping_interval,
             ping_timeout=opts.ping_timeout,
-            close_timeout=min(opts.open_timeout, 5.0),
+            close_timeout=close_timeout(opts),
             max_size=16 * 1024 * 1024,
         ) as ws:
             if opts.auth_form == "auth":
@@ -296,6 +304,7 @@ async def _await_reply(
 __all__ = [
     "STREAM_URL_ENV",
     "SocketOptions",
+    "close_timeout",
     "derived_id",
     "frames_of",
     "read_trade_socket",

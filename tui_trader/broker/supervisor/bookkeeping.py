@@ -195,6 +195,9 @@ class Bookkeeping:
         self._catchups: set[asyncio.Task[None]] = set()
         self._catch_up_lock = asyncio.Lock()
         self._catch_up_waiting = False
+        # the websocket's updates held back while a catch-up runs (released after it)
+        self._held: list[str] = []
+        self._holding = False
         self._catch_up_poller: TradePoller | None = None
         self._poller = (
             TradePoller(rest, overlap=options.overlap, first_overlap=options.long_overlap)

@@ -4,7 +4,8 @@ The websocket has no replay (API.md §11.3.4): whatever happened while it was do
 before it first listened) is only on REST. So after every connect, the first included, a
 :class:`~tui_trader.broker.poller.TradePoller` of its own reads the orders (``status=all``,
 ``after`` its cursor, paged past 500) and the FILL activities (paged) from a little before
-the last event the stream delivered, once; what it finds goes to the journal as REST events
+the last event the stream delivered (from where it started live when nothing is journaled
+yet), once; what it finds goes to the journal as REST events
 (source ``poll``), keyed by the same facts as the socket's, so a fill is journaled once
 whichever way it came. Its cursors only move forward: each catch-up reads what happened
 since the previous one, with the overlap.
@@ -13,6 +14,7 @@ since the previous one, with the overlap.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -28,6 +30,7 @@ from tui_trader.broker.supervisor.handover import Handover
 from tui_trader.broker.supervisor.resume import Resume
 from tui_trader.broker.trade_socket import read_trade_socket, stream_url
 from tui_trader.broker.writer import Row
+from tui_trader.core.types import parse_timestamp
 
 log = logging.getLogger("tui_trader.stream")
 
@@ -47,26 +50,47 @@ class CatchUp(Handover, Resume):
         a connection that drops before its first event still has a place to start from."""
         await self._resume_params(s, "v2", self.options.overlap)
         url = stream_url(str(self.http.base_url), self.options.stream_url)
+        self._holding = True  # until this connection's catch-up has delivered
 
         def on_open() -> None:
-            opened()
+            # the catch-up first: the reconcile that opened() may ask for waits for it
             self._schedule_catch_up(s)
+            opened()
 
-        await read_trade_socket(
-            url,
-            self._auth[KEY_HEADER],
-            self._auth[SECRET_HEADER],
-            self._socket_frames(s),
-            on_open,
-            self._backpressure,
-            self.options.socket,
-        )
+        try:
+            await read_trade_socket(
+                url,
+                self._auth[KEY_HEADER],
+                self._auth[SECRET_HEADER],
+                self._socket_frames(s),
+                on_open,
+                self._backpressure,
+                self.options.socket,
+            )
+        finally:
+            if not self._catchups:  # it never listened: no catch-up will release them
+                self._release(s)
 
     def _socket_frames(self, s: StreamState) -> Callable[[list[str]], None]:
+        """Updates go to the journal, except from a connect until its catch-up has read
+        REST: they wait, and are merged with what it found in event-time order
+        (:func:`_merged`), so each order's events reach the journal in order."""
+
         def handle(frames: list[str]) -> None:
-            self._on_frames(s, list(frames))
+            if self._holding:
+                self._held.extend(frames)
+            else:
+                self._on_frames(s, list(frames))
 
         return handle
+
+    def _release(self, s: StreamState) -> None:
+        """The held updates to the journal as they are: the catch-up failed, or the
+        connection never listened."""
+        self._holding = False
+        held, self._held = self._held, []
+        if held:
+            self._on_frames(s, list(held))
 
     # ---------------------------------------------------------------------- catch-up
     def _schedule_catch_up(self, s: StreamState) -> None:
@@ -79,6 +103,13 @@ class CatchUp(Handover, Resume):
         task.add_done_callback(self._catchups.discard)
 
     async def _catch_up(self, s: StreamState) -> None:
+        try:
+            await self._catch_up_locked(s)
+        finally:
+            if not self._catch_up_waiting:  # a later one waiting releases after its own
+                self._release(s)
+
+    async def _catch_up_locked(self, s: StreamState) -> None:
         async with self._catch_up_lock:  # one at a time: they share the poller's cursors
             self._catch_up_waiting = False
             tries = max(1, self.options.catch_up_tries)
@@ -106,15 +137,67 @@ class CatchUp(Handover, Resume):
                 self.rest, overlap=self.options.overlap, first_overlap=self.options.long_overlap
             )
         anchor = self._poll_anchor(s) or datetime.now(UTC)
+        if self.journal.cursor(s.name) is None and poller.fills_after is None:
+            # nothing journaled: the stream started live at ``anchor`` (the server's clock,
+            # or ``since``), as the SSE stream does. What happened before is in the account
+            # the desk read at start; read again, it would be booked twice.
+            poller.fills_after = poller.orders_after = anchor
         poller.begin(anchor)
         items = await poller.poll()
-        if items and self._writer is not None:
-            s.received += len(items)
-            self._writer.submit(
-                [
-                    Row("trades", key, at, kind, payload, fact, source="poll")
-                    for at, key, kind, payload, fact in items
-                ]
-            )
+        held: list[str] = []
+        if not self._catch_up_waiting:  # else the next catch-up merges them with its own
+            held, self._held, self._holding = self._held, [], False
+        rows = [
+            Row("trades", key, at, kind, payload, fact, source="poll")
+            for at, key, kind, payload, fact in items
+        ]
+        if (rows or held) and self._writer is not None:
+            s.received += len(rows)
+            for frames, polled in _merged(held, rows):
+                if frames:
+                    self._on_frames(s, list(frames))
+                else:
+                    self._writer.submit(polled)
             await self._writer.drain()
         return len(items)
+
+
+def _when(text: str | None) -> datetime:
+    try:
+        return (parse_timestamp(text) if text else None) or _EPOCH
+    except ValueError:
+        return _EPOCH
+
+
+def _frame_at(frame: str) -> datetime:
+    try:
+        at = json.loads(frame).get("at")
+    except (ValueError, AttributeError):
+        return _EPOCH
+    return _when(at if isinstance(at, str) else None)
+
+
+def _merged(held: list[str], rows: list[Row]) -> list[tuple[list[str], list[Row]]]:
+    """The socket's held updates and the catch-up's rows in event-time order, as runs of one
+    kind (each run: socket frames, or REST rows). The catch-up read REST after the socket
+    listened, so either may hold the older event of an order: a partial fill recovered from
+    the outage goes before the final fill the socket said after it, and a ``new`` the socket
+    said goes before the ``canceled`` the catch-up found. On a tie the socket's goes first
+    (its own order is the true one)."""
+    tagged: list[tuple[datetime, int, int]] = [(_frame_at(f), 0, i) for i, f in enumerate(held)]
+    tagged += [(_when(r.at), 1, i) for i, r in enumerate(rows)]
+    tagged.sort()
+    runs: list[tuple[list[str], list[Row]]] = []
+    last = -1
+    for _, source, i in tagged:
+        if source != last:
+            runs.append(([], []))
+            last = source
+        if source == 0:
+            runs[-1][0].append(held[i])
+        else:
+            runs[-1][1].append(rows[i])
+    return runs
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

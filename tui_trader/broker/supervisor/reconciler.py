@@ -63,6 +63,15 @@ class Reconciler(Bookkeeping):
         for listener in self._status_listeners:
             listener(transition, status)
 
+    async def _catch_ups_done(self) -> None:
+        """Wait for the websocket's REST catch-ups under way (bounded by the reconcile's own
+        timeout). A snapshot taken before a catch-up has delivered holds fills the ledger has
+        not booked yet: adopted, and then booked when the catch-up delivers them, they would
+        count twice."""
+        pending = [t for t in self._catchups if t is not asyncio.current_task()]
+        if pending:
+            await asyncio.wait(pending)
+
     async def _reconcile(self) -> None:
         """Positions and open orders from REST, told to the listeners (the ledger adopts them).
 
@@ -72,6 +81,7 @@ class Reconciler(Bookkeeping):
         after the journal writer has applied everything already received.
         """
         async with self._reconcile_lock:
+            await self._catch_ups_done()
             at = datetime.now(UTC)
             trades = self._streams.get("trades")
             try:
