@@ -72,12 +72,14 @@ async def desk_on() -> AsyncIterator[Callable[..., Any]]:
         monkeypatch.delenv("APCA_API_STREAM_URL", raising=False)
         monkeypatch.setenv("APCA_API_KEY_ID", KEY)
         monkeypatch.setenv("APCA_API_SECRET_KEY", SECRET)
-        settings = load_settings(base_url=sim.url, stream={**FAST_STREAM, **stream})
+        # Alpaca's hold of a vanished socket is long, so the floor after a 429 is 5 s; scaled
+        settings = load_settings(
+            base_url=sim.url,
+            stream={**FAST_STREAM, "refused_floor_seconds": FLOOR, **stream},
+        )
         target = Target(sim.url, sim.url, settings.api, settings.key_id, settings.secret_key)
         store = Journal.open(tmp_path / f"journal-{len(made)}.sqlite3")
         desk = Desk(settings, target, store, DeskOptions(poll_interval=0.5, symbols=SYMBOLS))
-        # not a setting: Alpaca's hold is long, so the floor after a 429 is 5 s; scaled here
-        desk.supervisor.options.refused_floor = FLOOR
         task = asyncio.create_task(desk.run())
         made.append((desk, task, store))
         await until(lambda: trades(desk).state is State.STREAMING, 15, "the trade stream up")

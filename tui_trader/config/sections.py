@@ -113,6 +113,8 @@ class StreamSettings(_Section):
     # the websocket's liveness: a ping every interval, and no pong within the timeout is dead
     ping_interval_seconds: float = Field(10.0, gt=0)
     ping_timeout_seconds: float = Field(20.0, gt=0)
+    # a 429 on the websocket upgrade (one connection per account) waits at least this long
+    refused_floor_seconds: float = Field(5.0, ge=0)
 
     @field_validator("streams", mode="before")
     @classmethod

@@ -2,9 +2,9 @@
 refuse the upgrade with an HTTP error, cut the TCP connection, or keep it open and mute.
 
 The specs (when, how often) live in :mod:`tui_trader.sim.faults`; these are the mechanics,
-shared by the sockets that fire them (the market-data socket; the trading socket has the same
-steps inline). They need uvicorn's websockets-sansio protocol object, which the gate puts in
-the scope (:data:`tui_trader.sim.gate.PROTOCOL_KEY`).
+shared by the sockets that fire them (the trading socket and the market-data socket). They
+need uvicorn's websockets-sansio protocol object, which the gate puts in the scope
+(:data:`tui_trader.sim.gate.PROTOCOL_KEY`).
 """
 
 from __future__ import annotations

@@ -29,22 +29,16 @@ from starlette.routing import WebSocketRoute
 from starlette.types import Message
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
-from tui_trader.sim import errors
+from tui_trader.sim import socket_faults
 from tui_trader.sim.emulator import Emulator
-from tui_trader.sim.faults import ConnectFault, TradeSocketFault
-from tui_trader.sim.gate import PROTOCOL_KEY, json_body
+from tui_trader.sim.faults import TradeSocketFault
+from tui_trader.sim.gate import PROTOCOL_KEY
+from tui_trader.sim.socket_faults import refuse_upgrade, retry_after
 
 log = logging.getLogger("tui_trader.sim")
 
 STREAM = "trade_updates"
 FAULT_POLL = 0.1  # seconds an idle listener waits before looking for a newly armed fault
-_REASONS = {
-    429: "too many connections",
-    500: "internal server error",
-    502: "bad gateway",
-    503: "service unavailable",
-    504: "gateway timeout",
-}
 _GONE = (WebSocketDisconnect, WebSocketDisconnected, OSError)  # the peer is gone: end quietly
 
 
@@ -54,14 +48,6 @@ class _Slot:
 
     holder: int | None = None
     held_until: float = 0.0  # time.monotonic()
-
-
-def _retry_after(fault: ConnectFault) -> str | None:
-    if fault.retry_after_raw is not None:
-        return fault.retry_after_raw
-    if fault.retry_after is not None:
-        return str(math.ceil(fault.retry_after))
-    return None
 
 
 class TradeSocket:
@@ -89,7 +75,7 @@ class TradeSocket:
         emu.count("connect_trade_socket")
         fault = emu.faults.take_connect("trade_socket", None)
         if fault is not None:
-            await self._refuse(ws, fault.status, _retry_after(fault))
+            await refuse_upgrade(ws, fault.status, retry_after(fault))
             return
         account = emu.exchange.default_account.id  # a Trading key is one account
         slot = self._slots.setdefault(account, _Slot())
@@ -97,7 +83,7 @@ class TradeSocket:
         if slot.holder is not None or slot.held_until > now:
             emu.count("trade_socket_refused")
             retry = None if slot.holder is not None else str(math.ceil(slot.held_until - now))
-            await self._refuse(ws, 429, retry)
+            await refuse_upgrade(ws, 429, retry)
             return
         self._next_id += 1
         slot.holder = self._next_id
@@ -115,26 +101,6 @@ class TradeSocket:
             slot.holder = None
             if not session.clean:
                 slot.held_until = time.monotonic() + emu.config.ws_hold_seconds
-
-    async def _refuse(self, ws: WebSocket, status: int, retry_after: str | None) -> None:
-        """Answer the upgrade with an HTTP error instead of 101 (ASGI's denial response)."""
-        if status == 429:
-            code = errors.RATE_LIMITED
-        elif status == 401:
-            code = errors.UNAUTHORIZED
-        else:
-            code = status * 100_000
-        extra = [(b"retry-after", retry_after.encode("latin-1"))] if retry_after else []
-        status, headers, body = json_body(
-            status, {"code": code, "message": _REASONS.get(status, "server error")}, extra
-        )
-        if "websocket.http.response" not in ws.scope.get("extensions", {}):
-            await ws.close()  # a server without the extension can only say 403
-            return
-        await ws.send(
-            {"type": "websocket.http.response.start", "status": status, "headers": headers}
-        )
-        await ws.send({"type": "websocket.http.response.body", "body": body})
 
 
 class _Session:
@@ -329,31 +295,15 @@ class _Session:
 
     def cut(self) -> None:
         """Abort the TCP connection: no close frame, as a network failure ends it."""
-        transport = getattr(self.protocol, "transport", None)
-        if transport is not None:
-            transport.abort()
+        socket_faults.cut(self.protocol)
         self.ended.set()
 
     async def _silence(self, seconds: float) -> None:
-        """Keep the TCP connection open, send nothing, read nothing (so no pong), then cut.
-
-        Pongs are written by the server's protocol as it parses a ping, so pausing the
-        transport's reading is what keeps them from going out; the reader task stops first,
-        as the protocol resumes reading whenever the application asks for a message.
-        """
+        """Keep the TCP connection open, send nothing, read nothing (so no pong), then cut;
+        the reader task stops first, as the protocol resumes reading whenever the
+        application asks for a message."""
         self.silenced = True
         if self.reader is not None:
             self.reader.cancel()
-        transport = getattr(self.protocol, "transport", None)
-        if transport is not None:
-            transport.pause_reading()
-        stop_keepalive = getattr(self.protocol, "stop_keepalive", None)
-        if stop_keepalive is not None:
-            stop_keepalive()  # the server's own pings are data too
-        closing = self.emu.closing
-        if closing is None:
-            await asyncio.sleep(seconds)
-        else:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(closing.wait(), seconds)
+        await socket_faults.go_silent(self.protocol, seconds, self.emu.closing)
         self.cut()

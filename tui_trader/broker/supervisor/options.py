@@ -74,6 +74,7 @@ class SupervisorOptions:
                 ping_interval=s.ping_interval_seconds, ping_timeout=s.ping_timeout_seconds
             ),
             streams=streams,
+            refused_floor=s.refused_floor_seconds,
             backoff=s.backoff(),
             idle_timeout_ceiling=s.idle_timeout_ceiling_seconds,
             stall_events=s.stall_events,
