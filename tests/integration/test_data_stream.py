@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
@@ -14,6 +15,8 @@ from typing import Any
 import pytest
 
 from tests.data_server import KEY, SECRET, DataServer, Script, bar, quote
+from tests.integration.conftest import KEY as SIM_KEY
+from tests.integration.conftest import SECRET as SIM_SECRET
 from tests.waiting import until
 from tui_trader.broker.data_socket import DataCallbacks, DataStreamOptions, MarketDataStream
 from tui_trader.broker.data_status import DataState
@@ -212,3 +215,27 @@ async def test_429_on_the_upgrade_honours_retry_after(server: DataServer) -> Non
     first, second = (t for t, _ in server.attempts[:2])
     assert second - first >= 0.95
     await finish(stream, task)
+
+
+async def test_stop_ends_the_stream_while_frames_keep_coming(sim_with: Any) -> None:
+    """A flood the handler cannot keep up with (frames always queued): stop() still ends
+    run() at once. On Python 3.11 ``wait_for(ws.recv())`` returns a frame that is already
+    there instead of the cancel, so a stream that relied on being cancelled never stopped
+    (the desk hung on quit under fast quotes; bench/data_stream.py found it)."""
+    sim = sim_with(quote_hz=3000.0, symbols=("AAPL", "MSFT"))
+    got: list[Any] = []
+
+    def slow(symbol: str, q: Any) -> None:
+        got.append(q)
+        time.sleep(0.0002)  # a handler slower than the 6,000 quotes/s offered
+
+    url = sim.url.replace("http://", "ws://") + "/v2/iex"
+    stream = MarketDataStream(
+        url, SIM_KEY, SIM_SECRET, ["AAPL", "MSFT"], callbacks=DataCallbacks(on_quote=slow)
+    )
+    task = asyncio.create_task(stream.run())
+    await until(lambda: len(got) >= 3000, 15, "a backlog of quotes")
+    stream.stop()
+    done, _ = await asyncio.wait({task}, timeout=5)
+    assert task in done, "run() did not return within 5 s of stop()"
+    assert stream.status().connects == 1

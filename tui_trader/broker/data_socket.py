@@ -397,7 +397,10 @@ class MarketDataStream:
 
     async def _read(self, ws: ClientConnection) -> None:
         silence = self.options.silence
-        while True:
+        # stop() is checked after every frame, not left to cancellation: on Python 3.11
+        # ``wait_for`` returns a frame that is already queued and drops the cancel, so
+        # under a flood the session would never end
+        while not self._stop.is_set():
             try:
                 raw = await asyncio.wait_for(ws.recv(), silence)
             except TimeoutError:
