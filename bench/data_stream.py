@@ -562,8 +562,8 @@ def main() -> None:
     parser.add_argument(
         "--frame-cap",
         type=int,
-        default=1000,
-        help="most messages in one frame (0: the emulator's own batching, its whole outbox)",
+        default=0,
+        help="most messages in one frame (0: the emulator's own batching, at most 1,000)",
     )
     parser.add_argument("--keep", type=Path, help="keep every process's stderr in this folder")
     parser.add_argument("--limit", type=float, default=30.0, help=argparse.SUPPRESS)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import httpcore
 import httpx
 import pytest
@@ -55,6 +57,32 @@ async def test_heartbeats_queued_in_one_read_teach_no_cadence() -> None:
 
     def serve(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body)
+
+    host = sse.CadenceMeter(60.0)
+    async with httpx.AsyncClient(
+        base_url="http://sim", transport=httpx.MockTransport(serve)
+    ) as client:
+        with pytest.raises(sse.StreamEnded):
+            await sse.read_stream(
+                client, sse.ROUTES["trades"], {}, {}, sse.StreamWatch(host), lambda _: None
+            )
+    assert host.cadence is None
+    assert host.idle_timeout == 60.0
+
+
+async def test_heartbeats_read_one_by_one_from_a_backlog_teach_no_cadence() -> None:
+    """The same lateness spread over several reads: each heartbeat was already waiting in the
+    buffer when the reader asked (a starved loop catching up), so the time between reads is
+    ours, not the server's period. Taken as periods they set a 0.05 s silence bound (seen:
+    a headless desk at 1200x on a loaded machine stalled out every few seconds, REDUCING on
+    cause=STREAM)."""
+
+    async def backlog() -> AsyncIterator[bytes]:
+        for _ in range(6):
+            yield b": heartbeat\n\n"
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=backlog())
 
     host = sse.CadenceMeter(60.0)
     async with httpx.AsyncClient(

@@ -157,6 +157,9 @@ class StreamUnavailable(StreamClosed):
 
 
 # --------------------------------------------------------------------- idle detection
+BUFFERED_READ = 0.002  # seconds: a read answered sooner was waiting in the buffer for us
+
+
 class CadenceMeter:
     """The heartbeat cadence of one server (undocumented, differs between servers), learned
     from every stream it serves: a busy trade stream may never show two heartbeats in a row,
@@ -366,8 +369,13 @@ async def read_stream(
                             idle.reschedule(last + watch.timeout(loop.time()))
 
                     unlisten = watch.meter.listen(tighten)
+                    asked = loop.time()  # when the reader began waiting for the next read
                     try:
                         async for chunk in response.aiter_bytes():
+                            # a read that was waiting for us (the reader was late, busy or
+                            # starved) times our lateness, not the server: a heartbeat in it
+                            # neither ends nor starts a period
+                            buffered = loop.time() - asked < BUFFERED_READ
                             frames: list[Frame] = []
                             comments = 0
                             beats = 0  # heartbeats in this read
@@ -394,13 +402,15 @@ async def read_stream(
                                     comment = Comment(line[1:].strip())
                                     comments += 1
                                     if comment.heartbeat:
-                                        if active or beats:
+                                        if active or beats or buffered:
                                             # events between, or queued behind another
                                             # heartbeat in this read (the reader was late):
                                             # the gap is not the server's period
                                             watch.activity()
                                             active = False
                                         watch.heartbeat(loop.time())
+                                        if buffered:
+                                            watch.activity()
                                         beats += 1
                                     frames.append(comment)
                                     gap = comment.dropped
@@ -432,6 +442,7 @@ async def read_stream(
                                 raise StreamGap(f"server dropped {gap} messages", gap)
                             last = loop.time()
                             idle.reschedule(last + watch.timeout(last))
+                            asked = last
                     finally:
                         unlisten()
             except TimeoutError:

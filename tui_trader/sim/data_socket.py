@@ -65,6 +65,7 @@ FOLLOW_TRADES = ("corrections", "cancelErrors")
 FOREIGN = frozenset({"orderbooks", "news", "imbalances"})  # other feeds' channels: 410
 FREE_SYMBOL_LIMIT = 30  # trade and quote symbols on the free plan (API.md §11.4.4)
 CONTROL = frozenset({"success", "error", "subscription"})
+FRAME_MESSAGES = 1000  # data messages per frame at most (Alpaca's batching is undocumented)
 FAULT_POLL = 0.1  # seconds an idle writer waits before looking for a newly armed fault
 _SYMBOL = re.compile(r"^(\*|[A-Z][A-Z0-9./-]{0,20})$")
 _json = msgspec.json.Encoder()
@@ -210,10 +211,14 @@ class Session:
                 return
 
     async def _flush(self, run: list[Message]) -> None:
-        if run:
-            await self._send(list(run))
-            self.sent += len(run)
-            run.clear()
+        """Send a run of data in frames of at most ``FRAME_MESSAGES``: one frame of a slow
+        reader's whole backlog grew to ~15 MB (120k quotes), past alpaca-py's 1 MiB frame
+        limit, and froze any reader for seconds while it parsed it."""
+        for i in range(0, len(run), FRAME_MESSAGES):
+            chunk = run[i : i + FRAME_MESSAGES]
+            await self._send(chunk)
+            self.sent += len(chunk)
+        run.clear()
 
     async def _fire(self, fault: DataSocketFault) -> bool:
         """Do what ``fault`` says; True when the connection is over."""
