@@ -239,3 +239,28 @@ async def test_stop_ends_the_stream_while_frames_keep_coming(sim_with: Any) -> N
     done, _ = await asyncio.wait({task}, timeout=5)
     assert task in done, "run() did not return within 5 s of stop()"
     assert stream.status().connects == 1
+
+
+async def test_cancelling_the_stream_ends_it_while_frames_keep_coming(sim_with: Any) -> None:
+    """The same flood, ended the other way: its task cancelled (as the desk's run() cancels
+    its tasks when the supervisor stops, headless on SIGINT) without stop(). A cancel that
+    3.11's ``wait_for`` swallowed left the session reading for good: headless still running
+    5 s after SIGINT, about one run in two of the consent twins."""
+    sim = sim_with(quote_hz=3000.0, symbols=("AAPL", "MSFT"))
+    got: list[Any] = []
+
+    def slow(symbol: str, q: Any) -> None:
+        got.append(q)
+        time.sleep(0.0002)
+
+    url = sim.url.replace("http://", "ws://") + "/v2/iex"
+    for _ in range(5):  # the race is a matter of timing: cancel at several moments
+        stream = MarketDataStream(
+            url, SIM_KEY, SIM_SECRET, ["AAPL", "MSFT"], callbacks=DataCallbacks(on_quote=slow)
+        )
+        task = asyncio.create_task(stream.run())
+        await until(lambda s=stream: s.status().connects > 0 and len(got) >= 500, 15, "quotes")
+        got.clear()
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=5)
+        assert task in done, "run() still going 5 s after its task was cancelled"

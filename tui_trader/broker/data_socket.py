@@ -389,7 +389,8 @@ class MarketDataStream:
         """Read until the control message ``kind`` (with ``msg``); data frames on the way
         are delivered, an error is raised as what its code means."""
         while True:
-            raw = await asyncio.wait_for(ws.recv(), self.options.handshake_timeout)
+            async with asyncio.timeout(self.options.handshake_timeout):
+                raw = await ws.recv()
             frame = self._frame(raw)
             for item in frame.control:
                 if item.get("T") == kind and (msg is None or item.get("msg") == msg):
@@ -397,12 +398,14 @@ class MarketDataStream:
 
     async def _read(self, ws: ClientConnection) -> None:
         silence = self.options.silence
-        # stop() is checked after every frame, not left to cancellation: on Python 3.11
-        # ``wait_for`` returns a frame that is already queued and drops the cancel, so
-        # under a flood the session would never end
+        # stop() is checked after every frame, and the silence bound is asyncio.timeout, not
+        # wait_for: on Python 3.11 ``wait_for`` returns a frame that is already queued and
+        # drops the cancel, so under a flood a cancelled session read on for good (headless
+        # still running after SIGINT)
         while not self._stop.is_set():
             try:
-                raw = await asyncio.wait_for(ws.recv(), silence)
+                async with asyncio.timeout(silence):
+                    raw = await ws.recv()
             except TimeoutError:
                 if self._market_open():
                     raise _Mute(f"no data for {silence:g} s while the market is open") from None

@@ -156,6 +156,8 @@ class Desk(BrokerEvents, MarketFeed, AccountSync, OrderWorker, Commands):
             await self._tasks[0]  # the supervisor ends on stop() or AUTH_FAILED
         finally:
             self._stop.set()
+            if self.data_stream is not None:
+                self.data_stream.stop()  # told, not only cancelled
             rest = [*self._tasks[1:], *self._background]  # a reconcile's account reading too
             for task in rest:
                 task.cancel()
