@@ -151,7 +151,17 @@ def add_backtest_parser(sub: argparse._SubParsersAction[Parser]) -> None:
         help="draws of each permutation test, seeded by --seed (default 1000, at least 200)",
     )
     back.add_argument("--json", action="store_true", help="print JSON")
-    back.add_argument("--plot", action="store_true", help="draw the equity curve")
+    back.add_argument(
+        "--plot",
+        action="store_true",
+        help="draw the equity curves and drawdowns of the policy and its baselines",
+    )
+    back.add_argument(
+        "--html",
+        type=Path,
+        metavar="FILE",
+        help="write a one-page report (parameters, tables, figures) to FILE; it loads nothing",
+    )
 
 
 def add_lever_parsers(sub: argparse._SubParsersAction[Parser]) -> None:

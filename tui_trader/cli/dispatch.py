@@ -95,6 +95,7 @@ def _main(argv: Sequence[str] | None) -> int:
             permutations=args.permutations,
             as_json=args.json,
             plot=args.plot,
+            html=args.html,
         )
     if args.command in ("flatten", "pause", "resume"):
         from tui_trader.desk.launch import levers

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
@@ -107,7 +107,9 @@ class BacktestResult:
     """The policy's run, its baselines and tests, and the policy's equity curve.
 
     ``equity[i]`` is the policy's equity at ``timestamps[i]``; ``decisions`` counts
-    :meth:`decide` calls and ``orders`` the decisions that proposed an order.
+    :meth:`decide` calls and ``orders`` the decisions that proposed an order. ``curves`` holds
+    the equity of every run the engine made, the policy's first, by the name its stats are
+    reported under (what a report draws: each one sampled at ``timestamps``).
     """
 
     policy: BacktestStats
@@ -120,6 +122,7 @@ class BacktestResult:
     equity: _Matrix
     decisions: int
     orders: int
+    curves: Mapping[str, _Matrix] = field(default_factory=dict)
 
 
 def bars_from_closes(
@@ -368,21 +371,16 @@ def run_backtest(
             seed=seed,
         )
 
+    hold = market.hold(
+        np.full_like(market.close, 1.0 / n), first, cost=cost, equity0=starting_equity
+    )
+    flat = market.hold(
+        np.zeros_like(market.close), np.zeros_like(first), cost=cost, equity0=starting_equity
+    )
     return BacktestResult(
         policy=stats(run),
-        buy_and_hold=stats(
-            market.hold(
-                np.full_like(market.close, 1.0 / n), first, cost=cost, equity0=starting_equity
-            )
-        ),
-        flat=stats(
-            market.hold(
-                np.zeros_like(market.close),
-                np.zeros_like(first),
-                cost=cost,
-                equity0=starting_equity,
-            )
-        ),
+        buy_and_hold=stats(hold),
+        flat=stats(flat),
         shuffled=test("timing"),
         signs=test("direction"),
         annualisation=year,
@@ -390,4 +388,5 @@ def run_backtest(
         equity=run.equity,
         decisions=counts[0],
         orders=counts[1],
+        curves={"policy": run.equity, "buy_and_hold": hold.equity, "flat": flat.equity},
     )

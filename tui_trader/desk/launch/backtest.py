@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -36,6 +37,7 @@ from tui_trader.core.portfolio import Portfolio
 from tui_trader.core.risk import RiskEngine
 from tui_trader.core.sizing import fit_to_limits
 from tui_trader.core.stats import PermutationTest
+from tui_trader.desk.launch.report_axes import span
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -196,6 +198,7 @@ def run(
     plot: bool,
     periods_per_year: float | None = None,
     permutations: int = DEFAULT_PERMUTATIONS,
+    html: Path | None = None,
 ) -> int:
     from tui_trader.core.backtest import run_backtest
     from tui_trader.core.convexity import ConvexityDetector
@@ -294,8 +297,52 @@ def run(
         if denied:
             counts = ", ".join(f"{code} {n:,}" for code, n in sorted(denied.items()))
             print(f"risk gate denied: {counts} (risk state at the end: {gate.risk.state.value})")
+    if plot or html is not None:
+        return _figures(result, rows, tests, series, csv, note, cost_bps, plot, html)
+    return EXIT_OK
+
+
+def _figures(
+    result: BacktestResult,
+    rows: Mapping[str, BacktestStats],
+    tests: Mapping[str, PermutationTest],
+    series: Mapping[str, Sequence[tuple[datetime, float]]],
+    csv: Path | None,
+    note: str | None,
+    cost_bps: float,
+    plot: bool,
+    html: Path | None,
+) -> int:
+    """``--plot`` and ``--html``: every named curve the engine ran, drawn (report_plot,
+    report_html)."""
+    from tui_trader.desk.launch import report_html, report_plot
+
+    curves = result.curves or {"policy": result.equity}
     if plot:
-        print(ascii_plot([float(x) for x in result.equity]))
+        print(
+            report_plot.plot(
+                curves, result.timestamps, report_plot.canvas_for(sys.stdout, os.environ)
+            )
+        )
+    if html is None:
+        return EXIT_OK
+    source = str(csv) if csv else "synthetic bars (tui_trader/sim/market.py)"
+    report = report_html.Report(
+        title=f"tui-trader backtest: {csv.name if csv else 'synthetic market'}",
+        parameters=report_html.parameters(
+            source, {s: len(v) for s, v in series.items()}, cost_bps, result
+        ),
+        rows=rows,
+        tests=tests,
+        curves=curves,
+        timestamps=result.timestamps,
+        notes=[note] if note else [],
+    )
+    try:
+        report_html.write(html, report)
+    except OSError as exc:
+        print(f"tui-trader backtest: error: cannot write {html}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     return EXIT_OK
 
 
@@ -309,18 +356,6 @@ def _json_safe(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_json_safe(v) for v in value]
     return value
-
-
-def _span(days: float) -> str:
-    if days <= 0:
-        return "-"
-    if days >= 365:
-        return f"{days / 365.25:.1f} y"
-    if days >= 1:
-        return f"{days:.1f} d"
-    if days * 24 >= 1:
-        return f"{days * 24:.1f} h"
-    return f"{days * 1440:.0f} min"
 
 
 def _table(
@@ -348,7 +383,7 @@ def _table(
         lines.append(
             f"{name:17}{s.total_return * 100:8.2f}%{s.annual_return * 100:8.2f}%"
             f"{s.annual_volatility * 100:6.1f}%{s.sharpe:8.2f} +-{s.sharpe_se:5.2f}"
-            f"{s.sortino:9.2f}{s.max_drawdown * 100:7.2f}%{_span(s.max_drawdown_days):>10}{mark}"
+            f"{s.sortino:9.2f}{s.max_drawdown * 100:7.2f}%{span(s.max_drawdown_days):>10}{mark}"
             f"{s.exposure * 100:9.1f}%{s.turnover:10.2f}{s.hit_rate * 100:6.1f}%{s.trades:8d}"
         )
     if open_dd:
@@ -360,26 +395,3 @@ def _table(
             f"policy {t.observed:.2f} at percentile {t.percentile:.1f}, p = {t.p_value:.3f}"
         )
     return "\n".join(lines)
-
-
-def ascii_plot(values: Sequence[float], width: int = 72, height: int = 14) -> str:
-    """An equity curve in the terminal: one column per slice, the close of each slice."""
-    finite = [v for v in values if math.isfinite(v)]
-    if len(finite) < 2:
-        return "(not enough points to plot)"
-    step = max(1, len(finite) // width)
-    points = finite[::step][:width]
-    lo, hi = min(points), max(points)
-    span = hi - lo or 1.0
-    grid = [[" "] * len(points) for _ in range(height)]
-    for x, v in enumerate(points):
-        y = int((v - lo) / span * (height - 1))
-        grid[height - 1 - y][x] = "*"
-    label_hi, label_lo = f"{hi:,.0f}", f"{lo:,.0f}"
-    pad = max(len(label_hi), len(label_lo))
-    out = []
-    for i, row in enumerate(grid):
-        label = label_hi if i == 0 else label_lo if i == height - 1 else ""
-        out.append(f"{label:>{pad}} |{''.join(row)}")
-    out.append(" " * pad + " +" + "-" * len(points))
-    return "\n".join(out)
