@@ -145,7 +145,8 @@ def test_the_html_page_is_whole_offline_and_escaped(result: BacktestResult, tmp_
     assert "1.23" in html
     for t in tests.values():
         assert f"{t.p_value:.3f}" in text
-    assert "252 (inferred" in text or "periods per year" in text
+    year = result.annualisation  # the periods per year used, and why
+    assert f"{year.periods_per_year:,.6g}: {year.reason}" in text and "inferred" in year.reason
     assert not list(tmp_path.glob(".*.tmp"))  # written whole, no leftover
 
 

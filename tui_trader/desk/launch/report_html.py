@@ -99,7 +99,7 @@ def parameters(
         ("bars", ", ".join(f"{symbol} {count:,}" for symbol, count in bars.items())),
         ("from, to", f"{stamps[0]:%Y-%m-%d %H:%M} to {stamps[-1]:%Y-%m-%d %H:%M}"),
         ("median spacing of the bars", spacing),
-        ("periods per year", f"{year.periods_per_year:,.6g} ({year.source}: {year.reason})"),
+        ("periods per year", f"{year.periods_per_year:,.6g}: {year.reason}"),
         ("costs", f"{cost_bps:g} bps of the notional traded, the policy and every baseline"),
         ("decisions, orders", f"{result.decisions:,}, {result.orders:,}"),
         ("permutations", ", ".join(f"{t.permutations:,} (seed {t.seed})" for t in tests)),
