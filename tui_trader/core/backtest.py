@@ -391,3 +391,8 @@ def run_backtest(
         decisions=counts[0],
         orders=counts[1],
     )
+
+
+# The engine's pieces, for evaluations built on the same mechanics (core/walkforward.py).
+Market = _Market
+Run = _Run

@@ -44,7 +44,7 @@ import numpy.typing as npt
 
 from tui_trader.core import annualise
 from tui_trader.core.annualise import Annualisation
-from tui_trader.core.backtest import Bars, FillFn, PolicyLike, _Market, _Run
+from tui_trader.core.backtest import Bars, FillFn, Market, PolicyLike, Run
 from tui_trader.core.stats import (
     PermutationTest,
     drawdown,
@@ -201,13 +201,13 @@ def run_walk_forward(
         raise ValueError("walk-forward needs at least one candidate")
     if not (math.isfinite(cost_bps) and cost_bps >= 0):
         raise ValueError("cost_bps must be a finite number >= 0")
-    market = _Market(bars)
+    market = Market(bars)
     steps = len(market.timestamps)
     bounds = fold_bounds(steps, warmup, folds)
     year = annualisation or annualise.infer(market.timestamps)
     periods = year.periods_per_year
     cost = cost_bps / 1e4
-    runs: dict[str, _Run] = {}
+    runs: dict[str, Run] = {}
     for name, factory in candidates.items():
         policy = factory()
 
