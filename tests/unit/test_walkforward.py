@@ -181,6 +181,9 @@ def test_walk_forward_on_the_real_file_is_pinned(tmp_path: Path) -> None:
     assert o.max_drawdown == pytest.approx(PINNED_DD, abs=0.005)
 
 
-PINNED_CHOSEN: list[str] = []
-PINNED_SHARPE = 0.0
-PINNED_DD = 0.0
+# computed on 2026-12 by this test's own call (and by `tui-trader backtest --csv
+# ../shared/data/indices-daily-1999-2018.csv --walk-forward`): an honest miss of the issue's
+# goal (Sharpe >= 0.50): the grid stays flat until the last fold
+PINNED_CHOSEN = ["min_t=3", "min_t=3", "min_t=3", "min_t=1"]
+PINNED_SHARPE = 0.2591
+PINNED_DD = 0.1180
