@@ -150,6 +150,19 @@ def add_backtest_parser(sub: argparse._SubParsersAction[Parser]) -> None:
         metavar="N",
         help="draws of each permutation test, seeded by --seed (default 1000, at least 200)",
     )
+    back.add_argument(
+        "--walk-forward",
+        action="store_true",
+        help="judge the policy only out of sample: anchored folds, any choice read from "
+        "earlier spans only; the report says which spans were in- and out-of-sample",
+    )
+    back.add_argument(
+        "--folds",
+        type=positive(int),
+        default=4,
+        metavar="K",
+        help="out-of-sample folds of --walk-forward (default 4)",
+    )
     back.add_argument("--json", action="store_true", help="print JSON")
     back.add_argument(
         "--plot",

@@ -93,6 +93,8 @@ def _main(argv: Sequence[str] | None) -> int:
             cost_bps=args.cost_bps,
             periods_per_year=args.periods_per_year,
             permutations=args.permutations,
+            walk_forward=args.walk_forward,
+            folds=args.folds,
             as_json=args.json,
             plot=args.plot,
             html=args.html,

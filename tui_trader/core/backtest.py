@@ -390,3 +390,8 @@ def run_backtest(
         orders=counts[1],
         curves={"policy": run.equity, "buy_and_hold": hold.equity, "flat": flat.equity},
     )
+
+
+# The engine's pieces, for evaluations built on the same mechanics (core/walkforward.py).
+Market = _Market
+Run = _Run

@@ -25,10 +25,21 @@ class PolicyConfig:
     """Everything the policy needs; the config's ``PolicySettings.config()`` maps ``[policy]``.
 
     Beyond the settings: ``cost_bps`` (assumed cost per unit of notional traded, in basis
-    points), ``bars_per_year`` (annualising and the target horizon), ``ridge`` (prior strength
+    points), ``bars_per_year`` (the bars' own spacing: 98,280 for regular-session minute bars,
+    252 for daily bars; every horizon given in days, ``horizon_days`` and ``trend_days``, is
+    turned into bars with it, so the same setting means the same span of time at any
+    spacing; the backtest sets it from the timestamps), ``ridge`` (prior strength
     in pseudo-observations), ``min_t`` (predictions with a smaller t-statistic shrink to zero),
     ``holding_bars`` (bars a position is expected to earn its edge: the gain weighed against the
-    cost, and the age after which an unconfirmed position is closed), and the feature shapes.
+    cost, and the age after which an unconfirmed position is closed), and the feature shapes:
+    ``horizons`` in bars (the fast momentum the desk learns on minute bars) and ``trend_days``
+    in days (slow, vol-scaled trend, see :mod:`.features`).
+
+    Risk caps on top of ``max_weight`` (None: off): ``vol_target``, an annual volatility no
+    single symbol's position may exceed (``|w| <= vol_target / (sigma_bar sqrt(bars_per_year))``,
+    with ``sigma_bar`` the clustering EWMA volatility); ``drawdown_limit``, a drawdown of the
+    policy's own equity (from its peak) at which its caps have shrunk to a quarter:
+    ``cap *= max(1/4, 1 - dd / drawdown_limit)``.
     """
 
     utility: Utility = "crra"
@@ -50,6 +61,9 @@ class PolicyConfig:
     slow_vol_halflife: float = 390.0
     mean_halflife: float = 30.0
     clip_z: float = 4.0
+    trend_days: tuple[float, ...] = ()
+    vol_target: float | None = None
+    drawdown_limit: float | None = None
 
     def __post_init__(self) -> None:
         if self.utility not in UTILITIES:
@@ -82,6 +96,14 @@ class PolicyConfig:
             raise ValueError("horizons must be positive bar counts")
         if len(set(self.horizons)) != len(self.horizons):
             raise ValueError("horizons must not repeat")
+        if any(not finite(d) or d <= 0 for d in self.trend_days):
+            raise ValueError("trend_days must be positive numbers of days")
+        if len(set(self.trend_days)) != len(self.trend_days):
+            raise ValueError("trend_days must not repeat")
+        for name in ("vol_target", "drawdown_limit"):
+            value = getattr(self, name)
+            if value is not None and not (finite(value) and value > 0):
+                raise ValueError(f"{name} must be a finite number > 0 (or None: off)")
         if self.target_equity is not None and not (
             finite(self.target_equity) and self.target_equity > 0
         ):
@@ -95,13 +117,33 @@ class PolicyConfig:
         return self.cost_bps / 1e4
 
     @property
+    def bars_per_day(self) -> float:
+        """Bars in one trading day at this spacing (390 for minute bars, 1 for daily bars)."""
+        return self.bars_per_year / TRADING_DAYS_PER_YEAR
+
+    def bars(self, days: float) -> int:
+        """``days`` trading days in bars at this spacing, at least one bar."""
+        return max(1, round(days * self.bars_per_day))
+
+    @property
     def horizon_bars(self) -> float:
-        return self.horizon_days * self.bars_per_year / TRADING_DAYS_PER_YEAR
+        """``horizon_days`` in bars: 20 days is 20 daily bars or 7,800 minute bars."""
+        return self.horizon_days * self.bars_per_day
+
+    @property
+    def trend_bars(self) -> tuple[int, ...]:
+        return tuple(self.bars(d) for d in self.trend_days)
+
+    @property
+    def lookback_bars(self) -> int:
+        """The longest window any feature reads, in bars."""
+        return max((*self.horizons, *self.trend_bars))
 
     @property
     def feature_names(self) -> tuple[str, ...]:
         return (
             *(f"ret_{h}" for h in self.horizons),
+            *(f"trend_{d:g}d" for d in self.trend_days),
             "vol",
             "meanrev",
             "convexity",

@@ -21,6 +21,9 @@ dominate, and the vol EWMAs are fed ``sigma_{t-1} z_t``.
 
 * ``ret_h = sum_{i<h} z_{t-i} / sqrt(h)`` for each horizon ``h`` in ``horizons`` (1, 5, 15, 60):
   vol-scaled multi-horizon momentum, N(0, 1) on a random walk (fewer terms while filling);
+* ``trend_Dd``: the same sum over ``D`` *days* of bars for each ``D`` in ``trend_days``
+  (``D`` days are ``D x bars_per_day`` bars, so the span in time is the same at every bar
+  spacing): the slow, vol-scaled time-series momentum (Moskowitz, Ooi & Pedersen 2012);
 * ``vol = clip(log(s_f / s_s))``: the volatility regime;
 * ``meanrev = d_t / sqrt(k^2 / (1 - k^2))`` with ``d_t = k (d_{t-1} + z_t)``,
   ``k = 1 - alpha``, ``alpha = 1 - 2^(-1/mean_halflife)``: the distance of the vol-adjusted
@@ -131,7 +134,7 @@ class FeatureSet:
         cfg = self.config
         n = len(state.window)
         values: list[float] = []
-        for h in cfg.horizons:
+        for h in (*cfg.horizons, *cfg.trend_bars):
             m = min(h, n)
             values.append(state.sums[h] / math.sqrt(m) if m else 0.0)
         slow = state.slow_var.value

@@ -27,7 +27,14 @@ exactly zero edge. (With ``lambda < 1``, ``s^2 P`` overstates the estimate's var
 3. gain ``<= 0``: keep ``w_0``;
 4. otherwise trade to ``w*``.
 
-The target is the chosen weight clipped to ``+-max_weight``, so ``|target_weight| <= max_weight``
+**Caps.** ``cap = max_weight``, shrunk by the risk caps when they are set: the volatility
+target ``cap <= vol_target / (sigma_t sqrt(bars_per_year))`` (with ``sigma_t`` the clustering
+EWMA vol, so the position's own forecast annual vol is at most ``vol_target``), and the
+drawdown-aware cap ``cap *= max(1/4, 1 - dd / drawdown_limit)`` with ``dd = 1 - E / max E``
+over the equities this policy has been asked to size (it shrinks as losses deepen and grows
+back with the equity; the floor keeps it from freezing flat for good at a deep drawdown).
+
+The target is the chosen weight clipped to ``+-cap``, so ``|target_weight| <= max_weight``
 always and a position grown past the cap is trimmed. The proposed order is
 ``trunc(target E / p - q)`` whole shares, ``None`` when that is zero or when
 ``|target - w_0| < no_trade_band`` (the band applies to trims too, so a position riding a trend
@@ -93,6 +100,7 @@ class OnlinePolicy:
         self._names = config.feature_names
         self._feature_set = FeatureSet(config)
         self._states: dict[str, _SymbolState] = {}
+        self._peak_equity = 0.0
 
     def _state(self, symbol: str) -> _SymbolState:
         state = self._states.get(symbol)
@@ -102,8 +110,8 @@ class OnlinePolicy:
                 model=ForgettingRidge(len(self._names), cfg.forgetting, cfg.ridge),
                 fast_var=Ewma(cfg.vol_halflife),
                 slow_var=Ewma(cfg.slow_vol_halflife),
-                window=deque(maxlen=max(cfg.horizons) + 1),
-                sums=dict.fromkeys(cfg.horizons, 0.0),
+                window=deque(maxlen=cfg.lookback_bars + 1),
+                sums=dict.fromkeys((*cfg.horizons, *cfg.trend_bars), 0.0),
             )
             self._states[symbol] = state
         return state
@@ -191,6 +199,21 @@ class OnlinePolicy:
             return 0.0, 0.0, EMPTY
         return state.mu, state.pred_sigma, state.features
 
+    def _cap(self, symbol: str, equity: float) -> float:
+        """``max_weight`` shrunk by the volatility target and the drawdown cap (module doc)."""
+        cfg = self.config
+        cap = cfg.max_weight
+        if cfg.vol_target is not None:
+            state = self._states.get(symbol)
+            sigma = state.sigma if state is not None else 0.0
+            if sigma > 0:
+                cap = min(cap, cfg.vol_target / (sigma * math.sqrt(cfg.bars_per_year)))
+        if cfg.drawdown_limit is not None:
+            self._peak_equity = max(self._peak_equity, equity)
+            fall = 1.0 - equity / self._peak_equity
+            cap *= max(0.25, 1.0 - fall / cfg.drawdown_limit)
+        return cap
+
     def decide(
         self,
         symbol: str,
@@ -208,8 +231,9 @@ class OnlinePolicy:
         if not finite(p, e, q) or p <= 0 or e <= 0:
             return Decision(symbol, at, EMPTY, 0.0, 0.0, 0.0, 0.0, 0.0, None, "no valid price")
         current = _safe(q * p / e)
+        cap = self._cap(symbol, e)
         if self.observations(symbol) < cfg.warmup_bars:
-            held = max(-cfg.max_weight, min(cfg.max_weight, current))
+            held = max(-cap, min(cap, current))
             _, sigma, features = self.predict(symbol)
             return Decision(
                 symbol, at, features, 0.0, sigma, held, current, 0.0, None, "warming up"
@@ -223,7 +247,7 @@ class OnlinePolicy:
             utility=cfg.utility,
             risk_aversion=cfg.risk_aversion,
             aggressiveness=cfg.aggressiveness,
-            max_weight=cfg.max_weight,
+            max_weight=cap,
             target=goal,
         )
         gain = utility_gain(
@@ -249,7 +273,7 @@ class OnlinePolicy:
             chosen, reason = current, "gain does not pay the cost"
         else:
             chosen, reason = wanted, "rebalance"
-        target = max(-cfg.max_weight, min(cfg.max_weight, chosen))
+        target = max(-cap, min(cap, chosen))
         if target != chosen:
             reason = "trim to the cap"
         order: Decimal | None = None

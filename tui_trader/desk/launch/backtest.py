@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from tui_trader.config import Settings
-from tui_trader.core.annualise import TRADING_DAYS_PER_YEAR, Annualisation, given
+from tui_trader.core.annualise import TRADING_DAYS_PER_YEAR, Annualisation, given, infer
 from tui_trader.core.backtest import (
     DEFAULT_PERMUTATIONS,
     BacktestResult,
@@ -199,6 +199,8 @@ def run(
     periods_per_year: float | None = None,
     permutations: int = DEFAULT_PERMUTATIONS,
     html: Path | None = None,
+    walk_forward: bool = False,
+    folds: int = 4,
 ) -> int:
     from tui_trader.core.backtest import run_backtest
     from tui_trader.core.convexity import ConvexityDetector
@@ -223,7 +225,27 @@ def run(
         return EXIT_USAGE
     if periods_per_year is not None:
         year = given(periods_per_year, "given with --periods-per-year")
-    config = settings.policy.config()
+    # the policy's horizons in days become bars at the bars' own spacing (review finding #8:
+    # daily bars read as minute bars made a 20-day horizon 7,800 bars)
+    year = year or infer(sorted({t for s in series.values() for t, _ in s}))
+    config = settings.policy.config(bars_per_year=year.periods_per_year)
+    if walk_forward:
+        from tui_trader.desk.launch.walkforward import report
+
+        return report(
+            settings,
+            series,
+            config,
+            year,
+            cost_bps=cost_bps,
+            seed=seed,
+            folds=folds,
+            permutations=permutations,
+            as_json=as_json,
+            note=note,
+            gate=GatedPolicy,
+            json_safe=_json_safe,
+        )
     limits = settings.risk.limits()
     equity = 100_000.0
     gates: list[GatedPolicy] = []
