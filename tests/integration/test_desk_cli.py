@@ -109,9 +109,13 @@ def test_levers_need_an_account_and_good_keys(sim: RunningEmulator, env: dict[st
 def test_backtest_beats_its_baselines_with_drift_and_stays_quiet_without(
     env: dict[str, str],
 ) -> None:
-    code, out, err = run(["backtest", "--bars", "3000", "--seed", "7", "--json"], env, timeout=120)
+    # the strong regime, asked for: the emulator's default market is realistic (nothing to find)
+    code, out, err = run(
+        ["backtest", "--bars", "3000", "--seed", "7", "--json", "--planted"], env, timeout=120
+    )
     assert code == 0, err
     result = json.loads(out)
+    assert result["source"]["planted"] is True
     # planted data: the report says so, in one line, and the figures are judged as finding
     # what was planted (against permutations of the policy's own positions), nothing more
     assert "planted" in result["note"] and "not evidence of an edge" in result["note"]
@@ -136,11 +140,15 @@ def test_backtest_beats_its_baselines_with_drift_and_stays_quiet_without(
     assert walk["total_return"] > -0.01  # and loses no more than costs and noise
 
 
-def test_backtest_plots_and_says_its_bars_are_planted(env: dict[str, str]) -> None:
+def test_backtest_plots_and_says_what_its_synthetic_bars_are(env: dict[str, str]) -> None:
     code, out, err = run(["backtest", "--bars", "400", "--plot"], env, timeout=120)
     assert code == 0, err
     assert "policy" in out and "|" in out and "+---" in out
-    assert out.startswith("note: synthetic bars with drift regimes")
+    # the default market is the realistic one, and the report still says it proves nothing
+    assert out.startswith("note: synthetic bars with realistic drift regimes of +-5%/yr")
+    assert "not evidence of an edge" in out.splitlines()[0]
+    code, out, err = run(["backtest", "--bars", "400", "--planted", "--no-drift"], env)
+    assert code == 2 and "not allowed with" in err
 
 
 def test_backtest_reads_a_csv_and_refuses_a_bad_one(env: dict[str, str], tmp_path: Path) -> None:
