@@ -125,7 +125,9 @@ def test_backtest_beats_its_baselines_with_drift_and_stays_quiet_without(
     for name in ("shuffled_control", "sign_control"):
         test = result[name]
         assert test["permutations"] == 1000 and test["p_value"] == (test["exceed"] + 1) / 1001
-    assert result["sign_control"]["p_value"] < 0.05  # it finds the planted direction
+    # it finds the planted direction: p < 0.01 against 1,000 sign flips of its own positions
+    # (0.005 at seed 7; the timing null is not significant, p 0.11: what it earns is direction)
+    assert result["sign_control"]["p_value"] < 0.01
     # the ledger beside the vectorised accounting: same fills, same equity to the cent
     assert result["ledger"]["fills"] == policy["trades"]
     assert abs(result["ledger"]["equity"] - 100_000 * (1 + policy["total_return"])) < 0.01
@@ -138,6 +140,8 @@ def test_backtest_beats_its_baselines_with_drift_and_stays_quiet_without(
     walk = walk_report["policy"]
     assert walk["turnover"] < policy["turnover"]  # nothing to learn: it trades less
     assert walk["total_return"] > -0.01  # and loses no more than costs and noise
+    # the same test finds nothing where nothing was planted (p 0.73 at seed 7): it can fail
+    assert walk_report["sign_control"]["p_value"] > 0.05
 
 
 def test_backtest_plots_and_says_what_its_synthetic_bars_are(env: dict[str, str]) -> None:

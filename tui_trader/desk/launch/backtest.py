@@ -188,8 +188,8 @@ def planted_note(drift: float, planted: bool = True) -> str:
     if not planted:
         return (
             f"synthetic bars with realistic drift regimes of +-{abs(drift) * 100:g}%/yr "
-            "(tui_trader/sim/market.py; --planted for the strong demo regime): next to "
-            "nothing to earn here, and nothing here is evidence of an edge in any market"
+            "(tui_trader/sim/regimes.py; --planted for the strong demo regime): next to "
+            "nothing to earn here; these figures are not evidence of an edge in any market"
         )
     return (
         f"synthetic bars with drift regimes of +-{abs(drift):g}/yr planted by "
