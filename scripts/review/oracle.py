@@ -13,7 +13,8 @@ against the policy's on the same path, and the per-bar Sharpe and its naive stan
 import math, sys
 from datetime import UTC, datetime, timedelta
 import numpy as np
-from tui_trader.sim.market import MarketModel, DEFAULT_REGIME_DRIFT
+from tui_trader.sim.market import MarketModel
+from tui_trader.sim.regimes import PLANTED  # the regime the review measured
 from tui_trader.core.backtest import _Market, _stats, run_backtest
 from tui_trader.core.policy import BARS_PER_YEAR, OnlinePolicy, PolicyConfig
 from tui_trader.core.convexity import ConvexityDetector
@@ -34,7 +35,9 @@ def _to_weight_orders(signal, changes):
 seed, nbars = int(sys.argv[1]), int(sys.argv[2])
 syms = ["AAPL", "MSFT", "NVDA", "TSLA", "SPY"]
 start = datetime(2024, 1, 2, 14, 30, tzinfo=UTC)
-m = MarketModel(syms, seed, start, regime_drift=DEFAULT_REGIME_DRIFT, history_days=0)
+m = MarketModel(
+    syms, seed, start, regime_drift=PLANTED.drift, regime_minutes=PLANTED.minutes, history_days=0
+)
 regimes = {s: [] for s in syms}
 for k in range(nbars + 1):
     m.step(60, start + timedelta(seconds=60 * (k + 1)))

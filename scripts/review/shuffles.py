@@ -15,9 +15,9 @@ from tui_trader.core.policy import OnlinePolicy, PolicyConfig
 from tui_trader.core.convexity import ConvexityDetector
 from tui_trader.core.risk import RiskEngine, RiskLimits
 from tui_trader.config import Settings
-from tui_trader.sim.market import DEFAULT_REGIME_DRIFT
+from tui_trader.sim.regimes import PLANTED  # the regime the review measured
 s = Settings()
-bars = synthetic_bars(s.sim.symbols, 7, 3000, DEFAULT_REGIME_DRIFT)
+bars = synthetic_bars(s.sim.symbols, 7, 3000, PLANTED.drift, PLANTED.minutes)
 gates = []
 def f():
     g = GatedPolicy(OnlinePolicy(s.policy.config(), ConvexityDetector()), RiskEngine(s.risk.limits()), 1e5); gates.append(g); return g

@@ -23,6 +23,7 @@ from tui_trader.core.risk import RiskEngine, RiskLimits, Verdict
 from tui_trader.desk.base import RiskBook as _RiskBook
 from tui_trader.desk.launch.backtest import synthetic_bars
 from tui_trader.desk.snapshot import DeskSnapshot, EventLine, FlattenPreview
+from tui_trader.sim.regimes import PLANTED
 
 NOW = datetime(2026, 11, 24, 15, 42, 7, tzinfo=UTC)
 SYMBOLS = ("AAPL", "MSFT", "NVDA", "TSLA", "SPY")
@@ -31,8 +32,9 @@ HELD = {"AAPL": Decimal(40), "NVDA": Decimal(-60), "SPY": Decimal(12)}
 
 @cache
 def seeded_closes(seed: int = 7, bars: int = 3000) -> dict[str, list[float]]:
-    """Minute closes from the emulator's own market model, seeded (its drift regime on)."""
-    series = synthetic_bars(SYMBOLS, seed, bars, 8.0)
+    """Minute closes from the emulator's own market model, seeded, with the planted regime
+    (a policy with something to say fills the signals pane)."""
+    series = synthetic_bars(SYMBOLS, seed, bars, PLANTED.drift, PLANTED.minutes)
     return {s: [c for _, c in series[s]] for s in SYMBOLS}
 
 

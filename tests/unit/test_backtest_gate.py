@@ -70,8 +70,12 @@ def test_the_ledger_books_every_fill_and_agrees_with_the_backtest() -> None:
     from tui_trader.core.convexity import ConvexityDetector
     from tui_trader.core.policy import OnlinePolicy, PolicyConfig
     from tui_trader.desk.launch.backtest import synthetic_bars
+    from tui_trader.sim.regimes import PLANTED
 
-    bars = synthetic_bars(["AAPL", "MSFT"], seed=3, bars=1500, drift=10.0)
+    # the planted regime's switching, asked for: a policy that trades, so there are fills
+    bars = synthetic_bars(
+        ["AAPL", "MSFT"], seed=3, bars=1500, drift=10.0, regime_minutes=PLANTED.minutes
+    )
     gates: list[GatedPolicy] = []
 
     def factory() -> GatedPolicy:

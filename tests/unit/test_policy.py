@@ -487,13 +487,21 @@ PLANTED_DRIFT = 10.0
 
 
 def emulator_bars(regime_drift: float, seed: int) -> dict[str, list[tuple[datetime, float]]]:
-    """Ten sessions of the emulator's minute bars (3 x 3,910 bars), closes only."""
+    """Ten sessions of the emulator's minute bars (3 x 3,910 bars), closes only, its regimes
+    switching as the planted market's do (every ~2 trading hours), asked for explicitly: the
+    emulator's default is the realistic market, where there is nothing to learn."""
     from tui_trader.sim.clock import SESSION_SECONDS, next_trading_day, session_open
     from tui_trader.sim.market import MarketModel
+    from tui_trader.sim.regimes import PLANTED
 
     day = date(2024, 3, 4)
     market = MarketModel(
-        list(SYMBOLS), seed, session_open(day), regime_drift=regime_drift, history_days=0
+        list(SYMBOLS),
+        seed,
+        session_open(day),
+        regime_drift=regime_drift,
+        regime_minutes=PLANTED.minutes,
+        history_days=0,
     )
     for _ in range(SESSIONS):
         opened = session_open(day)

@@ -50,3 +50,20 @@ def test_sparkline_spans_the_range_and_the_width() -> None:
 def test_shorten_marks_the_cut() -> None:
     assert fmt.shorten("inside the no-trade band", 10) == "inside th…"
     assert fmt.shorten("ok", 10) == "ok"
+
+
+def test_forecasts_and_weights_are_readable_and_never_a_negative_zero() -> None:
+    """The signals pane's units: a minute bar's forecast is a fraction of a basis point, and
+    the policy's shrinkage makes an insignificant one exactly -0.0 (a zero times a negative)."""
+    assert fmt.bps(1.234e-5) == "+0.12"  # one decimal read "+0.1"; a column of them "-0.0"
+    assert fmt.bps(-4.6e-6) == "-0.05"
+    assert fmt.bps(5.86e-4, signed=False) == "5.86"
+    assert fmt.weight(0.087092) == "+8.71%"
+    assert fmt.weight(-0.0004) == "-0.04%"
+    for zero in (0.0, -0.0, -1e-9, 1e-9):
+        assert fmt.bps(zero) == "0.00"
+        assert fmt.weight(zero) == "0.00%"
+        assert fmt.pct(zero) == "0.00%"
+        assert fmt.money(zero, signed=True) == "0.00"
+    assert fmt.money(Decimal("-0.004"), signed=True) == "0.00"
+    assert fmt.money(Decimal("-1234.5"), signed=True) == "-1,234.50"

@@ -127,9 +127,17 @@ def add_backtest_parser(sub: argparse._SubParsersAction[Parser]) -> None:
         "--drift",
         type=float,
         default=None,
-        help="annualised regime drift of the synthetic market (default: the emulator's)",
+        help="annualised regime drift of the synthetic market (default: the emulator's "
+        "realistic 0.05, or the planted 8 with --planted)",
     )
-    back.add_argument(
+    market = back.add_mutually_exclusive_group()
+    market.add_argument(
+        "--planted",
+        action="store_true",
+        help="the strong drift regime planted for demos (+-800%% a year, switching every ~2 "
+        "trading hours): what the policy should find; not evidence of an edge",
+    )
+    market.add_argument(
         "--no-drift",
         action="store_true",
         help="a pure random walk: the control where nothing should earn",

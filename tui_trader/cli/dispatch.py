@@ -87,6 +87,7 @@ def _main(argv: Sequence[str] | None) -> int:
             seed=args.seed,
             bars=args.bars,
             drift=0.0 if args.no_drift else args.drift,
+            planted=args.planted,
             symbols=[s.strip().upper() for s in args.symbols.split(",") if s.strip()]
             if args.symbols
             else None,

@@ -155,6 +155,14 @@ def add_sim_parser(sub: argparse._SubParsersAction[Parser]) -> None:
         help="chance a finished minute bar gets a late trade and an updatedBars message",
     )
     sim.add_argument(
+        "--planted",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="plant the strong drift regime (+-800%%/yr switching every ~2 trading hours) for "
+        "a demo a policy visibly learns; default: a realistic drift (+-5%%/yr, switching about "
+        "weekly), or sim.planted",
+    )
+    sim.add_argument(
         "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"]
     )
 
@@ -194,10 +202,12 @@ def _emulator_config(settings: Settings, args: argparse.Namespace | None) -> Any
         trading_sse=bool(pick("trading_sse", False)),
         quote_hz=pick("quote_hz", None),
         late_bar_probability=pick("late_bars", 0.0),
+        planted=bool(pick("planted", s.planted_for(embedded=False))),
     )
 
 
 def cmd_sim(settings: Settings, args: argparse.Namespace) -> int:
+    from tui_trader.sim.regimes import drift_regime
     from tui_trader.sim.runner import serve_forever
 
     if (args.key is None) != (args.secret is None):
@@ -237,6 +247,8 @@ def cmd_sim(settings: Settings, args: argparse.Namespace) -> int:
             f"  market data: {url.replace('http', 'ws', 1)}/v2/{{iex,sip,delayed_sip,test}}; "
             f"plan {config.plan}"
         )
+        if config.csv is None:
+            say(f"  market: {drift_regime(config.planted).describe()}")
         say("  Ctrl-C to stop.")
 
     # uvicorn handles SIGINT/SIGTERM while serving, then re-raises the signal it caught:

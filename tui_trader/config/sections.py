@@ -58,6 +58,16 @@ class SimSettings(_Section):
     # the market-data plan it grants: "free" (most accounts) refuses real-time SIP, so the
     # embedded desk exercises the IEX path a new user's keys get
     plan: Literal["free", "unlimited"] = "free"
+    # the market's drift (sim/regimes.py): true plants the strong regime (+-800 %/yr switching
+    # every ~2 trading hours) a demo's policy visibly learns, false the realistic one (+-5 %/yr
+    # switching about weekly: nothing to learn in a session); unset: planted for the embedded
+    # emulator (`tui-trader`, `make run`, headless without --base-url: a demo that trades,
+    # and its screen says so), realistic for `tui-trader sim` (a market to test clients against)
+    planted: bool | None = None
+
+    def planted_for(self, *, embedded: bool) -> bool:
+        """Whether this emulator plants the strong regime (see ``planted``)."""
+        return embedded if self.planted is None else self.planted
 
     @field_validator("symbols")
     @classmethod

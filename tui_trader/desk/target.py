@@ -45,7 +45,11 @@ class Target:
 
     @property
     def label(self) -> str:
-        return "embedded emulator" if self.embedded is not None else self.base_url
+        if self.embedded is None:
+            return self.base_url
+        if self.embedded.emulator.config.planted:  # a demo's market: never read it as evidence
+            return "embedded emulator, planted drift (a demo)"
+        return "embedded emulator"
 
     def auth_headers(self) -> dict[str, str]:
         """Basic for the Broker API (REST and SSE); the APCA key headers for Trading."""
@@ -165,6 +169,7 @@ def start_embedded(settings: Settings) -> Target:
         chaos=s.chaos,
         starting_cash=Decimal(s.starting_cash),
         plan=s.plan,
+        planted=s.planted_for(embedded=True),
         # a trader who chose the SSE transport gets /v2/events/trades, Alpaca's courtesy
         trading_sse=settings.stream.transport == "sse",
     )

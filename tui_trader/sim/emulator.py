@@ -24,11 +24,11 @@ from tui_trader.sim.clock import SimClock, default_start
 from tui_trader.sim.exchange import Exchange, ExchangeOptions
 from tui_trader.sim.faults import Faults, FaultSpec, LateNew, UlidInversion
 from tui_trader.sim.market import (
-    DEFAULT_REGIME_DRIFT,
     DEFAULT_SYMBOLS,
     MarketModel,
     ReplayMarket,
 )
+from tui_trader.sim.regimes import drift_regime
 
 log = logging.getLogger("tui_trader.sim")
 
@@ -56,7 +56,13 @@ class EmulatorConfig:
     starting_cash: Decimal = Decimal(100_000)
     csv: Path | None = None
     history_days: int = 5
-    regime_drift: float = DEFAULT_REGIME_DRIFT
+    # the market's drift regimes (sim/regimes.py): realistic by default (+-5 %/yr, switching
+    # about weekly: nothing a policy can learn in a session); planted=True gives the strong
+    # regime a demo or a test of learning needs (+-800 %/yr, switching every ~2 h). The two
+    # numbers below, when given, override the chosen regime's (regime_drift=0: a random walk)
+    planted: bool = False
+    regime_drift: float | None = None
+    regime_minutes: float | None = None
     retention: int | None = None
     slippage_bps: float = 1.0
     emit_pending_new: bool = True
@@ -80,6 +86,7 @@ class EmulatorConfig:
     def __repr__(self) -> str:  # the secret never shows, even in a traceback's locals
         return (
             f"EmulatorConfig(symbols={self.symbols!r}, seed={self.seed}, speed={self.speed}, "
+            f"planted={self.planted}, "
             f"key_id={self.key_id!r}, secret_key={'***' if self.secret_key else None})"
         )
 
@@ -123,11 +130,15 @@ class Emulator:
             market: MarketModel = ReplayMarket(config.csv, config.start, config.seed)
             start = market.now
         else:
+            regime = drift_regime(config.planted)
             market = MarketModel(
                 [s.upper() for s in config.symbols],
                 config.seed,
                 start,
-                regime_drift=config.regime_drift,
+                regime_drift=regime.drift if config.regime_drift is None else config.regime_drift,
+                regime_minutes=regime.minutes
+                if config.regime_minutes is None
+                else config.regime_minutes,
                 history_days=config.history_days,
             )
         self.clock = SimClock(start, config.speed, monotonic)

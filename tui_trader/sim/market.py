@@ -7,14 +7,10 @@ Model, per symbol, stepped once per trading second (``dt`` in years of 252 x 6.5
   correlation ``rho`` -0.6 with returns: the leverage effect);
 * log returns are ``(mu - v/2) dt + sqrt(v dt) z + J`` with Poisson jumps ``J`` (about four a
   year, N(0, 2.5%)), and an overnight gap at each open (N(0, vol * sqrt(overnight share))).
-* ``mu`` is a **weak, persistent drift regime**: a three-state Markov chain (-1, 0, +1) times
-  ``regime_drift`` that switches on average every two trading hours. It is the predictable
-  component the learning policy can find; set ``regime_drift=0`` for a pure random walk with
-  no edge. The default, 8 (per year, per regime), sounds large but is weak where it counts:
-  about 0.1 of one bar's standard deviation per minute bar, so a regime moves a price about
-  1% over its two hours against ~2.5% of noise. Measured (``core/policy/``'s report and
-  ``tests/unit/test_policy.py``): at 0.6 even an oracle's Sharpe over a few thousand bars is
-  inside the noise; from about 6 the online policy finds it reliably.
+* ``mu`` is a **persistent drift regime**: a three-state Markov chain (-1, 0, +1) times
+  ``regime_drift``, switching on average every ``regime_minutes`` trading minutes:
+  realistic by default, the strong planted regime on request (:mod:`.regimes` says what
+  each is and why); ``regime_drift=0`` gives a pure random walk with no edge at all.
 
 Quotes are the mid +- half a spread of a few basis points (at least a cent), sizes random
 round lots; trades add volume to one-minute bars, which are what the data API serves. The
@@ -33,8 +29,9 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from tui_trader.sim.regimes import DEFAULT_REGIME_DRIFT, DEFAULT_REGIME_MINUTES
+
 NEW_YORK = ZoneInfo("America/New_York")
-DEFAULT_REGIME_DRIFT = 8.0  # annualised drift of each regime; see the module docstring
 SECONDS_PER_YEAR = 252 * 6.5 * 3600
 DT = 1.0 / SECONDS_PER_YEAR
 
@@ -151,13 +148,16 @@ class MarketModel:
         start: datetime,
         *,
         regime_drift: float = DEFAULT_REGIME_DRIFT,
-        regime_minutes: float = 120.0,
+        regime_minutes: float = DEFAULT_REGIME_MINUTES,
         history_days: int = 5,
     ) -> None:
         if not symbols:
             raise ValueError("the market needs at least one symbol")
+        if regime_minutes <= 0:
+            raise ValueError("regime_minutes must be > 0")
         self._rng = np.random.default_rng(seed)
         self.regime_drift = regime_drift
+        self.regime_minutes = regime_minutes
         self._switch_p = 1.0 / (regime_minutes * 60.0)
         self.now = start.astimezone(UTC)
         self._states: dict[str, _SymbolState] = {}

@@ -10,17 +10,26 @@ from decimal import Decimal
 BLOCKS = "▁▂▃▄▅▆▇█"
 
 
+def number(value: float, places: int, *, signed: bool = True, commas: bool = False) -> str:
+    """``value`` to ``places`` decimals, with its sign; what rounds to zero is an unsigned
+    zero ("0.00", never "-0.00" or "+0.00": a sign there would claim a direction)."""
+    group = "," if commas else ""
+    text = f"{value:{'+' if signed else ''}{group}.{places}f}"
+    if float(text.replace(",", "")) == 0:
+        return f"{0:.{places}f}"
+    return text
+
+
 def money(value: Decimal | float | None, signed: bool = False) -> str:
     if value is None:
         return "-"
-    text = f"{float(value):+,.2f}" if signed else f"{float(value):,.2f}"
-    return text
+    return number(float(value), 2, signed=signed, commas=True)
 
 
 def pct(value: Decimal | float | None, signed: bool = True, places: int = 2) -> str:
     if value is None:
         return "-"
-    return f"{float(value):+.{places}f}%" if signed else f"{float(value):.{places}f}%"
+    return number(float(value), places, signed=signed) + "%"
 
 
 def qty(value: Decimal | None) -> str:
@@ -68,12 +77,15 @@ def sparkline(values: Sequence[float], width: int = 12) -> str:
     return "".join(BLOCKS[round((v - low) / (high - low) * top)] for v in tail)
 
 
-def bps(value: float) -> str:
-    return f"{value * 1e4:+.1f}"
+def bps(value: float, signed: bool = True) -> str:
+    """A return in basis points to two decimals: a minute bar's forecast is a fraction of a
+    basis point (0.1 bps is ~0.01 of a minute's standard deviation), so one decimal read 0.0."""
+    return number(value * 1e4, 2, signed=signed)
 
 
 def weight(value: float) -> str:
-    return f"{value * 100:+.1f}%"
+    """A weight of equity in percent to two decimals (0.01 % of $100,000 is $10)."""
+    return number(value * 100, 2) + "%"
 
 
 def shorten(text: str, width: int) -> str:

@@ -1,9 +1,10 @@
 """``tui-trader backtest``: the same policy over bars, without HTTP, beside its baselines.
 
 Bars come from a CSV (``timestamp,symbol,open,high,low,close,volume``, the emulator's replay
-format) or from the emulator's own market model, seeded, with its drift regimes (a signal
-planted for the policy to find; the report says so) or without them (``--no-drift``: a random
-walk, the control where no policy should make money). Ratios are annualised with the periods
+format) or from the emulator's own market model, seeded: its realistic drift regimes by
+default (a few % a year: next to nothing to find), the strong regime planted for the policy to
+find (``--planted``, a demo; the report says so), or none (``--no-drift``: a random walk, the
+control where no policy should make money). Ratios are annualised with the periods
 per year the CSV's timestamps show, the synthetic market's own clock, or
 ``--periods-per-year``; the report says which.
 """
@@ -124,13 +125,27 @@ class GatedPolicy:
 
 
 def synthetic_bars(
-    symbols: Sequence[str], seed: int, bars: int, drift: float
+    symbols: Sequence[str],
+    seed: int,
+    bars: int,
+    drift: float,
+    regime_minutes: float | None = None,
 ) -> dict[str, list[tuple[datetime, float]]]:
-    """``bars`` one-minute closes per symbol from the emulator's market model."""
+    """``bars`` one-minute closes per symbol from the emulator's market model, its regimes
+    of ``drift`` a year switching every ``regime_minutes`` (default: the realistic market's;
+    ``sim.market.PLANTED`` holds the planted regime's pair)."""
     from tui_trader.sim.market import MarketModel
+    from tui_trader.sim.regimes import DEFAULT_REGIME_MINUTES
 
     start = datetime(2024, 1, 2, 14, 30, tzinfo=UTC)
-    market = MarketModel(list(symbols), seed, start, regime_drift=drift, history_days=0)
+    market = MarketModel(
+        list(symbols),
+        seed,
+        start,
+        regime_drift=drift,
+        regime_minutes=DEFAULT_REGIME_MINUTES if regime_minutes is None else regime_minutes,
+        history_days=0,
+    )
     step = 3600
     done = 0
     total = (bars + 1) * 60
@@ -165,17 +180,23 @@ def synthetic_clock() -> Annualisation:
     )
 
 
-def planted_note(drift: float) -> str:
+def planted_note(drift: float, planted: bool = True) -> str:
     """One line that keeps a synthetic result from being read as evidence of an edge."""
     if drift == 0:
         return (
             "synthetic random walk (tui_trader/sim/market.py, no drift planted): there is "
             "nothing to earn here; any result is noise and costs"
         )
+    if not planted:
+        return (
+            f"synthetic bars with realistic drift regimes of +-{abs(drift) * 100:g}%/yr "
+            "(tui_trader/sim/regimes.py; --planted for the strong demo regime): next to "
+            "nothing to earn here; these figures are not evidence of an edge in any market"
+        )
     return (
         f"synthetic bars with drift regimes of +-{abs(drift):g}/yr planted by "
-        "tui_trader/sim/market.py: these figures measure how well the policy finds what was "
-        "planted, not evidence of an edge in any market"
+        "tui_trader/sim/market.py (--planted): these figures measure how well the policy finds "
+        "what was planted, not evidence of an edge in any market"
     )
 
 
@@ -193,6 +214,7 @@ def run(
     bars: int,
     drift: float | None,
     symbols: Sequence[str] | None,
+    planted: bool = False,
     cost_bps: float,
     as_json: bool,
     plot: bool,
@@ -211,12 +233,15 @@ def run(
             series = csv_bars(csv)
             year = None
         else:
-            from tui_trader.sim.market import DEFAULT_REGIME_DRIFT
+            from tui_trader.sim.regimes import drift_regime
 
-            drift = DEFAULT_REGIME_DRIFT if drift is None else drift
-            series = synthetic_bars(symbols or settings.sim.symbols, seed, bars, drift)
+            regime = drift_regime(planted)
+            drift = regime.drift if drift is None else drift
+            series = synthetic_bars(
+                symbols or settings.sim.symbols, seed, bars, drift, regime.minutes
+            )
             year = synthetic_clock()
-            note = planted_note(drift)
+            note = planted_note(drift, planted)
     except (OSError, ValueError) as exc:
         print(f"tui-trader backtest: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -280,7 +305,9 @@ def run(
                 _json_safe(
                     {
                         "bars": {s: len(v) for s, v in series.items()},
-                        "source": str(csv) if csv else {"seed": seed, "drift": drift},
+                        "source": str(csv)
+                        if csv
+                        else {"seed": seed, "drift": drift, "planted": planted},
                         "note": note,
                         "cost_bps": cost_bps,
                         "annualisation": asdict(result.annualisation),

@@ -1,5 +1,12 @@
 """The policy's view per symbol: prediction, uncertainty, convexity, target vs current weight,
-the last decision and the gate's verdict on it."""
+the last decision and the gate's verdict on it.
+
+Units: the forecast ``mu`` (the next bar's expected return, after the policy's shrinkage) and
+its uncertainty ``sigma`` (the predictive standard deviation of that return) in basis points
+per bar, two decimals: on minute bars ``mu`` is a fraction of a basis point and ``sigma`` a
+few; the pane's title says so. Weights are percent of equity, two decimals. A value that
+rounds to zero shows as "0.00", never "-0.00" (the shrinkage makes an insignificant forecast
+exactly zero, often a negative one)."""
 
 from __future__ import annotations
 
@@ -13,8 +20,8 @@ from tui_trader.ui.panes.titles import retitle
 
 COLUMNS = (
     Column("symbol", "Symbol", 6),
-    Column("mu", "μ bps", 7),
-    Column("sigma", "σ bps", 6, essential=False),  # noqa: RUF001
+    Column("mu", "μ", 7),
+    Column("sigma", "σ", 6, essential=False),  # noqa: RUF001
     Column("cvx", "Cvx", 6, essential=False),
     Column("target", "Target", 7, essential=False),
     Column("current", "Now", 7, essential=False),
@@ -26,7 +33,7 @@ COLUMNS = (
 class SignalsPane(KeyedTable):
     def __init__(self) -> None:
         super().__init__(COLUMNS, id="signals")
-        self.border_title = "Signals"
+        self.border_title = "Signals · μ σ in bps/bar"  # noqa: RUF001
 
     def render_snapshot(self, snap: DeskSnapshot, c: Colours) -> None:
         rows: dict[str, list[Cell]] = {}
@@ -58,13 +65,25 @@ class SignalsPane(KeyedTable):
             )
             rows[symbol] = [
                 Text(symbol, style="bold"),
-                c.signed(fmt.bps(d.mu), d.mu),
-                Text(f"{d.sigma * 1e4:.1f}"),
+                _signed(c, fmt.bps(d.mu), d.mu),
+                Text(fmt.bps(d.sigma, signed=False)),
                 cvx,
-                c.signed(fmt.weight(d.target_weight), d.target_weight),
-                Text(fmt.weight(d.current_weight)),
+                _signed(c, fmt.weight(d.target_weight), d.target_weight),
+                Text(_aligned(fmt.weight(d.current_weight))),
                 Text(proposal),
                 gate,
             ]
         self.sync(rows)
         retitle(self, subtitle="trading" if snap.trading else "advisory: the policy only proposes")
+
+
+def _signed(c: Colours, text: str, value: float) -> Text:
+    """Coloured by sign, unless the text shows a zero (a red "0.00" would claim a direction),
+    which takes a space where the sign would be so the decimal points line up."""
+    if text[:1] in "+-":
+        return c.signed(text, value)
+    return Text(_aligned(text))
+
+
+def _aligned(text: str) -> str:
+    return text if text[:1] in "+-" else " " + text
