@@ -15,6 +15,10 @@ shares (a reference should not be distorted by lot sizes), paying the same costs
   rebalanced;
 * ``flat``: never trades (the zero line).
 
+And the classic strategies of :mod:`tui_trader.core.baselines` (``baselines``: buy and hold
+kept daily, moving-average timing, volatility targeting, both, momentum x volatility target,
+a random control), each held the same way with the same costs.
+
 And two permutation tests of the policy's own book (:mod:`tui_trader.core.stats`): ``shuffled``
 (its position runs permuted in time: is its *timing* better than chance, given what it held?)
 and ``signs`` (each run's direction flipped at random: is its *direction* better than a coin?),
@@ -40,7 +44,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from tui_trader.core import annualise
+from tui_trader.core import annualise, baselines
 from tui_trader.core.annualise import Annualisation
 from tui_trader.core.policy import Decision
 from tui_trader.core.stats import (
@@ -107,12 +111,16 @@ class BacktestResult:
     """The policy's run, its baselines and tests, and the policy's equity curve.
 
     ``equity[i]`` is the policy's equity at ``timestamps[i]``; ``decisions`` counts
-    :meth:`decide` calls and ``orders`` the decisions that proposed an order.
+    :meth:`decide` calls and ``orders`` the decisions that proposed an order. ``baselines``
+    holds every rule of :data:`tui_trader.core.baselines.BASELINES` by name (its
+    ``buy_and_hold`` is ``buy_and_hold`` here) and ``baseline_equity`` their curves.
     """
 
     policy: BacktestStats
     buy_and_hold: BacktestStats
     flat: BacktestStats
+    baselines: Mapping[str, BacktestStats]
+    baseline_equity: Mapping[str, _Matrix]
     shuffled: PermutationTest
     signs: PermutationTest
     annualisation: Annualisation
@@ -351,8 +359,6 @@ def run_backtest(
         return _stats(run, starting_equity, periods, market.timestamps)
 
     run = market.simulate(policy_orders, cost=cost, equity0=starting_equity, on_fill=on_fill)
-    n = len(market.symbols)
-    first = market.active & (np.cumsum(market.active, axis=0) == 1)
     held = market.weights(run)
 
     def test(null: Null) -> PermutationTest:
@@ -368,21 +374,23 @@ def run_backtest(
             seed=seed,
         )
 
+    references = {
+        name: market.hold(rule.weights, rule.rebalance, cost=cost, equity0=starting_equity)
+        for name, rule in baselines.baselines(market.close, periods, seed).items()
+    }
     return BacktestResult(
         policy=stats(run),
-        buy_and_hold=stats(
-            market.hold(
-                np.full_like(market.close, 1.0 / n), first, cost=cost, equity0=starting_equity
-            )
-        ),
+        buy_and_hold=stats(references["buy_and_hold"]),
         flat=stats(
             market.hold(
                 np.zeros_like(market.close),
-                np.zeros_like(first),
+                np.zeros_like(market.active),
                 cost=cost,
                 equity0=starting_equity,
             )
         ),
+        baselines={name: stats(book) for name, book in references.items()},
+        baseline_equity={name: book.equity for name, book in references.items()},
         shuffled=test("timing"),
         signs=test("direction"),
         annualisation=year,
