@@ -15,6 +15,10 @@ shares (a reference should not be distorted by lot sizes), paying the same costs
   rebalanced;
 * ``flat``: never trades (the zero line).
 
+And the classic strategies of :mod:`tui_trader.core.baselines` (``baselines``: buy and hold
+kept daily, moving-average timing, volatility targeting, both, momentum x volatility target,
+a random control), each held the same way with the same costs.
+
 And two permutation tests of the policy's own book (:mod:`tui_trader.core.stats`): ``shuffled``
 (its position runs permuted in time: is its *timing* better than chance, given what it held?)
 and ``signs`` (each run's direction flipped at random: is its *direction* better than a coin?),
@@ -40,7 +44,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from tui_trader.core import annualise
+from tui_trader.core import annualise, baselines
 from tui_trader.core.annualise import Annualisation
 from tui_trader.core.policy import Decision
 from tui_trader.core.stats import (
@@ -107,14 +111,18 @@ class BacktestResult:
     """The policy's run, its baselines and tests, and the policy's equity curve.
 
     ``equity[i]`` is the policy's equity at ``timestamps[i]``; ``decisions`` counts
-    :meth:`decide` calls and ``orders`` the decisions that proposed an order. ``curves`` holds
-    the equity of every run the engine made, the policy's first, by the name its stats are
-    reported under (what a report draws: each one sampled at ``timestamps``).
+    :meth:`decide` calls and ``orders`` the decisions that proposed an order. ``baselines``
+    holds every rule of :data:`tui_trader.core.baselines.BASELINES` by name (its
+    ``buy_and_hold`` is ``buy_and_hold`` here) and ``baseline_equity`` their curves.
+    ``curves`` holds the equity of every run the engine made, the policy's first, by the name
+    its stats are reported under (what a report draws: each one sampled at ``timestamps``).
     """
 
     policy: BacktestStats
     buy_and_hold: BacktestStats
     flat: BacktestStats
+    baselines: Mapping[str, BacktestStats]
+    baseline_equity: Mapping[str, _Matrix]
     shuffled: PermutationTest
     signs: PermutationTest
     annualisation: Annualisation
@@ -354,8 +362,6 @@ def run_backtest(
         return _stats(run, starting_equity, periods, market.timestamps)
 
     run = market.simulate(policy_orders, cost=cost, equity0=starting_equity, on_fill=on_fill)
-    n = len(market.symbols)
-    first = market.active & (np.cumsum(market.active, axis=0) == 1)
     held = market.weights(run)
 
     def test(null: Null) -> PermutationTest:
@@ -371,16 +377,27 @@ def run_backtest(
             seed=seed,
         )
 
-    hold = market.hold(
-        np.full_like(market.close, 1.0 / n), first, cost=cost, equity0=starting_equity
-    )
+    references = {
+        name: market.hold(rule.weights, rule.rebalance, cost=cost, equity0=starting_equity)
+        for name, rule in baselines.baselines(market.close, periods, seed).items()
+    }
     flat = market.hold(
-        np.zeros_like(market.close), np.zeros_like(first), cost=cost, equity0=starting_equity
+        np.zeros_like(market.close),
+        np.zeros_like(market.active),
+        cost=cost,
+        equity0=starting_equity,
     )
     return BacktestResult(
         policy=stats(run),
-        buy_and_hold=stats(hold),
+        buy_and_hold=stats(references["buy_and_hold"]),
         flat=stats(flat),
+        baselines={name: stats(book) for name, book in references.items()},
+        baseline_equity={name: book.equity for name, book in references.items()},
+        curves={
+            "policy": run.equity,
+            **{name: book.equity for name, book in references.items()},
+            "flat": flat.equity,
+        },
         shuffled=test("timing"),
         signs=test("direction"),
         annualisation=year,
@@ -388,7 +405,6 @@ def run_backtest(
         equity=run.equity,
         decisions=counts[0],
         orders=counts[1],
-        curves={"policy": run.equity, "buy_and_hold": hold.equity, "flat": flat.equity},
     )
 
 

@@ -206,6 +206,23 @@ BUY_AND_HOLD = (
 )
 
 
+# -- the classic baselines (tui_trader/core/baselines.py) in the report -----------------------
+BASELINES_NOTE = (
+    "1/n of equity per symbol scaled by each rule's exposure, decided and traded at the same "
+    "close (no look-ahead: closes up to that bar), fractional shares, reset every bar (costs "
+    "paid on the drift traded back too), flat until a rule has its history; spans in days and "
+    "months converted to bars with the periods a year"
+)
+
+
+def baseline_conventions() -> dict[str, str]:
+    """Each baseline's rule in words, and the conventions they share, for ``--json``."""
+    from tui_trader.core.baselines import BASELINES
+
+    return {"all": BASELINES_NOTE, **{b.name: b.description for b in BASELINES}}
+
+
+# ---------------------------------------------------------------------------------------------
 def run(
     settings: Settings,
     *,
@@ -293,11 +310,7 @@ def run(
     gate = gates[0]
     denied = dict(gate.denied)
     book = gate.ledger.snapshot()
-    rows = {
-        "policy": result.policy,
-        "buy_and_hold": result.buy_and_hold,
-        "flat": result.flat,
-    }
+    rows = {"policy": result.policy, **result.baselines, "flat": result.flat}
     tests = {"shuffled_control": result.shuffled, "sign_control": result.signs}
     if as_json:
         print(
@@ -315,6 +328,7 @@ def run(
                             "policy": "orders decided at a bar's close fill at the symbol's next "
                             "close, whole shares, through the desk's sizing and risk gate",
                             "buy_and_hold": BUY_AND_HOLD,
+                            "baselines": baseline_conventions(),
                             "ratios": "annualised with annualisation.periods_per_year; sharpe_se: "
                             "Lo (2002) with a Newey-West long-run variance",
                         },
@@ -327,7 +341,14 @@ def run(
                         },
                         "risk_denials": denied,
                         "risk_state": gate.risk.state.value,
-                        **{name: asdict(stats) for name, stats in rows.items()},
+                        **{
+                            name: asdict(stats)
+                            for name, stats in rows.items()
+                            if name in ("policy", "buy_and_hold", "flat")
+                        },
+                        "baselines": {
+                            name: asdict(stats) for name, stats in result.baselines.items()
+                        },
                         **{name: asdict(test) for name, test in tests.items()},
                     }
                 ),
@@ -421,7 +442,8 @@ def _table(
         f"{result.decisions:,} decisions, {result.orders:,} orders",
         f"annualised with {year.periods_per_year:,.6g} periods a year: {year.reason}",
         f"buy_and_hold: {BUY_AND_HOLD}",
-        f"{'':17}{'return':>9}{'annual':>9}{'vol':>7}{'sharpe +- se':>15}{'sortino':>9}"
+        f"baselines: {BASELINES_NOTE}",
+        f"{'':20}{'return':>9}{'annual':>9}{'vol':>7}{'sharpe +- se':>15}{'sortino':>9}"
         f"{'max dd':>8}{'dd length':>11}{'exposure':>10}{'turnover':>10}{'hit':>7}"
         f"{'trades':>8}",
     ]
@@ -430,7 +452,7 @@ def _table(
         mark = " " if s.max_drawdown_recovered else "*"
         open_dd |= not s.max_drawdown_recovered
         lines.append(
-            f"{name:17}{s.total_return * 100:8.2f}%{s.annual_return * 100:8.2f}%"
+            f"{name:20}{s.total_return * 100:8.2f}%{s.annual_return * 100:8.2f}%"
             f"{s.annual_volatility * 100:6.1f}%{s.sharpe:8.2f} +-{s.sharpe_se:5.2f}"
             f"{s.sortino:9.2f}{s.max_drawdown * 100:7.2f}%{span(s.max_drawdown_days):>10}{mark}"
             f"{s.exposure * 100:9.1f}%{s.turnover:10.2f}{s.hit_rate * 100:6.1f}%{s.trades:8d}"
@@ -439,7 +461,7 @@ def _table(
         lines.append("* the drawdown had not recovered by the last bar")
     for name, t in tests.items():
         lines.append(
-            f"{name:17}{t.null} null, {t.permutations:,} permutations (seed {t.seed}): "
+            f"{name:20}{t.null} null, {t.permutations:,} permutations (seed {t.seed}): "
             f"sharpe mean {t.mean:.2f}, sd {t.sd:.2f}, 5-95% {t.p05:.2f} to {t.p95:.2f}; "
             f"policy {t.observed:.2f} at percentile {t.percentile:.1f}, p = {t.p_value:.3f}"
         )
