@@ -15,6 +15,7 @@ import pytest
 
 from tui_trader.config import Settings
 from tui_trader.core.backtest import BacktestResult, run_backtest
+from tui_trader.core.baselines import BASELINES
 from tui_trader.desk.launch import backtest, report_html, report_plot, report_svg
 from tui_trader.desk.launch.report_axes import drawdown_percent, nice_ticks
 
@@ -46,7 +47,7 @@ def result() -> BacktestResult:
 
 
 def test_the_engine_hands_over_every_curve_it_ran(result: BacktestResult) -> None:
-    assert list(result.curves) == ["policy", "buy_and_hold", "flat"]
+    assert list(result.curves) == ["policy", *(rule.name for rule in BASELINES), "flat"]
     assert np.array_equal(result.curves["policy"], result.equity)
     for curve in result.curves.values():
         assert len(curve) == len(result.timestamps)
@@ -56,7 +57,9 @@ def test_the_engine_hands_over_every_curve_it_ran(result: BacktestResult) -> Non
 
 
 def test_the_plot_names_each_curve_and_fits_the_width(result: BacktestResult) -> None:
-    curves = {**result.curves, "ma_200": result.curves["buy_and_hold"] * 0.9}
+    drawn = ("policy", "buy_and_hold", "flat")  # what --plot draws: a few, not every baseline
+    curves = {name: result.curves[name] for name in drawn}
+    curves["ma_200"] = result.curves["buy_and_hold"] * 0.9
     for width in (60, 100, 140):
         text = report_plot.plot(
             curves, result.timestamps, report_plot.Canvas(width, 30, colour=False)

@@ -15,6 +15,7 @@ import json
 import math
 import os
 import sys
+import textwrap
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, replace
@@ -389,11 +390,14 @@ def _figures(
 
     curves = result.curves or {"policy": result.equity}
     if plot:
+        shown = terminal_curves(result, curves)
         print(
             report_plot.plot(
-                curves, result.timestamps, report_plot.canvas_for(sys.stdout, os.environ)
+                shown, result.timestamps, report_plot.canvas_for(sys.stdout, os.environ)
             )
         )
+        if left := [name for name in curves if name not in shown]:
+            print(f"not drawn here (in the table, and every one in --html): {', '.join(left)}")
     if html is None:
         return EXIT_OK
     source = str(csv) if csv else "synthetic bars (tui_trader/sim/market.py)"
@@ -442,7 +446,7 @@ def _table(
         f"{result.decisions:,} decisions, {result.orders:,} orders",
         f"annualised with {year.periods_per_year:,.6g} periods a year: {year.reason}",
         f"buy_and_hold: {BUY_AND_HOLD}",
-        f"baselines: {BASELINES_NOTE}",
+        *textwrap.wrap(f"baselines: {BASELINES_NOTE}", 120, subsequent_indent="  "),
         f"{'':20}{'return':>9}{'annual':>9}{'vol':>7}{'sharpe +- se':>15}{'sortino':>9}"
         f"{'max dd':>8}{'dd length':>11}{'exposure':>10}{'turnover':>10}{'hit':>7}"
         f"{'trades':>8}",
@@ -466,3 +470,17 @@ def _table(
             f"policy {t.observed:.2f} at percentile {t.percentile:.1f}, p = {t.p_value:.3f}"
         )
     return "\n".join(lines)
+
+
+def terminal_curves(result: BacktestResult, curves: Mapping[str, Any]) -> dict[str, Any]:
+    """What ``--plot`` draws: the policy, buy-and-hold, the classic baseline with the best
+    Sharpe, and flat. Nine lines are a tangle in a terminal and their legend no longer fits a
+    panel; the page of ``--html`` draws every curve."""
+    rivals = {
+        name: stats.sharpe
+        for name, stats in result.baselines.items()
+        if name in curves and name not in ("buy_and_hold", "random_control")
+    }
+    best = max(rivals, key=lambda name: rivals[name]) if rivals else None
+    wanted = ["policy", "buy_and_hold", best, "flat"]
+    return {name: curves[name] for name in wanted if name is not None and name in curves}
