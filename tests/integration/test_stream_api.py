@@ -278,7 +278,7 @@ def test_example_runs_against_the_embedded_emulator_by_default(
 ) -> None:
     code, out = run_example(clean_env, "--fills", "3", "--timeout", "60")
     assert code == 0, out
-    assert "connected to embedded emulator; placing orders" in out
+    assert "connected to embedded emulator, planted drift (a demo); placing orders" in out
     for n in (1, 2, 3):
         assert f"fill {n}/3: " in out, out
     assert "batch of " in out and "done: 3 fills" in out, out
