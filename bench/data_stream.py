@@ -57,6 +57,7 @@ from pathlib import Path
 from typing import Any
 
 from _isolation import KEY, SECRET, isolated_env  # bench/ is on sys.path
+from _revision import revision
 
 SIM_START = "2026-11-24T15:00:00+00:00"  # a Tuesday, 10:00 New York: the market is open
 SYMBOLS = ("AAPL", "MSFT", "NVDA", "AMZN", "GOOGL", "META", "TSLA", "SPY")
@@ -530,23 +531,6 @@ def machine_busy() -> float:
         parts = [int(x) for x in f.readline().split()[1:]]
     idle = parts[3] + parts[4]
     return (sum(parts[:8]) - idle) / os.sysconf("SC_CLK_TCK")
-
-
-def revision() -> str:
-    repo = Path(__file__).resolve().parent.parent
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True, text=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=repo,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-    except OSError:
-        return "unknown"
-    return (head or "unknown") + (" + uncommitted changes" if dirty else "")
 
 
 def main() -> None:

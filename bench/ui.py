@@ -80,6 +80,7 @@ from typing import Any
 import httpx
 import textual
 from _isolation import KEY, SECRET, isolated_env  # bench/ is on sys.path
+from _revision import revision
 from textual import events
 from textual.css.stylesheet import Stylesheet
 from textual.screen import Screen
@@ -1193,24 +1194,6 @@ def memory(r: Result) -> None:
         print(
             f"  {x.t:>7.0f}{x.events:>12,}{x.pushed:>12,}{x.pushed - x.events:>9,}{x.rss_mb:>9.1f}"
         )
-
-
-def revision() -> str:
-    """The commit measured, and whether tracked files differ from it."""
-    repo = Path(__file__).resolve().parent.parent
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True, text=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=repo,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-    except OSError:
-        return "unknown"
-    return (head or "unknown") + (" + uncommitted changes" if dirty else "")
 
 
 def main() -> None:
