@@ -185,6 +185,8 @@ async def test_a_429_on_the_upgrade_honours_retry_after_and_never_storms(
     assert gaps[2] >= 0.5  # a 503's Retry-After
     refused = [t for t in h.transitions if t.state is State.BACKOFF]
     assert refused[0].retry_after == 1.0 and "429" in refused[0].reason
+    # the trader reads why: Alpaca's one connection per account, not a bare status code
+    assert "one trade_updates connection per account" in refused[0].reason
 
 
 async def test_a_silent_socket_is_found_by_its_ping_timeout_and_replaced(

@@ -192,6 +192,11 @@ def _refused(exc: InvalidStatus) -> StreamClosed:
         return AuthRejected(reason, status)
     if status in (400, 404, 405, 410):
         return StreamUnavailable(reason, status)
+    if status == 429:
+        reason += (
+            " (Alpaca allows one trade_updates connection per account: another desk or client"
+            " on these keys holds it, or a dropped one is not yet released)"
+        )
     retry_after = parse_retry_after(response.headers.get("Retry-After"), time.time())
     return StreamRefused(reason, status, retry_after)
 
