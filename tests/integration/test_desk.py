@@ -268,6 +268,7 @@ async def test_review_04_resting_orders_count_against_the_notional_cap(
     """Three resting $24k buys against the $25k cap: the first is allowed, the rest denied;
     once the first is canceled, its room is free again."""
     desk: Desk = await desk_for(sim)
+    await ready(desk)  # the start-up reconcile (after the websocket's catch-up) is done
     await until(lambda: desk.snapshot().prices.get("MSFT"), 10)
     limit = (desk.snapshot().prices["MSFT"] / 2).quantize(Decimal("0.01"))
     qty = (Decimal(24_000) / limit).to_integral_value(rounding="ROUND_DOWN")

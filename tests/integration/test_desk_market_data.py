@@ -136,6 +136,8 @@ async def test_a_silent_symbol_is_stale_on_its_own(
     )
     try:
         await until(lambda: desk.portfolio.snapshot().account_known, 10)
+        # the start-up reconcile done: while it runs the STREAM breaker denies any buy
+        await until(lambda: not desk.snapshot().risk.breaker("STREAM").tripped, 10)
 
         async def keep_quoting() -> None:
             while True:

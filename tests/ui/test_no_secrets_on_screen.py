@@ -58,6 +58,10 @@ async def test_the_secret_never_appears_on_screen(
         async with app.run_test(size=(160, 50)) as pilot:
             await until(lambda: str(desk.snapshot().connection.state) == "STREAMING", 20)
             await until(lambda: "AAPL" in desk.snapshot().prices, 20)
+            # until the start-up reconcile is done: while it runs the STREAM breaker stops new
+            # exposure (review #15), and under load it outlasted the wait for prices (CI once
+            # saw no fill here: the order had been denied, unchecked)
+            await until(lambda: not desk.snapshot().risk.breaker("STREAM").tripped, 20)
             verdict = await desk.submit(OrderBuilder().symbol("AAPL").buy(1).market().day().build())
             assert verdict.allowed, verdict
             await until(
