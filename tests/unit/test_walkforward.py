@@ -187,3 +187,28 @@ def test_walk_forward_on_the_real_file_is_pinned(tmp_path: Path) -> None:
 PINNED_CHOSEN = ["min_t=3", "min_t=3", "min_t=3", "min_t=1"]
 PINNED_SHARPE = 0.2591
 PINNED_DD = 0.1180
+
+
+def test_the_baselines_are_judged_on_the_same_out_of_sample_steps() -> None:
+    """The walk-forward reads the policy against every classic baseline over exactly its own
+    out-of-sample span, held by the same engine with the same costs: their out-of-sample
+    return is the full backtest's baseline equity from the bar before the first judged step
+    to the last."""
+    from tui_trader.core.backtest import run_backtest
+    from tui_trader.core.baselines import BASELINES
+
+    start = datetime(2001, 1, 2, 21, tzinfo=UTC)
+    bars = bars_from_closes(
+        {"X": _walk(600, 3), "Y": _walk(600, 4)}, start=start, step=timedelta(days=1)
+    )
+    cfg = PolicyConfig(bars_per_year=252, warmup_bars=20)
+    result = run_walk_forward(
+        bars, {"only": lambda: OnlinePolicy(cfg)}, folds=3, warmup=40, permutations=20, seed=5
+    )
+    full = run_backtest(bars, lambda: OnlinePolicy(cfg), permutations=10, seed=5)
+    first = fold_bounds(600, 40, 3)[1]
+    assert list(result.baselines) == [rule.name for rule in BASELINES]
+    for name, oos in result.baselines.items():
+        curve = full.baseline_equity[name]
+        assert oos.bars == result.out_of_sample.bars
+        assert oos.total_return == pytest.approx(curve[-1] / curve[first - 1] - 1.0, abs=1e-12)

@@ -35,14 +35,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
 import numpy as np
 import numpy.typing as npt
 
-from tui_trader.core import annualise
+from tui_trader.core import annualise, baselines
 from tui_trader.core.annualise import Annualisation
 from tui_trader.core.backtest import Bars, FillFn, Market, PolicyLike, Run
 from tui_trader.core.stats import (
@@ -118,6 +118,9 @@ class WalkForwardResult:
     candidates: tuple[str, ...]
     returns: _Vector  # the out-of-sample book's per-step returns
     timestamps: tuple[datetime, ...]  # the step each return ends at
+    # every classic baseline (core/baselines.py) over the same out-of-sample steps, held by
+    # the same engine with the same costs: what the policy is read against
+    baselines: Mapping[str, OutOfSample] = field(default_factory=dict)
 
 
 def fold_bounds(steps: int, warmup: int, folds: int) -> list[int]:
@@ -288,7 +291,21 @@ def run_walk_forward(
             seed=seed,
         )
 
+    references = {
+        name: market.hold(rule.weights, rule.rebalance, cost=cost, equity0=starting_equity)
+        for name, rule in baselines.baselines(market.close, periods, seed).items()
+    }
     return WalkForwardResult(
+        baselines={
+            name: _stats(
+                _returns(book.equity)[oos],
+                book.exposed[first - 1 : steps - 1],
+                _traded(market.weights(book), first, steps),
+                periods,
+                stamps[first - 1 :],
+            )
+            for name, book in references.items()
+        },
         folds=tuple(made),
         warmup_end=stamps[bounds[0]],
         in_sample_only=(stamps[bounds[0]], stamps[bounds[1] - 1]),

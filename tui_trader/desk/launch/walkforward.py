@@ -103,6 +103,7 @@ def _summary(result: WalkForwardResult) -> dict[str, Any]:
             for f in result.folds
         ],
         "out_of_sample": asdict(result.out_of_sample),
+        "baselines_out_of_sample": {n: asdict(b) for n, b in result.baselines.items()},
         "shuffled_control": asdict(result.shuffled),
         "sign_control": asdict(result.signs),
     }
@@ -165,7 +166,23 @@ def report(
     )
     for name, r in runs.items():
         print(_table(name, r))
+    first = next(iter(runs.values()))
+    print(_baselines(first))
     return EXIT_OK
+
+
+def _baselines(r: WalkForwardResult) -> str:
+    """The classic baselines over the same out-of-sample steps, same engine, same costs."""
+    lines = [
+        f"baselines over the same out-of-sample span ({r.out_of_sample.bars:,} bars, same costs):",
+        f"  {'':22}{'return':>9}{'sharpe +- se':>15}{'max dd':>9}{'exposure':>10}",
+    ]
+    for name, o in r.baselines.items():
+        lines.append(
+            f"  {name:22}{o.total_return * 100:8.2f}%{o.sharpe:8.2f} +-{o.sharpe_se:5.2f}"
+            f"{o.max_drawdown * 100:8.2f}%{o.exposure * 100:9.1f}%"
+        )
+    return "\n".join(lines)
 
 
 def _table(name: str, r: WalkForwardResult) -> str:
