@@ -276,3 +276,11 @@ def test_a_book_that_never_trades_is_in_the_middle_of_its_null() -> None:
         seed=0,
     )
     assert t.observed == 0.0 and t.p_value == 1.0 and t.percentile == 50.0
+
+
+def test_annual_return_compounds_and_never_overflows() -> None:
+    from tui_trader.core.stats import annual_return
+
+    assert annual_return(0.21, 504, 252) == pytest.approx(0.1)  # 1.1 ** 2 over two years
+    assert annual_return(5.0, 3, 98_280) == math.inf  # a big move over a few minute bars
+    assert annual_return(-1.0, 10, 252) == -1.0 and annual_return(0.5, 0, 252) == 0.0

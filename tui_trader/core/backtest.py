@@ -50,6 +50,7 @@ from tui_trader.core.policy import Decision
 from tui_trader.core.stats import (
     Null,
     PermutationTest,
+    annual_return,
     drawdown,
     permutation_test,
     sharpe,
@@ -288,8 +289,7 @@ def _stats(
         )
     returns = np.diff(curve) / curve[:-1]
     total = float(curve[-1] / equity0 - 1.0)
-    growth = math.log1p(total) * periods_per_year / (len(curve) - 1) if total > -1.0 else -math.inf
-    annual = math.expm1(growth) if growth < 709 else math.inf  # a few bars can overflow a year
+    annual = annual_return(total, len(curve) - 1, periods_per_year)
     fall = drawdown(curve)
     held = run.exposed[:-1]
     hit = float(np.mean(returns[held] > 0)) if held.any() else 0.0

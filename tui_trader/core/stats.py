@@ -46,6 +46,7 @@ __all__ = [
     "Drawdown",
     "Null",
     "PermutationTest",
+    "annual_return",
     "drawdown",
     "permutation_test",
     "sharpe",
@@ -66,6 +67,17 @@ NULLS: dict[str, str] = {
     "direction": "each position run's sign flipped at random (timing, holding times and "
     "gross exposure kept)",
 }
+
+
+def annual_return(total: float, steps: int, periods_per_year: float) -> float:
+    """The compound annual return of ``total`` earned over ``steps`` periods, through logs so
+    a big move over a few bars gives ``inf`` rather than an overflow; -1 for a total loss."""
+    if steps <= 0:
+        return 0.0
+    if total <= -1.0:
+        return -1.0
+    growth = math.log1p(total) * periods_per_year / steps
+    return math.expm1(growth) if growth < 709 else math.inf
 
 
 def sharpe(returns: _Vector, periods_per_year: float) -> float:

@@ -47,6 +47,7 @@ from tui_trader.core.annualise import Annualisation
 from tui_trader.core.backtest import Bars, FillFn, Market, PolicyLike, Run
 from tui_trader.core.stats import (
     PermutationTest,
+    annual_return,
     drawdown,
     permutation_test,
     sharpe,
@@ -162,8 +163,7 @@ def _stats(
 ) -> OutOfSample:
     curve = np.concatenate([[1.0], np.cumprod(1.0 + r)])
     total = float(curve[-1] - 1.0)
-    years = r.size / periods
-    annual = (1.0 + total) ** (1.0 / years) - 1.0 if total > -1.0 and years > 0 else -1.0
+    annual = annual_return(total, int(r.size), periods)
     fall = drawdown(curve)
     days = stamps[min(fall.end, len(stamps) - 1)] - stamps[max(fall.peak - 1, 0)]
     return OutOfSample(
