@@ -43,6 +43,7 @@ CSS = """
 DeskScreen { layout: vertical; }
 #desk-header { height: 1; background: $panel; padding: 0 1; }
 #desk-header.-live { background: $breaker-tripped 40%; }
+#views { height: 1fr; }
 #panes { height: 1fr; grid-gutter: 0; }
 #panes > * { border: round $panel-lighten-2; border-title-color: $primary; border-title-style: bold;
     border-subtitle-color: $foreground-muted; height: 1fr; }

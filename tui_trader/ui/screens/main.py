@@ -19,7 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid
 from textual.screen import Screen
-from textual.widgets import Input
+from textual.widgets import ContentSwitcher, Input
 
 from tui_trader.core.risk import BreakerState
 from tui_trader.desk.snapshot import DeskSnapshot
@@ -74,6 +74,7 @@ class DeskScreen(Screen[None]):
         ),
         Binding("z", "zoom", "Zoom", show=False, tooltip="zoom the focused pane (again: back)"),
         Binding("escape", "unfilter", "Clear filter", show=False),
+        Binding("1", "view('panes')", "Desk", show=False, tooltip="the desk: every pane"),
     ]
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
 
@@ -99,12 +100,13 @@ class DeskScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield DeskHeader()
-        with Grid(id="panes"):  # grid order: see the layouts in app.CSS
-            yield EventsPane()
-            yield PositionsPane()
-            yield SignalsPane()
-            yield ConnectionPane()
-            yield BreakersPane()
+        with ContentSwitcher(initial="panes", id="views"):  # noqa: SIM117 (views go beside)
+            with Grid(id="panes"):  # grid order: see the layouts in app.CSS
+                yield EventsPane()
+                yield PositionsPane()
+                yield SignalsPane()
+                yield ConnectionPane()
+                yield BreakersPane()
         yield Input(placeholder="filter: words matching symbol, type or stream", id="filter")
         yield DeskFooter()  # ctrl+p is in the help; 80 columns are few
 
@@ -355,6 +357,13 @@ class DeskScreen(Screen[None]):
             self.minimize()
         elif self.query_one(EventsPane).filter_text:
             self.query_one(EventsPane).set_filter("")
+
+    def action_view(self, name: str) -> None:
+        """Show one view of the screen (the keys 1, 2, ...): each gives its panes the room."""
+        switcher = self.query_one("#views", ContentSwitcher)
+        if switcher.current != name:
+            switcher.current = name
+            self._dirty = True
 
     def action_zoom(self) -> None:
         if self.maximized is not None:
