@@ -16,6 +16,7 @@ from textual.widgets import Input
 from tests.ui.frozen import FrozenDesk, backoff, halted, polling
 from tui_trader.config import load_settings
 from tui_trader.ui.app import TraderApp, build_app
+from tui_trader.ui.hints import HintMemory
 from tui_trader.ui.screens.confirm import ConfirmScreen
 from tui_trader.ui.screens.help import HelpScreen
 from tui_trader.ui.screens.order_entry import OrderEntryScreen
@@ -23,6 +24,7 @@ from tui_trader.ui.themes import ThemeMemory, load_themes
 
 WIDE = (160, 50)
 NARROW = (80, 24)
+MEDIUM = (100, 30)
 SHIPPED = sorted(load_themes(None).themes)
 
 Snap = Callable[..., bool]
@@ -36,7 +38,9 @@ def make_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., T
     (tmp_path / "none.toml").write_text("")
     monkeypatch.setenv("TEXTUAL_ANIMATIONS", "none")
 
-    def make(desk: FrozenDesk | None = None, theme: str = "desk-dark") -> TraderApp:
+    def make(
+        desk: FrozenDesk | None = None, theme: str = "desk-dark", first_run: bool = False
+    ) -> TraderApp:
         memory = ThemeMemory(tmp_path / "theme.json")
         memory.set(theme)
         app = build_app(
@@ -45,6 +49,7 @@ def make_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., T
             user_themes=tmp_path / "no-user-themes",
             memory=memory,
             start_desk=False,
+            hints=HintMemory(tmp_path / "hints.json") if first_run else None,
         )
         app.animation_level = "none"
         return app
@@ -77,6 +82,16 @@ def test_streaming_wide(snap_compare: Snap, make_app: Callable[..., TraderApp]) 
 
 def test_streaming_80x24(snap_compare: Snap, make_app: Callable[..., TraderApp]) -> None:
     assert snap_compare(make_app(), terminal_size=NARROW, run_before=settle())
+
+
+def test_streaming_100_columns(snap_compare: Snap, make_app: Callable[..., TraderApp]) -> None:
+    """At 100 columns the signals pane spans the screen: forecast, uncertainty, target and
+    current weight side by side, not two columns."""
+    assert snap_compare(make_app(), terminal_size=MEDIUM, run_before=settle())
+
+
+def test_first_run_hint_80x24(snap_compare: Snap, make_app: Callable[..., TraderApp]) -> None:
+    assert snap_compare(make_app(first_run=True), terminal_size=NARROW, run_before=settle())
 
 
 def test_backoff_with_countdown(snap_compare: Snap, make_app: Callable[..., TraderApp]) -> None:

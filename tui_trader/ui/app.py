@@ -35,6 +35,7 @@ from tui_trader.ui.themes import (
 
 if TYPE_CHECKING:
     from tui_trader.config import Settings
+    from tui_trader.ui.hints import HintMemory
     from tui_trader.ui.port import DeskPort
 
 log = logging.getLogger("tui_trader.ui")
@@ -52,10 +53,16 @@ DeskScreen { layout: vertical; }
 #connection-body { height: 10; }
 #panes > * { scrollbar-size: 1 1; scrollbar-background: $surface; scrollbar-color: $primary 40%; }
 #filter { dock: bottom; margin: 0 0 1 0; }
+#hint { dock: bottom; height: 1; margin: 0 0 1 0; padding: 0 1; background: $boost;
+    color: $foreground-muted; }
 
 /* children in order: events, positions, signals, connection, breakers */
 DeskScreen.-narrow #panes { grid-size: 2 3; grid-columns: 1fr 1fr; grid-rows: 1fr 1fr 1fr; }
 DeskScreen.-narrow #breakers { column-span: 2; }
+/* 100-119 columns: the signals pane takes the whole width (forecast, uncertainty, target and
+   current weight side by side), connection and breakers share the last row */
+DeskScreen.-medium #panes { grid-size: 2 3; grid-columns: 1fr 1fr; grid-rows: 1fr 1fr 1fr; }
+DeskScreen.-medium #signals { column-span: 2; }
 DeskScreen.-wide #panes { grid-size: 2 3; grid-columns: 1fr 2fr; grid-rows: 1fr 1fr 1fr; }
 DeskScreen.-wide #events { row-span: 2; }
 
@@ -116,8 +123,10 @@ class TraderApp(App[None]):
         mode: str = "sim",
         start_desk: bool = True,
         freeze_gc: bool = False,
+        hints: HintMemory | None = None,
     ) -> None:
         super().__init__()
+        self.hints = hints  # None: no first-run hint (tests, benches)
         self.freeze_gc = freeze_gc
         self.desk = desk
         self.themes = themes
@@ -136,7 +145,8 @@ class TraderApp(App[None]):
         return theme_variable_defaults(self.current_theme)
 
     def on_mount(self) -> None:
-        self.desk_screen = DeskScreen(self.desk, self.hz)
+        first_run = self.hints is not None and not self.hints.seen()
+        self.desk_screen = DeskScreen(self.desk, self.hz, hint=first_run)
         self.push_screen(self.desk_screen)
         for problem in self.themes.problems:
             self.notify(f"theme skipped: {problem}", severity="warning", timeout=8)
@@ -235,6 +245,7 @@ def build_app(
     memory: ThemeMemory | None = None,
     start_desk: bool = True,
     freeze_gc: bool = False,
+    hints: HintMemory | None = None,
 ) -> TraderApp:
     """The app over ``desk``; tests pass a frozen desk, a theme memory in a temp dir and
     ``start_desk=False`` when the desk must not run."""
@@ -248,4 +259,5 @@ def build_app(
         mode=settings.mode.value,
         start_desk=start_desk,
         freeze_gc=freeze_gc,
+        hints=hints,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tui_trader.ui.app import build_app
+from tui_trader.ui.hints import HintMemory
 from tui_trader.ui.themes import ThemeMemory
 
 if TYPE_CHECKING:
@@ -17,5 +18,5 @@ if TYPE_CHECKING:
 
 
 def show_desk(settings: Settings, desk: DeskPort) -> None:
-    app = build_app(settings, desk, memory=ThemeMemory(), freeze_gc=True)
+    app = build_app(settings, desk, memory=ThemeMemory(), freeze_gc=True, hints=HintMemory())
     app.run()

@@ -16,10 +16,7 @@ from __future__ import annotations
 
 import difflib
 import importlib.util
-import json
-import os
 import re
-import tempfile
 import tomllib
 from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
@@ -28,11 +25,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import platformdirs
 from textual.color import Color, ColorParseError
 from textual.theme import Theme
 
-from tui_trader.config import APP_NAME, default_config_file
+from tui_trader.config import default_config_file
+from tui_trader.ui.state_file import read_json, state_dir, write_json
 
 __all__ = [
     "BUNDLED_PACKAGE",
@@ -341,7 +338,7 @@ def pick_theme(available: Container[str], remembered: str | None, configured: st
 
 
 def _default_memory_file() -> Path:
-    return Path(platformdirs.user_state_dir(APP_NAME, appauthor=False)) / "theme.json"
+    return state_dir() / "theme.json"
 
 
 class ThemeMemory:
@@ -352,31 +349,9 @@ class ThemeMemory:
 
     def get(self) -> str | None:
         """The remembered name, or None when nothing usable is stored."""
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):  # missing, unreadable, not UTF-8, not JSON
-            return None
-        name = data.get("theme") if isinstance(data, dict) else None
+        name = read_json(self.path).get("theme")
         return name if isinstance(name, str) and name else None
 
     def set(self, name: str) -> bool:
         """Remember ``name``; the file is replaced whole. False if it could not be written."""
-        text = json.dumps({"theme": name}) + "\n"
-        temp: str | None = None
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temp = tempfile.mkstemp(
-                prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
-            )
-            with os.fdopen(handle, "w", encoding="utf-8") as file:
-                file.write(text)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temp, self.path)
-            temp = None
-        except OSError:
-            return False
-        finally:
-            if temp is not None:
-                Path(temp).unlink(missing_ok=True)
-        return True
+        return write_json(self.path, {"theme": name})

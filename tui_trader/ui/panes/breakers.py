@@ -15,11 +15,11 @@ from tui_trader.ui.panes.titles import retitle
 
 COLUMNS = (
     Column("name", "Breaker", 16),
-    Column("value", "Value", 10),
-    Column("limit", "Limit", 10),
+    Column("value", "Value", 10, essential=False, drop=6),
+    Column("limit", "Limit", 10, essential=False, drop=7),
     Column("state", "State", 8),
-    Column("at", "Tripped", 8),
-    Column("reason", "Reason", 34, essential=False),
+    Column("at", "Tripped", 8, essential=False, drop=8),
+    Column("reason", "Reason", 34, essential=False, drop=9),
 )
 
 

@@ -26,6 +26,9 @@ from tui_trader.ui.panes.titles import retitle
 KEEP = 2000  # rows held for filtering and scroll-back; the pane shows at most this many
 PER_FRAME = 50  # rows added per repaint at most: a tall pane's worth, far less than a burst
 
+# A row without a symbol names its stream in five cells: whole words, not "accou"
+_STREAM_LABELS = {"accounts": "acct", "trades": "trade", "nta": "nta"}
+
 # Server text is shown as typed, on one row: control characters would move the cursor.
 _CONTROLS = {c: " " if chr(c) in "\t\n\r" else "?" for c in (*range(32), 127)}
 
@@ -143,7 +146,8 @@ class EventsPane(ScrollView, can_focus=True):
         if row.symbol:
             segments.append(Segment(f"{row.symbol:<5} ", s.bold))
         else:
-            segments.append(Segment(f"{row.stream[:5]:<5} ", s.muted))
+            label = _STREAM_LABELS.get(row.stream, row.stream[:5])
+            segments.append(Segment(f"{label:<5} ", s.muted))
         text = row.text.translate(_CONTROLS)
         body = text if text.startswith(row.kind) else f"{row.kind} {text}"
         segments.append(Segment(body, s.of_line(row)))
@@ -165,6 +169,9 @@ class EventsPane(ScrollView, can_focus=True):
         if not 0 <= index < len(self._rows):
             return Strip.blank(width, base)
         strip = Strip(self._segments(self._rows[index]))
+        if strip.cell_length > width > 1:  # cut: say so, never end on half a word silently
+            cut = list(strip.crop(0, width - 1))
+            strip = Strip([*cut, Segment("…", self._styles.muted)], width)
         return strip.crop_extend(0, width, None).apply_style(base)
 
     def _resized(self, following: bool) -> None:

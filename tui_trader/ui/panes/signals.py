@@ -18,14 +18,17 @@ from tui_trader.ui.colours import Colours
 from tui_trader.ui.panes.table import Cell, Column, KeyedTable
 from tui_trader.ui.panes.titles import retitle
 
+# What a narrow pane keeps: the forecast, its uncertainty, the target and the current weight
+# (the sizing's inputs and output), and the gate; the decision's words go first, then the
+# convexity score (an input the sizing may not even use).
 COLUMNS = (
     Column("symbol", "Symbol", 6),
     Column("mu", "μ", 7),
-    Column("sigma", "σ", 6, essential=False),  # noqa: RUF001
-    Column("cvx", "Cvx", 6, essential=False),
-    Column("target", "Target", 7, essential=False),
-    Column("current", "Now", 7, essential=False),
-    Column("decision", "Decision", 24, essential=False),
+    Column("sigma", "σ", 6, essential=False, drop=3),  # noqa: RUF001
+    Column("cvx", "Cvx", 6, essential=False, drop=8),
+    Column("target", "Target", 7, essential=False, drop=2),
+    Column("current", "Now", 7, essential=False, drop=1),
+    Column("decision", "Decision", 24, essential=False, drop=9),
     Column("gate", "Gate", 16),
 )
 

@@ -31,6 +31,7 @@ class Column(NamedTuple):
     label: str
     width: int
     essential: bool = True  # kept when the pane is too narrow for every column
+    drop: int = 0  # non-essential columns leave in this order, highest first (ties: rightmost)
 
 
 class _Drawn(NamedTuple):
@@ -47,8 +48,9 @@ class KeyedTable(ScrollView, can_focus=True):
     only, so a high event rate never rebuilds the table or resets the trader's scroll. The
     header stays on top while the rows scroll. Widths are fixed per column, so a value growing
     from "-" to "101,234.56" never moves the columns; a cell longer than its column ends in
-    "…". When the pane is narrower than every column needs (80x24), the non-essential columns
-    are left out rather than scrolled out of sight."""
+    "…". When the pane is narrower than every column needs (80x24), non-essential columns are
+    left out one at a time (``Column.drop``) until the rest fit, rather than scrolled out of
+    sight: a pane loses its least useful column first, not all of them at once."""
 
     COMPONENT_CLASSES = {"keyed-table--header"}
     DEFAULT_CSS = """
@@ -87,12 +89,29 @@ class KeyedTable(ScrollView, can_focus=True):
         return len(self._keys)
 
     def on_resize(self, event: events.Resize) -> None:
-        width = self.scrollable_content_region.width
-        compact = 0 < width < self.full_width
-        if compact != self.compact:
-            self.compact = compact
-            self._shown = tuple(i for i, c in enumerate(self._spec) if c.essential or not compact)
+        shown = self.fitting(self.scrollable_content_region.width)
+        self.compact = len(shown) < len(self._spec)
+        if shown != self._shown:
+            self._shown = shown
             self.forget_drawn()
+
+    def fitting(self, width: int) -> tuple[int, ...]:
+        """The columns shown at ``width``: every one, less non-essential ones in their drop
+        order until the rest fit (or none is left to drop)."""
+        shown = list(range(len(self._spec)))
+        if width <= 0:
+            return tuple(shown)
+        pad = 2 * self.CELL_PADDING
+        droppable = sorted(
+            (i for i, c in enumerate(self._spec) if not c.essential),
+            key=lambda i: (self._spec[i].drop, i),
+            reverse=True,
+        )
+        for i in droppable:
+            if sum(self._spec[j].width + pad for j in shown) <= width:
+                break
+            shown.remove(i)
+        return tuple(shown)
 
     def forget_drawn(self) -> None:
         """Render every row again at the next paint (new columns, new theme colours)."""

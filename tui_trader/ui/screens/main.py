@@ -18,6 +18,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid
+from textual.events import Key
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Input
 
@@ -29,6 +30,7 @@ from tui_trader.ui.panes.connection import ConnectionPane
 from tui_trader.ui.panes.events import EventsPane
 from tui_trader.ui.panes.footer import DeskFooter
 from tui_trader.ui.panes.header import DeskHeader
+from tui_trader.ui.panes.hint import HintLine
 from tui_trader.ui.panes.positions import PositionsPane
 from tui_trader.ui.panes.signals import SignalsPane
 from tui_trader.ui.screens.choice import ChoiceScreen
@@ -76,10 +78,11 @@ class DeskScreen(Screen[None]):
         Binding("escape", "unfilter", "Clear filter", show=False),
         Binding("1", "view('panes')", "Desk", show=False, tooltip="the desk: every pane"),
     ]
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-medium"), (120, "-wide")]
 
-    def __init__(self, desk: DeskPort, hz: float = 10.0) -> None:
+    def __init__(self, desk: DeskPort, hz: float = 10.0, *, hint: bool = False) -> None:
         super().__init__(id="desk")
+        self.hint = hint  # the first-run hint line is up (until the first key)
         self.desk = desk
         self.hz = min(max(hz, 1.0), MAX_HZ)
         self.tick_hz = min(2 * self.hz, MAX_HZ)  # two halves per repaint: see _tick
@@ -98,6 +101,19 @@ class DeskScreen(Screen[None]):
     def _mark(self) -> None:
         self._dirty = True
 
+    def on_key(self, event: Key) -> None:
+        self.hint_done()
+
+    def hint_done(self) -> None:
+        """The trader pressed a key: the first-run hint has done its job, for good."""
+        if not self.hint:
+            return
+        self.hint = False
+        self.query_one(HintLine).display = False
+        hints = getattr(self.app, "hints", None)
+        if hints is not None:
+            hints.mark_seen()
+
     def compose(self) -> ComposeResult:
         yield DeskHeader()
         with ContentSwitcher(initial="panes", id="views"):  # noqa: SIM117 (views go beside)
@@ -108,10 +124,12 @@ class DeskScreen(Screen[None]):
                 yield ConnectionPane()
                 yield BreakersPane()
         yield Input(placeholder="filter: words matching symbol, type or stream", id="filter")
+        yield HintLine(id="hint")
         yield DeskFooter()  # ctrl+p is in the help; 80 columns are few
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
+        self.query_one(HintLine).display = self.hint
         self.app.theme_changed_signal.subscribe(self, self._theme_changed)
         self.set_interval(1 / self.tick_hz, self._tick)
         self.paint()
@@ -207,6 +225,7 @@ class DeskScreen(Screen[None]):
 
     # ---------------------------------------------------------------------- actions
     def action_pause(self) -> None:
+        self.hint_done()  # a priority key never reaches on_key
         snap = self.desk.snapshot()
         if snap.risk.paused:
             state = self.desk.resume()
