@@ -85,6 +85,7 @@ class Player:
         out = []
         while self._next is not None and self.at is not None and self._next.t <= self.at:
             out.append(self._take())
+        self._skip_idle()
         return out
 
     def _advance(self, now: float) -> None:
@@ -97,7 +98,13 @@ class Player:
             self._wall, self.at = now, self._next.t if self.at is None else self.at
         self.at += (now - self._wall) * self.speed
         self._wall = now
-        if self._next.t - self.at > self.max_idle * self.speed:  # a silence: skip most of it
+        self._skip_idle()
+
+    def _skip_idle(self) -> None:
+        """A silence longer than ``max_idle`` at this speed: skip to ``max_idle`` before."""
+        if self._next is None or self.at is None or self.speed is None or self.paused:
+            return
+        if self._next.t - self.at > self.max_idle * self.speed:
             self.at = self._next.t - self.max_idle * self.speed
 
     def wait(self) -> float | None:

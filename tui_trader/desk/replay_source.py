@@ -10,6 +10,7 @@ has received). Steps are read lazily, a page at a time: a long journal is never 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -96,7 +97,8 @@ class Recording:
                     else:
                         yield AuditStep(t, rowid, a, b, _data(payload))
         finally:
-            cur.close()
+            with contextlib.suppress(sqlite3.ProgrammingError):  # the recording was closed
+                cur.close()
 
 
 def _data(text: str) -> dict[str, Any]:
