@@ -91,7 +91,7 @@ def record(path: Path) -> None:
         j.audit(
             "state",
             {"from": "ACTIVE", "to": "HALTED", "breakers": [
-                {"name": "DAILY_LOSS", "state": "tripped", "value": "2500", "reason": "DAILY_LOSS: x",
+                {"name": "DAILY_LOSS", "state": "tripped", "value": "2500", "reason": "DAILY_LOSS: x",  # noqa: E501
                  "tripped_at": "2026-11-24T15:05:00+00:00"}]},
         )  # fmt: skip
         at(60)

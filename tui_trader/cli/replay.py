@@ -52,8 +52,8 @@ def add_replay_parser(sub: argparse._SubParsersAction[Parser]) -> None:
         dest="start",
         type=_from,
         metavar="T",
-        help="start at T: an ISO time (UTC when no zone) or -30m / -1h / -2d before the end;"
-        " what comes before plays at once",
+        help="start at T: an ISO time (UTC when no zone) or -30m / -1h / -2d before the end"
+        " (written --from=-1h); what comes before plays at once",
     )
     rep.add_argument(
         "--speed",
