@@ -334,7 +334,8 @@ class ReplayDesk(BrokerEvents):
         for b in self._limits_view:
             seen = self._breakers.get(str(b.name))
             if seen is None:
-                breakers.append(replace(b, value=None))  # not recorded: not known
+                # not listed at the last state change: it was OK then; its value is not known
+                breakers.append(replace(b, value=None, state=BreakerState.OK, reason=None))
                 continue
             with contextlib.suppress(ValueError):
                 b = replace(
@@ -351,7 +352,7 @@ class ReplayDesk(BrokerEvents):
         at = self._replay_time()
         return DeskSnapshot(
             at=at,
-            target=f"replay of {self.recording.path}",
+            target=f"replay of {self.recording.path.name}",
             trading=False,
             connection=ConnectionStatus(State.STOPPED, (), at=at),
             book=self.portfolio.snapshot(),
