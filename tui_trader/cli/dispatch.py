@@ -19,6 +19,7 @@ from tui_trader.cli.desk import (
     cmd_desk,
     cmd_headless,
 )
+from tui_trader.cli.replay import add_replay_parser, cmd_replay
 from tui_trader.cli.sim import add_sim_parser, cmd_sim
 from tui_trader.config import ConfigError, load_settings
 
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_headless_parser(sub)
     add_backtest_parser(sub)
     add_lever_parsers(sub)
+    add_replay_parser(sub)
     return parser
 
 
@@ -78,6 +80,8 @@ def _main(argv: Sequence[str] | None) -> int:
         return cmd_sim(settings, args)
     if args.command == "headless":
         return cmd_headless(settings, args)
+    if args.command == "replay":
+        return cmd_replay(settings, args)
     if args.command == "backtest":
         from tui_trader.desk.launch import backtest
 

@@ -26,6 +26,8 @@ ACCOUNT_TRIES = 3
 ACCOUNT_SETTLE = 0.25
 """Seconds to let in-flight trade events land between two tries (times the try number)."""
 ACCOUNT_RETRY_MAX = 60.0
+LEDGER_FIELDS = {"symbol", "qty", "side", "avg_entry_price", "current_price"}
+"""What the ``ledger`` audit entry keeps of each position: what the ledger takes of it."""
 
 
 class AccountSync(DeskBase):
@@ -86,6 +88,16 @@ class AccountSync(DeskBase):
     ) -> None:
         self._account = account.account_number or account.id
         corrections = self.portfolio.reconcile(positions, account.cash)
+        # the account as read, so a replay of the journal starts from the same ledger
+        self._audit(
+            "ledger",
+            {
+                "why": why,
+                "account": self._account,
+                "cash": str(account.cash),
+                "positions": [p.model_dump(mode="json", include=LEDGER_FIELDS) for p in positions],
+            },
+        )
         gone = self.working.sync(orders, since=since)
         book = self.portfolio.snapshot()
         if not book.account_known:  # never read, or a new day: the broker's previous close

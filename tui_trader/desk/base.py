@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from tui_trader.core.risk import BreakerState
+
 if TYPE_CHECKING:
     import httpx
 
@@ -153,8 +155,25 @@ class DeskBase:
         after, before = self.risk.state, self._state_told
         if after != before and symbol is None:
             self._state_told = after
-            self._audit("state", {"from": str(before), "to": str(after)})
+            self._audit(
+                "state",
+                {"from": str(before), "to": str(after), "breakers": self._breakers_data()},
+            )
             self._notice(f"trading state {before} -> {after}")
+
+    def _breakers_data(self) -> list[dict[str, str | None]]:
+        """The breakers that are not OK, as a replay shows them."""
+        return [
+            {
+                "name": str(b.name),
+                "state": str(b.state),
+                "value": None if b.value is None else str(b.value),
+                "reason": b.reason,
+                "tripped_at": None if b.tripped_at is None else b.tripped_at.isoformat(),
+            }
+            for b in self.risk.snapshot().breakers
+            if b.state is not BreakerState.OK
+        ]
 
     def _audit(self, kind: str, data: Mapping[str, Any], symbol: str | None = None) -> None:
         try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections import deque
@@ -168,7 +169,9 @@ class MarketFeed(LiveData, AccountSync, OrderWorker, Commands):
             symbol, price, book.equity, pos.qty if pos is not None else Decimal(0), at
         )
         self._signals[symbol] = decision
-        self._audit("signal", _decision_data(decision), symbol)
+        # the price decided at and the bar's close: what a replay marks the ledger with
+        seen = {"price": str(price), "close": str(close), "convexity": self._reading_data(symbol)}
+        self._audit("signal", {**_decision_data(decision), **seen}, symbol)
         qty = fit_to_limits(
             decision.proposed_qty,
             pos.qty if pos is not None else Decimal(0),
@@ -202,6 +205,10 @@ class MarketFeed(LiveData, AccountSync, OrderWorker, Commands):
         if verdict.allowed:
             self.working.add(order)  # counts from now: the next check sees it
             await self._queue.put((order, "policy"))
+
+    def _reading_data(self, symbol: str) -> dict[str, Any] | None:
+        reading = self._readings.get(symbol)
+        return None if reading is None else dataclasses.asdict(reading)
 
     async def _housekeeping(self) -> None:
         """The account when it must be read again, the market clock, lost answers."""

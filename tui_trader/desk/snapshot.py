@@ -56,6 +56,18 @@ class FlattenPreview:
 
 
 @dataclass(frozen=True)
+class ReplayStatus:
+    """Where a replay of the journal is (``tui-trader replay``): the header shows it."""
+
+    at: datetime | None  # the journal time being replayed
+    speed: float | None  # times real time; None: as fast as it can
+    paused: bool
+    ended: bool
+    played: int  # steps (events and decisions) played so far
+    source: str  # the journal's file name
+
+
+@dataclass(frozen=True)
 class DeskSnapshot:
     """Everything the screen shows, at one moment, immutable."""
 
@@ -82,3 +94,4 @@ class DeskSnapshot:
     faults: tuple[str, ...] = ()  # the SIM fault menu's keys; empty when not on the emulator
     market_data: DataStreamStatus | None = None  # the data stream; None: REST polling only
     quote_ages: Mapping[str, float] = field(default_factory=dict)  # seconds, per symbol
+    replay: ReplayStatus | None = None  # a replay of the journal, not a live desk

@@ -36,7 +36,7 @@ from tui_trader.ui.themes import (
 if TYPE_CHECKING:
     from tui_trader.config import Settings
     from tui_trader.ui.hints import HintMemory
-    from tui_trader.ui.port import DeskPort
+    from tui_trader.ui.port import DeskPort, ReplayPort
 
 log = logging.getLogger("tui_trader.ui")
 
@@ -124,9 +124,11 @@ class TraderApp(App[None]):
         start_desk: bool = True,
         freeze_gc: bool = False,
         hints: HintMemory | None = None,
+        replay: ReplayPort | None = None,
     ) -> None:
         super().__init__()
         self.hints = hints  # None: no first-run hint (tests, benches)
+        self.replay = replay  # a recorded session, read-only (tui-trader replay)
         self.freeze_gc = freeze_gc
         self.desk = desk
         self.themes = themes
@@ -145,8 +147,7 @@ class TraderApp(App[None]):
         return theme_variable_defaults(self.current_theme)
 
     def on_mount(self) -> None:
-        first_run = self.hints is not None and not self.hints.seen()
-        self.desk_screen = DeskScreen(self.desk, self.hz, hint=first_run)
+        self.desk_screen = self._desk_screen()
         self.push_screen(self.desk_screen)
         for problem in self.themes.problems:
             self.notify(f"theme skipped: {problem}", severity="warning", timeout=8)
@@ -156,6 +157,14 @@ class TraderApp(App[None]):
             self._desk_worker = self.run_worker(
                 self.desk.run(), name="desk", group="desk", exclusive=True, exit_on_error=False
             )
+
+    def _desk_screen(self) -> DeskScreen:
+        if self.replay is not None:
+            from tui_trader.ui.screens.replay import ReplayScreen
+
+            return ReplayScreen(self.replay, self.hz)
+        first_run = self.hints is not None and not self.hints.seen()
+        return DeskScreen(self.desk, self.hz, hint=first_run)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker is not self._desk_worker:
@@ -177,10 +186,12 @@ class TraderApp(App[None]):
         if isinstance(self.screen, HelpScreen):
             return
         sections = [("Desk", DeskScreen.BINDINGS), ("App", self.BINDINGS)]
+        if self.desk_screen is not None and self.replay is not None:
+            sections.insert(0, ("Replay (trading keys are off)", type(self.desk_screen).BINDINGS))
         extra = [
             Binding("ctrl+p", "command_palette", "Command palette", tooltip="every command by name")
         ]
-        self.push_screen(HelpScreen([*sections[:1], ("App", [*self.BINDINGS, *extra])]))  # type: ignore[list-item]
+        self.push_screen(HelpScreen([*sections[:-1], ("App", [*self.BINDINGS, *extra])]))  # type: ignore[list-item]
 
     def action_next_theme(self) -> None:
         names = list(self.themes.themes) or [self.theme]
@@ -203,6 +214,8 @@ class TraderApp(App[None]):
             self.exit()
 
     async def _quit_lines(self) -> list[str | Text]:
+        if self.replay is not None:
+            return ["Leave the replay? It was read-only: nothing was sent to any broker."]
         try:
             preview = await asyncio.wait_for(self.desk.preview_flatten(), 3)
         except TimeoutError:
@@ -246,6 +259,7 @@ def build_app(
     start_desk: bool = True,
     freeze_gc: bool = False,
     hints: HintMemory | None = None,
+    replay: ReplayPort | None = None,
 ) -> TraderApp:
     """The app over ``desk``; tests pass a frozen desk, a theme memory in a temp dir and
     ``start_desk=False`` when the desk must not run."""
@@ -260,4 +274,5 @@ def build_app(
         start_desk=start_desk,
         freeze_gc=freeze_gc,
         hints=hints,
+        replay=replay,
     )

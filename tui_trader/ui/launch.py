@@ -14,9 +14,15 @@ from tui_trader.ui.themes import ThemeMemory
 
 if TYPE_CHECKING:
     from tui_trader.config import Settings
-    from tui_trader.ui.port import DeskPort
+    from tui_trader.ui.port import DeskPort, ReplayPort
 
 
 def show_desk(settings: Settings, desk: DeskPort) -> None:
     app = build_app(settings, desk, memory=ThemeMemory(), freeze_gc=True, hints=HintMemory())
+    app.run()
+
+
+def show_replay(settings: Settings, desk: ReplayPort) -> None:
+    """A recorded session on the same screen, read-only (``tui-trader replay``)."""
+    app = build_app(settings, desk, memory=ThemeMemory(), replay=desk)
     app.run()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from tui_trader.desk.snapshot import DeskSnapshot
+from tui_trader.desk.snapshot import DeskSnapshot, ReplayStatus
 from tui_trader.ui import format as fmt
 from tui_trader.ui.colours import Colours
 from tui_trader.ui.panes.breakers import state_style
@@ -26,6 +26,8 @@ class DeskHeader(Static):
             "LIVE": f"bold reverse {c.tripped}",
         }.get(mode, "bold reverse")
         badge = " ◆ LIVE MONEY ◆ " if mode == "LIVE" else f" {mode} "
+        if snap.replay is not None:  # a recording, whatever account it was
+            badge, badge_style = " ◀ REPLAY ", f"bold reverse {c.warning}"
         book = snap.book
         day_pct = book.day_pnl / book.day_start_equity * 100 if book.day_start_equity else None
         risk = snap.risk
@@ -45,7 +47,23 @@ class DeskHeader(Static):
         text.append("  ")
         text.append(f" {state} ", style=f"reverse {state_style(risk.state, c)}")
         text.append("  ")
-        text.append(str(snap.connection.state), style=conn_style(snap.connection.state, c))
+        if snap.replay is not None:
+            text.append_text(_replay_text(snap.replay, c))
+        else:
+            text.append(str(snap.connection.state), style=conn_style(snap.connection.state, c))
         if text != self._shown:  # an update repaints the line even when nothing changed
             self._shown = text
             self.update(text, layout=False)  # one line, always: no relayout of the screen
+
+
+def _replay_text(r: ReplayStatus, c: Colours) -> Text:
+    """Where the replay is: the time replayed, the speed, and playing, paused or ended."""
+    at = "-" if r.at is None else r.at.strftime("%Y-%m-%d %H:%M:%S")
+    speed = "max" if r.speed is None else f"x{r.speed:g}"
+    if r.ended:
+        state, style = "■ end", c.stale
+    elif r.paused:
+        state, style = "❚❚ paused", f"bold {c.warning}"
+    else:
+        state, style = "▶ playing", f"bold {c.primary}"
+    return Text.assemble((at, "bold"), f" UTC {speed} ", (state, style))
