@@ -181,6 +181,9 @@ class Emulator:
         self._aborts: dict[int, Callable[[], None]] = {}
         self._ticker: asyncio.Task[None] | None = None
         self.resumed = resumed is not None
+        # the paper account's identity across restarts (None: not kept): names its journal
+        self.instance: str | None = self.store.instance if self.store is not None else None
+        self.store_note = self.store.note if self.store is not None else None  # a file set aside
         self._saver: Saver | None = None
         self._saved_at = 0.0
         self._saved_mark: tuple[int, ...] = ()
