@@ -21,15 +21,22 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from tui_trader.sim.book import SimAccount, SimOrder, SimPosition
+from tui_trader.sim.clock import SimClock
 from tui_trader.sim.eventlog import StoredEvent
+from tui_trader.sim.exchange import Exchange
 from tui_trader.sim.market import Bar
 from tui_trader.sim.persist import AccountStore, Pending, Saved
 
-if TYPE_CHECKING:
-    from tui_trader.sim.emulator import Emulator
+
+class Emulator(Protocol):
+    """What is saved of an emulator (the emulator imports this module: no cycle)."""
+
+    exchange: Exchange
+    clock: SimClock
+
 
 KEEP_EVENTS = 200_000  # per stream, kept for clients resuming from a cursor
 KEEP_BARS = 10 * 390  # minute bars per symbol: two weeks of sessions for warm-ups and charts
