@@ -163,6 +163,13 @@ def add_sim_parser(sub: argparse._SubParsersAction[Parser]) -> None:
         "weekly), or sim.planted",
     )
     sim.add_argument(
+        "--reset",
+        action="store_true",
+        help="start the paper account over (the one `tui-trader` and `tui-trader sim` keep in "
+        "the data dir): asks to confirm; the old file is kept beside it, renamed; then exits",
+    )
+    sim.add_argument("--yes", action="store_true", help="with --reset: do not ask (for scripts)")
+    sim.add_argument(
         "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"]
     )
 
@@ -206,9 +213,59 @@ def _emulator_config(settings: Settings, args: argparse.Namespace | None) -> Any
     )
 
 
+def _kept(args: argparse.Namespace) -> str | None:
+    """Why this run keeps no paper account (None: it keeps and resumes the saved one): a
+    replay restarts from its file, and other accounts or another start are another world."""
+    if args.csv is not None:
+        return "--csv replays from its file"
+    if args.accounts != 1:
+        return "--accounts"
+    if args.start is not None:
+        return "--start"
+    return None
+
+
+def cmd_reset(settings: Settings, args: argparse.Namespace, ask: Any = input) -> int:
+    """``sim --reset``: move the paper account's file aside once the trader said yes."""
+    from tui_trader.sim.persist import StateError, reset, state_path
+
+    path = state_path(settings.data_dir)
+    if not path.exists():
+        say(f"no paper account to reset ({path} does not exist)")
+        return EXIT_OK
+    if not args.yes:
+        if not sys.stdin.isatty():
+            print(
+                "tui-trader sim: error: --reset needs a terminal to confirm, or --yes",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        try:
+            answer = ask(f"Start the paper account in {path} over? Type y to confirm: ")
+        except EOFError:
+            answer = ""
+        if answer.strip().lower() not in ("y", "yes"):
+            say("not reset.")
+            return EXIT_OK
+    try:
+        aside = reset(path)
+    except StateError as exc:
+        print(f"tui-trader sim: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    say(f"paper account reset: the old one is kept as {aside}; the next start is a fresh one")
+    return EXIT_OK
+
+
 def cmd_sim(settings: Settings, args: argparse.Namespace) -> int:
+    from tui_trader.sim.persist import StateError, state_path
     from tui_trader.sim.regimes import drift_regime
     from tui_trader.sim.runner import serve_forever
+
+    if args.reset:
+        return cmd_reset(settings, args)
+    if args.yes:
+        print("tui-trader sim: error: --yes goes with --reset", file=sys.stderr)
+        return EXIT_USAGE
 
     if (args.key is None) != (args.secret is None):
         print("tui-trader sim: error: --key and --secret go together", file=sys.stderr)
@@ -225,6 +282,9 @@ def cmd_sim(settings: Settings, args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"tui-trader sim: error: --fault: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    not_kept = _kept(args)
+    if not_kept is None:
+        config.state_path = state_path(settings.data_dir)
     host = args.host or settings.sim.host
     port = settings.sim.port if args.port is None else args.port
 
@@ -249,6 +309,13 @@ def cmd_sim(settings: Settings, args: argparse.Namespace) -> int:
         )
         if config.csv is None:
             say(f"  market: {drift_regime(config.planted).describe()}")
+        if not_kept is not None:
+            say(f"  paper account: not kept ({not_kept})")
+        else:
+            how = "resumed from" if emulator.resumed else "new, kept in"
+            say(f"  paper account: {how} {config.state_path}")
+            if emulator.store_note:
+                say(f"  {emulator.store_note}")
         say("  Ctrl-C to stop.")
 
     # uvicorn handles SIGINT/SIGTERM while serving, then re-raises the signal it caught:
@@ -258,7 +325,7 @@ def cmd_sim(settings: Settings, args: argparse.Namespace) -> int:
         asyncio.run(serve_forever(config, host, port, announce, args.log_level, faults))
     except KeyboardInterrupt:
         pass
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, StateError) as exc:
         print(f"tui-trader sim: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     say("tui-trader emulator stopped.")

@@ -92,11 +92,17 @@ class Target:
     ) -> tuple[Path, tempfile.TemporaryDirectory[str] | None]:
         """Where this target's journal lives, and a scratch dir to remove afterwards.
 
-        A fresh embedded emulator has a fresh history, so a journal from an earlier one
-        would resume from cursors it never issued: it gets a throwaway journal.
+        An embedded emulator that keeps its paper account has its journal in the data dir,
+        named for that account (a reset makes a new one, so a journal never resumes from
+        cursors its emulator never issued). One that keeps nothing has a fresh history each
+        time: it gets a throwaway journal.
         """
         if explicit is not None:
             return explicit, None
+        if self.embedded is not None and self.embedded.emulator.instance is not None:
+            from tui_trader.broker.journal import journal_path
+
+            return journal_path(data_dir, f"sim-{self.embedded.emulator.instance}"), None
         if self.embedded is not None:
             scratch = tempfile.TemporaryDirectory(prefix="tui-trader-")
             return Path(scratch.name) / "journal.sqlite3", scratch
@@ -131,8 +137,9 @@ class Target:
             self.embedded = None
 
 
-def resolve(settings: Settings) -> Target:
-    """The remote target the settings describe, or a freshly started embedded emulator."""
+def resolve(settings: Settings, *, persist: bool = False) -> Target:
+    """The remote target the settings describe, or a freshly started embedded emulator
+    (``persist``: one that keeps its paper account in the data dir and resumes it)."""
     if settings.mode is not Mode.SIM:
         assert settings.base_url and settings.key_id and settings.secret_key
         register_secret(settings.secret_key.get_secret_value())
@@ -146,13 +153,14 @@ def resolve(settings: Settings) -> Target:
             feed=settings.data.feed,
             data_stream_url=settings.data_stream_url,
         )
-    return start_embedded(settings)
+    return start_embedded(settings, persist=persist)
 
 
-def start_embedded(settings: Settings) -> Target:
+def start_embedded(settings: Settings, *, persist: bool = False) -> Target:
     from decimal import Decimal
 
     from tui_trader.sim.emulator import EmulatorConfig
+    from tui_trader.sim.persist import state_path
     from tui_trader.sim.runner import start_in_thread
 
     s = settings.sim
@@ -172,6 +180,7 @@ def start_embedded(settings: Settings) -> Target:
         planted=s.planted_for(embedded=True),
         # a trader who chose the SSE transport gets /v2/events/trades, Alpaca's courtesy
         trading_sse=settings.stream.transport == "sse",
+        state_path=state_path(settings.data_dir) if persist else None,
     )
     running = start_in_thread(config, s.host, s.port)
     api = settings.api

@@ -28,7 +28,9 @@ from tui_trader.sim.market import (
     MarketModel,
     ReplayMarket,
 )
+from tui_trader.sim.persist import AccountStore
 from tui_trader.sim.regimes import drift_regime
+from tui_trader.sim.resume import Resumed, Saver, apply, load
 
 log = logging.getLogger("tui_trader.sim")
 
@@ -82,6 +84,11 @@ class EmulatorConfig:
     # the Broker-only streams answer them 404 (off = as the real Trading host)
     trading_sse: bool = False
     broker_streams_for_trading_keys: bool = False
+    # the paper account's file (sim/persist.py): resumed at start when it holds one, saved
+    # every save_seconds while something changed and at a clean stop; None: nothing kept.
+    # Not with csv (a replay restarts from its file)
+    state_path: Path | None = None
+    save_seconds: float = 1.0
 
     def __repr__(self) -> str:  # the secret never shows, even in a traceback's locals
         return (
@@ -126,13 +133,22 @@ class Emulator:
     ) -> None:
         self.config = config = config or EmulatorConfig()
         start = config.start or default_start()
+        symbols = [s.upper() for s in config.symbols]
+        self.store: AccountStore | None = None
+        resumed: Resumed | None = None
+        if config.state_path is not None and config.csv is None:
+            self.store = AccountStore(config.state_path)
+            resumed = load(self.store)  # StateInUse: another emulator runs this account
+        if resumed is not None:
+            start = resumed.now  # the paper world paused while nothing ran
+            symbols += [s for s in resumed.symbols() if s not in symbols]
         if config.csv is not None:
             market: MarketModel = ReplayMarket(config.csv, config.start, config.seed)
             start = market.now
         else:
             regime = drift_regime(config.planted)
             market = MarketModel(
-                [s.upper() for s in config.symbols],
+                symbols,
                 config.seed,
                 start,
                 regime_drift=regime.drift if config.regime_drift is None else config.regime_drift,
@@ -164,6 +180,19 @@ class Emulator:
         self.stats: dict[str, int] = {}  # what clients did: auth refusals, SSE connects ...
         self._aborts: dict[int, Callable[[], None]] = {}
         self._ticker: asyncio.Task[None] | None = None
+        self.resumed = resumed is not None
+        # the paper account's identity across restarts (None: not kept): names its journal
+        self.instance: str | None = self.store.instance if self.store is not None else None
+        self.store_note = self.store.note if self.store is not None else None  # a file set aside
+        self._saver: Saver | None = None
+        self._saved_at = 0.0
+        self._saved_mark: tuple[int, ...] = ()
+        if self.store is not None:
+            self._saver = Saver(self)
+            if resumed is not None:
+                apply(self, resumed, bump_seconds=config.save_seconds * max(config.speed, 1) + 1)
+                self._saver.resumed_from(resumed)
+                return
         # every account starts with the status change that activated it
         for acct in self.exchange.accounts.values():
             self.exchange.emit_account_status(
@@ -176,7 +205,7 @@ class Emulator:
         self._ticker = asyncio.create_task(self._tick_loop(), name="emulator-ticker")
 
     async def stop(self) -> None:
-        """End every stream and the tick loop; safe to call twice."""
+        """End every stream and the tick loop, and save the account; safe to call twice."""
         if self.closing is not None:
             self.closing.set()
         for stream_log in self.exchange.logs.values():
@@ -186,6 +215,47 @@ class Emulator:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
             self._ticker = None
+        self.close_store()
+
+    def save(self) -> None:
+        """Write the paper account's changes to its file now (one transaction)."""
+        if self.store is None or self._saver is None:
+            return
+        self.store.save(self._saver.pending())
+        self._saved_at = time.monotonic()
+        self._saved_mark = self._mark()
+
+    def close_store(self) -> None:
+        """The last save and the file released (a clean stop: the next start resumes exactly)."""
+        if self.store is None:
+            return
+        try:
+            self.save()
+            self.store.close(clean=True)
+        except Exception:
+            log.exception("saving the paper account failed")
+            self.store.close(clean=False)
+        self.store = None
+
+    def _mark(self) -> tuple[int, ...]:
+        """Changes as counts: a new event, order or fill moves one of them."""
+        ex = self.exchange
+        return (
+            *(log.end for log in ex.logs.values()),
+            ex._nanos,
+            len(ex._pending_cancels),
+            int(self.clock.trading_seconds() // 60),  # the market: a new minute's bar
+        )
+
+    def _save_due(self) -> None:
+        if self.store is None or time.monotonic() - self._saved_at < self.config.save_seconds:
+            return
+        if self._mark() != self._saved_mark:
+            try:
+                self.save()
+            except Exception:  # a full disk must not stop the market; said in the log
+                log.exception("saving the paper account failed")
+                self._saved_at = time.monotonic()
 
     @property
     def is_closing(self) -> bool:
@@ -197,6 +267,7 @@ class Emulator:
                 self.exchange.tick()
             except Exception:  # keep serving; a bug in matching must not kill the server
                 log.exception("emulator tick failed")
+            self._save_due()
             await asyncio.sleep(self.config.tick_seconds)
 
     def advance(self, seconds: float) -> None:

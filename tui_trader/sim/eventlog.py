@@ -8,6 +8,7 @@ live tail; replayed events are byte-identical to the first delivery (API.md §9 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -64,6 +65,19 @@ class EventLog:
             if not fut.done():
                 fut.set_result(None)
         return event
+
+    def restore(self, first: int, events: list[StoredEvent], next_legacy: int) -> None:
+        """Take back a saved history (:mod:`tui_trader.sim.resume`): ``first`` is the absolute
+        index of ``events[0]``, so cursors and indices stay what clients saw."""
+        self._events = list(events)
+        self._dropped = first
+        self._next_legacy = max(next_legacy, events[-1].legacy_id + 1 if events else 0)
+        self.sorted = all(a.ulid < b.ulid for a, b in itertools.pairwise(events))
+
+    def since(self, index: int) -> list[tuple[int, StoredEvent]]:
+        """Every stored event at absolute ``index`` or later, with its index (for saving)."""
+        start = max(index, self._dropped) - self._dropped
+        return [(self._dropped + i, e) for i, e in enumerate(self._events[start:], start)]
 
     def wake_all(self) -> None:
         """Release every waiting reader (shutdown): they re-check and find nothing new."""

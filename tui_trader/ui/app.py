@@ -229,8 +229,8 @@ class TraderApp(App[None]):
         p = "any" if positions is None else str(positions)
         if self.mode == "sim":
             return [
-                f"{o} open orders and {p} positions are in the embedded emulator,",
-                "which stops with the app: they go with it (the journal keeps the record).",
+                f"{o} open orders and {p} positions are in the embedded emulator's paper",
+                "account, kept in the data dir: they are back at the next start.",
             ]
         return [
             f"{o} open orders stay resting at Alpaca: they can fill while tui-trader is closed",

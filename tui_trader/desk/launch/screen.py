@@ -44,7 +44,16 @@ def run_desk(
         print(f"tui-trader: {exc}", file=sys.stderr)
         return EXIT_USAGE
     trading = consent.trade
-    target = resolve(settings)
+    from tui_trader.sim.persist import StateError
+
+    try:  # the embedded emulator keeps its paper account in the data dir (sim/persist.py)
+        target = resolve(settings, persist=True)
+    except StateError as exc:
+        print(f"tui-trader: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    note = target.embedded.emulator.store_note if target.embedded is not None else None
+    if note:
+        print(f"tui-trader: {note}", file=sys.stderr)
     path, scratch = target.journal_file(settings.data_dir)
     try:
         journal = Journal.open(path)
@@ -60,6 +69,8 @@ def run_desk(
         target.close()
         if scratch is not None:
             scratch.cleanup()
+    if note:  # the screen covered it: said again once the terminal is back
+        print(f"tui-trader: {note}", file=sys.stderr)
     return EXIT_OK
 
 
