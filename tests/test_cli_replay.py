@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from tests.unit.test_replay import T0, Clock, record
-from tui_trader.broker.journal import Journal
+from tui_trader.broker.journal import Journal, journal_path
 from tui_trader.cli.dispatch import main
 from tui_trader.desk.launch import replay as launch
+from tui_trader.sim.persist import APPLICATION_ID, state_path
 
 
 @pytest.fixture(autouse=True)
@@ -86,9 +87,17 @@ def test_a_good_journal_is_shown(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The screen gets a replay desk at the resolved start, speed and file (not run here)."""
-    path = tmp_path / "data" / "journal-sim-x.sqlite3"
-    path.parent.mkdir()
+    data = tmp_path / "data"
+    data.mkdir()
+    kept = sqlite3.connect(state_path(data))  # a kept paper account, identity "x"
+    kept.execute(f"PRAGMA application_id={APPLICATION_ID}")
+    kept.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    kept.execute("INSERT INTO meta VALUES ('instance', 'x')")
+    kept.commit()
+    kept.close()
+    path = journal_path(data, "sim-x")  # the journal the screen keeps for that account
     record(path)
+    record(data / "journal-sim-older.sqlite3")  # another account's journal: never guessed
     shown: list[object] = []
     import tui_trader.ui.launch as ui_launch
 

@@ -307,6 +307,25 @@ class AccountStore:
             )
 
 
+def saved_instance(path: Path) -> str | None:
+    """The identity of the paper account kept at ``path``, read without opening it for
+    writing or taking its lock (a replay reads it while the desk may be running); None when
+    there is no readable account file."""
+    if not path.is_file():
+        return None
+    try:
+        db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+        try:
+            if db.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+                return None
+            row = db.execute("SELECT value FROM meta WHERE key = 'instance'").fetchone()
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return None
+    return str(row[0]) if row else None
+
+
 def reset(path: Path) -> Path | None:
     """Start the paper account over: the old file is moved aside (kept), never deleted."""
     if not path.exists():

@@ -48,17 +48,22 @@ def parse_from(text: str) -> From:
 
 def default_journal(settings: Settings) -> Path | None:
     """The journal of the account the settings point at. With no credentials, the embedded
-    emulator's: the newest ``journal-sim*`` file in the data dir (None when there is none)."""
+    emulator's kept paper account's (named for it, as the screen names it); None when there
+    is none."""
     if settings.mode is not Mode.SIM:
         from tui_trader.broker.journal import journal_path
         from tui_trader.desk.target import resolve
 
         path = journal_path(settings.data_dir, resolve(settings).account_key())  # starts nothing
         return path if path.is_file() else None
-    if not settings.data_dir.is_dir():
+    from tui_trader.broker.journal import journal_path
+    from tui_trader.sim.persist import saved_instance, state_path
+
+    instance = saved_instance(state_path(settings.data_dir))
+    if instance is None:
         return None
-    found = [p for p in settings.data_dir.glob("journal-sim*.sqlite3") if p.is_file()]
-    return max(found, key=lambda p: p.stat().st_mtime) if found else None
+    path = journal_path(settings.data_dir, f"sim-{instance}")
+    return path if path.is_file() else None
 
 
 def run_replay(
