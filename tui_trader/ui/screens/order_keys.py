@@ -121,7 +121,7 @@ def describe_line(o: WorkingOrderLine) -> str:
     if o.stop_price is not None:
         text += f" stop {o.stop_price}"
     if o.limit_price is not None:
-        text += f" limit {o.limit_price}"
+        text += f" @ {o.limit_price}"  # the type already says limit
     if o.filled:
         text += f" ({o.filled} filled)"
     return f"{text} {o.time_in_force} · {o.status}".replace("  ", " ")
