@@ -33,7 +33,7 @@ from tui_trader.desk.target import Target
 from tui_trader.sim.runner import RunningEmulator, start_in_thread
 from tui_trader.ui.app import build_app
 from tui_trader.ui.panes.positions import PositionsPane
-from tui_trader.ui.screens.replay import ReplayScreen
+from tui_trader.ui.screens.replay import TRADING_ACTIONS, ReplayScreen
 
 pytestmark = pytest.mark.integration
 
@@ -135,8 +135,9 @@ async def test_a_recorded_session_replays_to_the_same_book(
         header = str(screen.query_one("#desk-header").render())
         assert "REPLAY" in header and "end" in header
 
-        for action in ("pause", "flatten", "order", "cancel_all", "reset", "faults"):
+        for action in TRADING_ACTIONS:  # the orders view's cancel/replace/close too
             assert screen.check_action(action, ()) is None  # greyed out
+        assert {"cancel_order", "replace_order", "close_position"} <= TRADING_ACTIONS
         before = len(app._notifications)
         for key in ("p", "f", "o", "c"):
             await pilot.press(key)

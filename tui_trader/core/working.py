@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, NamedTuple
@@ -69,6 +70,13 @@ class Working:
     state: WorkState
     order_id: str | None = None
     seq: int = 0  # the book's counter at its last news (see WorkingOrders.mark)
+    # what the orders pane shows (the gate reads none of it): as the last news told it
+    order_type: str = ""
+    stop_price: Decimal | None = None
+    filled_qty: Decimal = _ZERO
+    status: str = ""
+    created_at: datetime | None = None
+    time_in_force: str = ""
 
     @property
     def sign(self) -> int:
@@ -101,6 +109,11 @@ class OrderNews(NamedTuple):
     filled_avg_price: Decimal | None
     limit_price: Decimal | None
     status: str
+    # for the orders pane only
+    order_type: str = ""
+    stop_price: Decimal | None = None
+    created_at: datetime | None = None
+    time_in_force: str = ""
 
 
 class _NewsOrder(msgspec.Struct):
@@ -114,6 +127,10 @@ class _NewsOrder(msgspec.Struct):
     filled_avg_price: str | float | None = None
     limit_price: str | float | None = None
     status: str | None = None
+    type: str | None = None
+    stop_price: str | float | None = None
+    created_at: str | None = None
+    time_in_force: str | None = None
 
 
 class _News(msgspec.Struct):
@@ -161,8 +178,22 @@ def news_from_payload(data: str) -> OrderNews | None:
             _number(order.filled_avg_price),
             _number(order.limit_price),
             order.status,
+            order.type or "",
+            _number(order.stop_price),
+            _when(order.created_at),
+            order.time_in_force or "",
         )
     except (msgspec.DecodeError, ValueError):
+        return None
+
+
+def _when(text: str | None) -> datetime | None:
+    """An order's wire timestamp, or None; Alpaca's nanoseconds parse to microseconds."""
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
         return None
 
 
@@ -192,6 +223,10 @@ def news_from_wire(kind: str, order: WireOrder) -> OrderNews:
         order.filled_avg_price,
         order.limit_price,
         order.status,
+        order.type or order.order_type or "",
+        order.stop_price,
+        order.created_at,
+        order.time_in_force or "",
     )
 
 
@@ -248,6 +283,10 @@ class WorkingOrders:
                 order.notional,
                 order.limit_price,
                 WorkState.QUEUED,
+                order_type=str(order.type),
+                stop_price=order.stop_price,
+                status="queued",
+                time_in_force=str(order.time_in_force),
             )
         )
 
@@ -321,6 +360,14 @@ class WorkingOrders:
                 news.limit_price if news.limit_price is not None else _limit(current),
                 WorkState.OPEN,
                 news.order_id or (current.order_id if current is not None else None),
+                order_type=news.order_type or (current.order_type if current else ""),
+                stop_price=news.stop_price if news.stop_price is not None else _stop(current),
+                filled_qty=max(filled, current.filled_qty if current else _ZERO),
+                status=_later(
+                    _later(status, _TOLD.get(news.kind, "")), current.status if current else ""
+                ),
+                created_at=news.created_at or (current.created_at if current else None),
+                time_in_force=news.time_in_force or (current.time_in_force if current else ""),
             )
         )
         return True
@@ -384,3 +431,20 @@ def _least(value: Decimal, before: Decimal | None) -> Decimal:
 
 def _limit(current: Working | None) -> Decimal | None:
     return current.limit_price if current is not None else None
+
+
+_STAGE = {"pending_new": 0, "accepted": 0, "new": 1, "partially_filled": 2}
+
+
+_TOLD = {"new": "new", "partial_fill": "partially_filled"}  # what the event says it is
+
+
+def _later(status: str, before: str) -> str:
+    """The status to show: news read before other news (a REST answer's ``pending_new``
+    after the stream's ``new``, a polled ``new`` event whose order still read
+    ``pending_new``) must not take an order back a stage."""
+    return before if _STAGE.get(status, 1) < _STAGE.get(before, -1) else status
+
+
+def _stop(current: Working | None) -> Decimal | None:
+    return current.stop_price if current is not None else None

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from tui_trader.core.risk import RiskEngine, TradingState, Verdict
     from tui_trader.core.tradingday import TradingDay
     from tui_trader.core.working import WorkingOrders
-    from tui_trader.desk.snapshot import EventLine, OrderLine
+    from tui_trader.desk.snapshot import EventLine, FillLine, OrderLine
     from tui_trader.desk.target import Target
 
 log = logging.getLogger("tui_trader.desk")
@@ -128,6 +128,7 @@ class DeskBase:
     _stop: asyncio.Event
     _tasks: list[asyncio.Task[Any]]
     _listeners: list[Callable[[], None]]
+    _fills: deque[FillLine]  # the latest executions, for the orders pane
 
     def _symbol_age(self, symbol: str) -> float | None:
         """Seconds since ``symbol``'s last quote, from the stream or a REST poll."""

@@ -1,25 +1,41 @@
 """The trader's levers, through the same gate as the policy's orders: the gate's verdict,
 manual orders, pause and resume (kept in the journal, where ``tui-trader pause`` from another
-shell writes too), flatten and its preview, cancel all, breaker resets and the emulator's
-faults. Each is written to the audit trail and told on the notices line.
+shell writes too), flatten and its preview, cancel all, one order's cancel and replace, one
+position's close, breaker resets and the emulator's faults. Each is written to the audit
+trail and told on the notices line.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
+from typing import TYPE_CHECKING
+
 from tui_trader.broker.faults import FAULT_MENU, FaultError
 from tui_trader.broker.faults import inject as inject_fault
-from tui_trader.broker.ordering import FlattenReport, flatten
+from tui_trader.broker.ordering import FlattenReport, Outcome, flatten
 from tui_trader.broker.rest import AlpacaError
 from tui_trader.core.orders import Order
-from tui_trader.core.risk import Flatten, Verdict
+from tui_trader.core.risk import ALLOWED, Cancel, Flatten, TradingState, Verdict
+from tui_trader.core.working import Working, news_from_wire
 from tui_trader.desk.base import DeskBase, RiskBook
+from tui_trader.desk.orders import replace_fields
 from tui_trader.desk.snapshot import FlattenPreview
 
+if TYPE_CHECKING:
+    from tui_trader.broker.ordering import OrderResult
+
 PAUSED_KEY = "paused"
+CLOSE_WAIT = 5.0
+"""Seconds a position's close waits for the cancels of its symbol's open orders."""
 
 
 class Commands(DeskBase):
     """What the screen (or a script) asks of the desk; :meth:`_sync_pause` honours the shell's."""
+
+    if TYPE_CHECKING:  # the order worker's (desk/orders.py), beside this mixin in the Desk
+
+        async def _send_replace(self, old: Working, new: Order) -> OrderResult: ...
 
     def check(self, order: Order) -> Verdict:
         """The gate's verdict on current facts: the risk state is re-evaluated first, so an
@@ -132,6 +148,128 @@ class Commands(DeskBase):
         self._changed()
         return text
 
+    async def cancel_order(self, order_id: str) -> str:
+        """Cancel one order (always allowed: it can only reduce); the stream says when it is
+        canceled, so the working-order book keeps it until then."""
+        self.risk.check(Cancel(order_id), self._risk_book(), price=None, now=self._clock())
+        symbol = next((w.symbol for w in self.working.orders() if w.order_id == order_id), None)
+        self._audit("cancel", {"order_id": order_id}, symbol)
+        try:
+            await self.rest.cancel_order(order_id)
+        except AlpacaError as exc:
+            text = f"cancel {symbol or order_id} failed: {exc}"
+        else:
+            text = f"cancel requested: {symbol or ''} order {order_id[:8]}".replace("  ", " ")
+        self._notice(text)
+        self._changed()
+        return text
+
+    def check_replace(self, client_order_id: str, order: Order) -> Verdict:
+        """The gate's verdict on ``order`` taking the place of a working order: judged as a
+        new order with the old one no longer counted, so a replacement that would grow
+        exposure past a limit is denied exactly as a new order would be. While REDUCING
+        (paused, or a breaker blocking new exposure), besides what the gate lets through as
+        reducing, a replacement that only shrinks the order (same prices, smaller qty) passes:
+        it takes exposure away."""
+        old = self.working.get(client_order_id)
+        if old is None:
+            return Verdict.deny("NOT_WORKING", client_order_id=client_order_id)
+        if old.order_id is None:
+            return Verdict.deny("NOT_AT_BROKER", client_order_id=client_order_id)
+        if not replace_fields(old, order):
+            return Verdict.deny("NO_CHANGE", symbol=order.symbol)
+        others = tuple(w for w in self.working.orders() if w.client_order_id != client_order_id)
+        self._evaluate_risk(order.symbol)
+        try:
+            verdict = self.risk.check(
+                order,
+                self._risk_book(),
+                price=self._prices.get(order.symbol),
+                now=self._clock(),
+                working=others,
+            )
+        finally:
+            self._evaluate_risk()
+        if not verdict.allowed and self.risk.state is TradingState.REDUCING and shrinks(old, order):
+            return ALLOWED
+        return verdict
+
+    async def replace(self, client_order_id: str, order: Order) -> Verdict:
+        """Replace a working order's qty/limit/stop with ``order``'s, through the gate."""
+        verdict = self.check_replace(client_order_id, order)
+        self._verdicts[order.symbol] = verdict
+        old = self.working.get(client_order_id)
+        self._audit(
+            "risk",
+            {
+                "client_order_id": order.client_order_id,
+                "verdict": str(verdict),
+                "allowed": verdict.allowed,
+                "order": order.to_request(),
+                "source": "replace",
+                "replaces": old.order_id if old is not None else None,
+            },
+            order.symbol,
+        )
+        if not verdict.allowed or old is None:
+            self._notice(f"replace denied: {verdict}")
+            self._changed()
+            return verdict
+        result = await self._send_replace(old, order)
+        if result.outcome is not Outcome.SUBMITTED:
+            self._notice(f"replace {order.symbol}: {result.outcome} {result.detail[:120]}")
+            if result.outcome is Outcome.REJECTED:
+                self.risk.record_reject(self._clock())
+        else:
+            self._notice(f"replace {order.symbol}: sent as {order.client_order_id[:12]}")
+        return verdict
+
+    async def close_position(self, symbol: str) -> str:
+        """Close one position at the broker (``DELETE /v2/positions/{symbol}``): the broker
+        closes exactly what it holds, where an order sized from the ledger could overshoot
+        a fill the stream has not told yet. The symbol's open orders are canceled first, as
+        flatten does: they hold the shares (the close is refused while they do), and a
+        resting stop left behind would open the other side. Always allowed (it reduces),
+        paused or not."""
+        self.risk.check(Flatten(symbol), self._risk_book(), price=None, now=self._clock())
+        self._audit("close", {"symbol": symbol}, symbol)
+        try:
+            canceled = await self._cancel_symbol(symbol)
+            placed = await self.rest.close_position(symbol)
+        except AlpacaError as exc:
+            text = f"close {symbol} failed: {exc}"
+        else:
+            self.working.observe(news_from_wire("rest", placed))
+            self._audit(
+                "order",
+                {"order_id": placed.id, "outcome": "submitted", "source": "close"},
+                symbol,
+            )
+            text = f"close {symbol}: {placed.side} {placed.qty or ''} {placed.type} sent"
+            if canceled:
+                text += f" after canceling {canceled} open orders"
+        self._notice(text)
+        self._changed()
+        return text
+
+    async def _cancel_symbol(self, symbol: str) -> int:
+        """Cancel ``symbol``'s open orders and wait (bounded) until the broker lists none."""
+        orders = await self.rest.list_orders("open", symbols=[symbol])
+        for o in orders:
+            try:
+                await self.rest.cancel_order(o.id)
+            except AlpacaError:  # filled or canceled meanwhile: the listing below tells
+                continue
+        deadline = time.monotonic() + CLOSE_WAIT
+        while orders and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+            if not await self.rest.list_orders("open", symbols=[symbol]):
+                break
+        return len(orders)
+
+    def _risk_book(self) -> RiskBook:
+        return RiskBook(self.portfolio.snapshot(), self._prices)
+
     @property
     def fault_keys(self) -> tuple[str, ...]:
         """The SIM fault menu, offered only against the embedded emulator."""
@@ -164,3 +302,15 @@ class Commands(DeskBase):
         elif not wanted and self.risk.paused:
             self.risk.resume()
             self._notice("resumed from the command line")
+
+
+def shrinks(old: Working, new: Order) -> bool:
+    """``new`` asks for less of the same than ``old`` still could fill, at the same prices."""
+    return (
+        old.qty is not None
+        and new.qty is not None
+        and new.qty < old.qty
+        and new.side is old.side
+        and new.limit_price == old.limit_price
+        and new.stop_price == old.stop_price
+    )

@@ -50,7 +50,7 @@ from tui_trader.desk.commands import PAUSED_KEY, Commands
 from tui_trader.desk.events import BrokerEvents
 from tui_trader.desk.market import MarketFeed
 from tui_trader.desk.orders import OrderWorker, result_data
-from tui_trader.desk.snapshot import DeskSnapshot, EventLine, OrderLine
+from tui_trader.desk.snapshot import DeskSnapshot, EventLine, FillLine, OrderLine
 
 if TYPE_CHECKING:
     from tui_trader.broker.journal import Journal
@@ -63,6 +63,7 @@ MAX_EVENTS = 200
 MAX_ORDERS = 100
 MAX_NOTICES = 20
 MAX_BACKOFFS = 8
+MAX_FILLS = 50
 
 
 class Desk(BrokerEvents, MarketFeed, AccountSync, OrderWorker, Commands):
@@ -137,6 +138,7 @@ class Desk(BrokerEvents, MarketFeed, AccountSync, OrderWorker, Commands):
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
         self._listeners: list[Callable[[], None]] = []
+        self._fills: deque[FillLine] = deque(maxlen=MAX_FILLS)
         self.supervisor.on_events(self._on_events)
         self.supervisor.on_reconcile(self._on_reconcile)
         self.supervisor.on_status(self._on_status)
@@ -220,4 +222,6 @@ class Desk(BrokerEvents, MarketFeed, AccountSync, OrderWorker, Commands):
             faults=self.fault_keys,
             market_data=self.data_status(),
             quote_ages=self.quote_ages(),
+            working_orders=self.working_lines(),
+            fills=tuple(self._fills),
         )

@@ -12,7 +12,7 @@ from tui_trader.core.events import AccountStatusEvent, NtaEvent, TradeEvent
 from tui_trader.core.fastparse import FILL_KINDS, BriefFill, BriefTrade, brief_fill, brief_trade
 from tui_trader.core.working import news_from_payload, news_from_wire
 from tui_trader.desk.base import DeskBase
-from tui_trader.desk.snapshot import EventLine
+from tui_trader.desk.snapshot import EventLine, FillLine
 
 if TYPE_CHECKING:
     from tui_trader.broker.status import ConnectionStatus, Transition
@@ -48,6 +48,17 @@ class BrokerEvents(DeskBase):
                         self.portfolio.book_execution(
                             fill.key, fill.symbol, fill.side, fill.qty, fill.price, fill.at
                         )
+                        self._fills.append(
+                            FillLine(
+                                fill.at,
+                                fill.symbol,
+                                fill.side,
+                                fill.qty,
+                                fill.price,
+                                d.type,
+                                self._seq + 1,  # the seq of this event's line
+                            )
+                        )
                 elif d.type not in LEDGER_KINDS:
                     brief = brief_trade(d.payload)
             if brief is not None:
@@ -58,6 +69,7 @@ class BrokerEvents(DeskBase):
                 event = d.event
                 if isinstance(event, TradeEvent):
                     self.portfolio.apply(event)
+                    self._fill_line(event)
                     accepted = self._tally(event.event, accepted, now)
                     symbol = event.order.symbol if event.order is not None else symbol
                     text = _trade_text(event)
@@ -90,6 +102,23 @@ class BrokerEvents(DeskBase):
             self.risk.record_reject(now)
             return False
         return accepted or kind in ACCEPT_KINDS
+
+    def _fill_line(self, event: TradeEvent) -> None:
+        """A fill the brief reader left to the full model (multi-leg, unusual), for the
+        orders pane; busts and corrections are in the events pane."""
+        order = event.order
+        if event.event in FILL_KINDS and order is not None and event.qty and event.price:
+            self._fills.append(
+                FillLine(
+                    event.timestamp,
+                    order.symbol,
+                    order.side,
+                    event.qty,
+                    event.price,
+                    event.event,
+                    self._seq + 1,  # the seq of this event's line
+                )
+            )
 
     def _working_news(self, d: Delivered) -> None:
         """A trade event's word on its order, for the book of working orders."""

@@ -1,6 +1,8 @@
 """The order worker, the one way out for the desk's orders: what the gate let through waits
 in a queue and is sent once (the sender journals the intent before the request); an order
 whose answer was lost keeps counting as working until the broker has been asked about it.
+A replacement (``PATCH``) goes out the same way: journalled first under the new order's own
+``client_order_id``, looked up by it when the answer is lost, never sent twice.
 """
 
 from __future__ import annotations
@@ -8,12 +10,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from tui_trader.broker.ordering import OrderResult, Outcome
+from tui_trader.broker.ordering import UNCERTAIN, OrderResult, Outcome
 from tui_trader.broker.rest import AlpacaError, NotFoundError
 from tui_trader.core.orders import Order
-from tui_trader.core.working import news_from_wire
+from tui_trader.core.working import Working, WorkState, news_from_wire
 from tui_trader.desk.base import DeskBase
-from tui_trader.desk.snapshot import OrderLine
+from tui_trader.desk.snapshot import OrderLine, WorkingOrderLine
 
 
 class OrderWorker(DeskBase):
@@ -65,6 +67,63 @@ class OrderWorker(DeskBase):
         self._changed()
         return result
 
+    async def _send_replace(self, old: Working, new: Order) -> OrderResult:
+        """PATCH ``old`` into ``new`` (only the fields that differ), the intent journalled
+        first under ``new``'s id with ``replaces`` naming the old order. The new order counts
+        as working from now; the old one until the broker reports it ``replaced``."""
+        assert old.order_id is not None
+        cid = new.client_order_id
+        changes = replace_fields(old, new)
+        intent = {**new.to_request(), "replaces": old.order_id, "replaces_cid": old.client_order_id}
+        self.risk.record_order(self._clock())
+        self.journal.record_intent(cid, new.symbol, intent, "replace")
+        self.working.add(new)
+        self._orders.append(
+            OrderLine(cid, new.symbol, str(new.side), str(new.qty), "replace", "pending")
+        )
+        self._changed()
+        placed = None
+        detail = ""
+        try:
+            placed = await self.rest.replace_order(old.order_id, client_order_id=cid, **changes)
+        except UNCERTAIN as exc:  # it may have happened: ask by the new id, never PATCH again
+            detail = str(exc)
+            try:
+                placed = await self.rest.get_order_by_client_id(cid)
+            except NotFoundError:
+                outcome = Outcome.ABANDONED
+            except AlpacaError:
+                outcome = Outcome.UNKNOWN
+        except AlpacaError as exc:
+            detail = str(exc)
+            outcome = Outcome.REJECTED
+        if placed is not None:
+            outcome = Outcome.SUBMITTED
+            self.working.sent(cid, placed)
+        elif outcome is Outcome.UNKNOWN:
+            self.working.lost(cid)
+            self._unknown_at = time.monotonic() + self.options.lookup_every
+        else:
+            self.working.drop(cid)
+        self.journal.update_intent(
+            cid, outcome, order_id=placed.id if placed else None, detail=detail[:500] or None
+        )
+        result = OrderResult(cid, new.symbol, outcome, placed, detail)
+        self._audit(
+            "replace", {**result_data(result), "replaces": old.order_id, **changes}, new.symbol
+        )
+        self._orders.append(
+            OrderLine(
+                cid, new.symbol, str(new.side), str(new.qty), "replace", str(outcome), detail[:200]
+            )
+        )
+        self._changed()
+        return result
+
+    def working_lines(self) -> tuple[WorkingOrderLine, ...]:
+        """The book of working orders as the orders pane shows it, oldest first."""
+        return tuple(working_line(w) for w in self.working.orders())
+
     async def _resolve_unknown(self) -> None:
         """Orders whose send answer was lost keep counting until the broker is asked."""
         for working in self.working.unknown():
@@ -100,3 +159,38 @@ def result_data(r: OrderResult) -> dict[str, Any]:
         "detail": r.detail[:300],
         "attempts": r.attempts,
     }
+
+
+def replace_fields(old: Working, new: Order) -> dict[str, str]:
+    """What a PATCH must carry to turn ``old`` into ``new``: the qty, limit and stop that
+    differ (as wire text). Empty when nothing changes. A replacement's qty is the new
+    order's own, so it is compared with what remains of the old one (Alpaca's default)."""
+    out: dict[str, str] = {}
+    if new.qty is not None and new.qty != old.qty:
+        out["qty"] = str(new.qty)
+    if new.limit_price is not None and new.limit_price != old.limit_price:
+        out["limit_price"] = str(new.limit_price)
+    if new.stop_price is not None and new.stop_price != old.stop_price:
+        out["stop_price"] = str(new.stop_price)
+    return out
+
+
+def working_line(w: Working) -> WorkingOrderLine:
+    status = w.status or str(w.state)
+    if w.state is not WorkState.OPEN:
+        status = str(w.state)
+    return WorkingOrderLine(
+        w.client_order_id,
+        w.order_id,
+        w.symbol,
+        str(w.side),
+        w.order_type,
+        None if w.qty is None else w.qty + w.filled_qty,
+        w.filled_qty,
+        w.limit_price,
+        w.stop_price,
+        status,
+        w.created_at,
+        w.notional,
+        w.time_in_force,
+    )

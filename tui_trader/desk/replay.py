@@ -395,6 +395,18 @@ class ReplayDesk(BrokerEvents):
     async def cancel_all(self) -> str:
         raise ReadOnlyError(READ_ONLY)
 
+    async def cancel_order(self, order_id: str) -> str:
+        raise ReadOnlyError(READ_ONLY)
+
+    def check_replace(self, client_order_id: str, order: Order) -> Verdict:
+        return Verdict(False, "READ_ONLY", READ_ONLY)
+
+    async def replace(self, client_order_id: str, order: Order) -> Verdict:
+        return self.check_replace(client_order_id, order)
+
+    async def close_position(self, symbol: str) -> str:
+        raise ReadOnlyError(READ_ONLY)
+
     def reset_breaker(self, name: str) -> Verdict:
         return Verdict(False, "READ_ONLY", READ_ONLY)
 

@@ -95,3 +95,46 @@ class DeskSnapshot:
     market_data: DataStreamStatus | None = None  # the data stream; None: REST polling only
     quote_ages: Mapping[str, float] = field(default_factory=dict)  # seconds, per symbol
     replay: ReplayStatus | None = None  # a replay of the journal, not a live desk
+    working_orders: tuple[WorkingOrderLine, ...] = ()  # the orders view, oldest first
+    fills: tuple[FillLine, ...] = ()  # the latest executions, newest last
+
+
+@dataclass(frozen=True)
+class WorkingOrderLine:
+    """One working order as the orders pane shows it (the gate's book of working orders)."""
+
+    client_order_id: str
+    order_id: str | None  # None until the broker has answered: it cannot be canceled yet
+    symbol: str
+    side: str
+    order_type: str
+    qty: Decimal | None  # as ordered (what remains plus what filled); None: notional
+    filled: Decimal
+    limit_price: Decimal | None
+    stop_price: Decimal | None
+    status: str  # the broker's status, or "queued"/"unknown" before it has answered
+    created_at: datetime | None = None
+    notional: Decimal | None = None
+    time_in_force: str = ""
+
+    @property
+    def remaining(self) -> Decimal | None:
+        return None if self.qty is None else self.qty - self.filled
+
+    @property
+    def replaceable(self) -> bool:
+        """Alpaca replaces only priced or sized orders it has taken, never notional ones."""
+        return self.order_id is not None and self.qty is not None and self.order_type != "market"
+
+
+@dataclass(frozen=True)
+class FillLine:
+    """One execution, newest last, for the orders pane's fills."""
+
+    at: datetime | None
+    symbol: str
+    side: str
+    qty: Decimal
+    price: Decimal
+    kind: str = "fill"  # or partial_fill
+    seq: int = 0  # the seq of its event line: a row key that no other fill has

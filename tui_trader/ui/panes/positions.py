@@ -1,4 +1,5 @@
-"""Positions and P&L: one row per open position, a totals row, a sparkline of recent closes."""
+"""Positions and P&L: one row per open position, a totals row, a sparkline of recent closes.
+The selected row (while the pane has the focus) is the position ``x`` closes."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from rich.text import Text
 from tui_trader.desk.snapshot import DeskSnapshot
 from tui_trader.ui import format as fmt
 from tui_trader.ui.colours import Colours
-from tui_trader.ui.panes.table import Cell, Column, KeyedTable
+from tui_trader.ui.panes.selection import SelectableTable
+from tui_trader.ui.panes.table import Cell, Column
 from tui_trader.ui.panes.titles import retitle
 
 COLUMNS = (
@@ -26,10 +28,14 @@ COLUMNS = (
 TOTAL = "__total__"
 
 
-class PositionsPane(KeyedTable):
+class PositionsPane(SelectableTable):
     def __init__(self) -> None:
-        super().__init__(COLUMNS, id="positions")
+        super().__init__(COLUMNS, id="positions", unselectable=frozenset({TOTAL}))
         self.border_title = "Positions"
+
+    @property
+    def selected_symbol(self) -> str | None:
+        return self.selected
 
     def render_snapshot(self, snap: DeskSnapshot, c: Colours) -> None:
         rows: dict[str, list[Cell]] = {}

@@ -31,11 +31,14 @@ from tui_trader.ui.panes.events import EventsPane
 from tui_trader.ui.panes.footer import DeskFooter
 from tui_trader.ui.panes.header import DeskHeader
 from tui_trader.ui.panes.hint import HintLine
+from tui_trader.ui.panes.orders import OrdersView, WorkingOrdersTable
 from tui_trader.ui.panes.positions import PositionsPane
+from tui_trader.ui.panes.selection import SelectableTable
 from tui_trader.ui.panes.signals import SignalsPane
 from tui_trader.ui.screens.choice import ChoiceScreen
 from tui_trader.ui.screens.confirm import ConfirmScreen
 from tui_trader.ui.screens.order_entry import OrderEntryScreen, describe
+from tui_trader.ui.screens.order_keys import OrderKeys
 
 if TYPE_CHECKING:
     from tui_trader.broker.ordering import FlattenReport
@@ -54,7 +57,7 @@ The desk itself acts at full speed whatever is painted; the screen catches up th
 the modal closes."""
 
 
-class DeskScreen(Screen[None]):
+class DeskScreen(OrderKeys, Screen[None]):
     BINDINGS = [
         # priority: the brake acts at the press, checked before the key travels through the
         # focused widget and its parents (under load each hop waited for a frame or a batch:
@@ -65,7 +68,27 @@ class DeskScreen(Screen[None]):
         Binding("o", "order", "Order", tooltip="order entry"),
         Binding("c", "cancel_all", "Cancel", tooltip="cancel every open order"),
         Binding("r", "reset", "Reset", tooltip="reset a tripped breaker"),
+        # x closes the selected position while the positions pane has the focus (then the
+        # fault menu is off); elsewhere it is the fault menu. The first enabled one acts
+        Binding(
+            "x",
+            "close_position",
+            "Close",
+            tooltip="close the selected position (positions pane focused; confirms)",
+        ),
         Binding("x", "faults", "Faults", tooltip="inject a network fault (SIM only)"),
+        Binding(
+            "d",
+            "cancel_order",
+            "Cancel order",
+            tooltip="cancel the selected working order (orders view; confirms)",
+        ),
+        Binding(
+            "e",
+            "replace_order",
+            "Replace",
+            tooltip="replace the selected order's qty/limit/stop (orders view; risk gate)",
+        ),
         Binding(
             "slash",
             "filter",
@@ -77,6 +100,13 @@ class DeskScreen(Screen[None]):
         Binding("z", "zoom", "Zoom", show=False, tooltip="zoom the focused pane (again: back)"),
         Binding("escape", "unfilter", "Clear filter", show=False),
         Binding("1", "view('panes')", "Desk", show=False, tooltip="the desk: every pane"),
+        Binding(
+            "3",
+            "view('orders')",
+            "Orders",
+            show=False,
+            tooltip="working orders and the latest fills",
+        ),
     ]
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-medium"), (120, "-wide")]
 
@@ -94,7 +124,7 @@ class DeskScreen(Screen[None]):
         self.monotonic = time.monotonic  # the repaint clock (tests step it)
         self.last_paint: float = 0.0
         self._ages_at: float = 0.0
-        self._keys: tuple[bool, bool] | None = None  # what check_action depends on
+        self._keys: tuple[object, ...] | None = None  # what check_action depends on
         self._notices: frozenset[str] = frozenset()  # the desk's notices already shown
         desk.on_change(self._mark)
 
@@ -116,13 +146,14 @@ class DeskScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield DeskHeader()
-        with ContentSwitcher(initial="panes", id="views"):  # noqa: SIM117 (views go beside)
+        with ContentSwitcher(initial="panes", id="views"):
             with Grid(id="panes"):  # grid order: see the layouts in app.CSS
                 yield EventsPane()
                 yield PositionsPane()
                 yield SignalsPane()
                 yield ConnectionPane()
                 yield BreakersPane()
+            yield OrdersView()
         yield Input(placeholder="filter: words matching symbol, type or stream", id="filter")
         yield HintLine(id="hint")
         yield DeskFooter()  # ctrl+p is in the help; 80 columns are few
@@ -192,6 +223,10 @@ class DeskScreen(Screen[None]):
             self.query_one(PositionsPane).render_snapshot(snap, c)
             self.query_one(SignalsPane).render_snapshot(snap, c)
             self.query_one(BreakersPane).render_snapshot(snap, c)
+            if fresh:
+                self.query_one(OrdersView).forget()
+            if self._view() == "orders":  # a hidden view is painted when it is shown
+                self.query_one(OrdersView).render_snapshot(snap, c)
         fresh_notices = [n for n in snap.notices if n not in self._notices]
         if self.frames and fresh_notices:  # the first frame's are history, not news
             for text in fresh_notices[-3:]:
@@ -201,10 +236,49 @@ class DeskScreen(Screen[None]):
         self.last_paint = self._ages_at = self.monotonic()
         # the footer only when a key's availability can have changed (what check_action
         # reads): the keys are looked up and drawn again then, not on every frame
-        keys = (bool(snap.faults), any(b.state is BreakerState.TRIPPED for b in snap.risk.breakers))
+        self._show_keys()
+
+    def _show_keys(self) -> None:
+        """Draw the footer again if what check_action reads has changed."""
+        snap = self.snap
+        if snap is None:
+            return
+        keys = (
+            bool(snap.faults),
+            any(b.state is BreakerState.TRIPPED for b in snap.risk.breakers),
+            self._view(),
+            self.focused.id if self.focused is not None else None,
+            self._selected_order() is not None,
+            self._selected_position() is not None,
+        )
         if keys != self._keys:
             self._keys = keys
+            self.refresh_bindings()
             self.query_one(DeskFooter).show_keys(self)
+
+    def _view(self) -> str | None:
+        return self.query_one("#views", ContentSwitcher).current
+
+    def _selected_order(self) -> str | None:
+        """The selected working order's client id, when the orders view is shown."""
+        if self._view() != "orders":
+            return None
+        line = self.query_one(WorkingOrdersTable).selected_order
+        return line.client_order_id if line is not None else None
+
+    def _selected_position(self) -> str | None:
+        """The selected position's symbol, when the positions pane has the focus."""
+        pane = self.query_one(PositionsPane)
+        return pane.selected_symbol if self.focused is pane else None
+
+    def on_selectable_table_selected(self, _event: SelectableTable.Selected) -> None:
+        self._show_keys()
+
+    def on_descendant_focus(self) -> None:
+        self._show_keys()
+
+    def on_descendant_blur(self) -> None:
+        self._show_keys()
 
     def _paint_events(self) -> None:
         """The second half of a repaint: the events pane from the first half's snapshot."""
@@ -216,8 +290,22 @@ class DeskScreen(Screen[None]):
     # ---------------------------------------------------------------------- bindings
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         snap = self.snap
+        positions = self.is_mounted and self.focused is self.query_one(PositionsPane)
+        if action == "close_position":  # only while the positions pane has the focus
+            if not positions:
+                return False
+            return True if self._selected_position() is not None else None
         if action == "faults":
-            return bool(snap and snap.faults)  # hidden off the emulator
+            return bool(snap and snap.faults) and not positions  # hidden off the emulator
+        if action in ("cancel_order", "replace_order"):
+            if not self.is_mounted or self._view() != "orders":
+                return False  # not in the footer outside the orders view
+            line = self.query_one(WorkingOrdersTable).selected_order
+            if line is None or line.order_id is None:
+                return None  # nothing selected, or not at the broker yet: greyed out
+            if action == "replace_order" and not line.replaceable:
+                return None
+            return True
         if action == "reset" and snap is not None:
             tripped = any(b.state is BreakerState.TRIPPED for b in snap.risk.breakers)
             return True if tripped else None  # greyed out when nothing is tripped
@@ -383,6 +471,10 @@ class DeskScreen(Screen[None]):
         if switcher.current != name:
             switcher.current = name
             self._dirty = True
+            if name == "orders":  # its keys act on the selected order: the cursor shows
+                self.query_one(WorkingOrdersTable).focus()
+                self.paint(events=False)
+            self._show_keys()
 
     def action_zoom(self) -> None:
         if self.maximized is not None:

@@ -1,6 +1,8 @@
 """Order entry over :class:`OrderBuilder`: every keystroke rebuilds the order, so the form
 shows the builder's own error (naming the field) and the risk gate's verdict before anything
-is sent, and an invalid order has no way out of the form."""
+is sent, and an invalid order has no way out of the form. Given a working order to replace,
+the form opens prefilled with it, only its qty and prices open to change, and ``check``
+is then the gate's verdict on the replacement."""
 
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from tui_trader.core.orders import Order, OrderBuilder, OrderValidationError
 from tui_trader.core.risk import Verdict
+from tui_trader.core.types import format_decimal
+from tui_trader.desk.snapshot import WorkingOrderLine
 from tui_trader.ui import format as fmt
 
 SIDES = [("buy", "buy"), ("sell", "sell")]
@@ -62,6 +66,10 @@ def build_order(values: Mapping[str, str]) -> Order:
     return b.build()
 
 
+def _text(value: Decimal | None) -> str:
+    return "" if value is None else format_decimal(value)
+
+
 def _missing(field: str) -> str:
     raise OrderValidationError(field, "a price is required for this order type")
 
@@ -89,42 +97,60 @@ class OrderEntryScreen(ModalScreen[Order | None]):
         check: Callable[[Order], Verdict],
         prices: Mapping[str, Decimal],
         symbol: str = "",
+        *,
+        replacing: WorkingOrderLine | None = None,
     ) -> None:
         super().__init__(classes="order-entry")
         self._check = check
         self._prices = prices
-        self._symbol = symbol
+        self._symbol = replacing.symbol if replacing is not None else symbol
+        self.replacing = replacing
         self.order: Order | None = None
         self.error: OrderValidationError | None = None
         self._touched: set[str] = set()  # errors show for fields the trader has been to
         self._tried = False  # ... or for any field once Send was pressed
 
     def compose(self) -> ComposeResult:
+        r = self.replacing
+        fixed = r is not None  # a replacement keeps its symbol, side, type and TIF
+        side = r.side if r is not None and r.side in ("buy", "sell") else "buy"
+        kind = r.order_type if r is not None and r.order_type in dict(TYPES).values() else None
+        tif = r.time_in_force if r is not None and r.time_in_force in dict(TIFS) else "day"
         with Vertical(id="dialog"):
-            yield Label("New order", id="dialog-title")
+            title = "New order" if r is None else f"Replace {r.side} {r.symbol} {r.order_type}"
+            yield Label(title, id="dialog-title")
             with Grid(id="order-form"):
                 yield Label("Symbol")
-                yield Input(self._symbol, placeholder="AAPL", id="symbol")
+                yield Input(self._symbol, placeholder="AAPL", id="symbol", disabled=fixed)
                 yield Label("Side")
-                yield Select(SIDES, value="buy", allow_blank=False, id="side")
+                yield Select(SIDES, value=side, allow_blank=False, id="side", disabled=fixed)
                 yield Label("Qty")
-                yield Input(placeholder="shares", id="qty")
+                yield Input(_text(r.remaining if r else None), placeholder="shares", id="qty")
                 yield Label("Type")
-                yield Select(TYPES, value="market", allow_blank=False, id="type")
+                yield Select(
+                    TYPES, value=kind or "market", allow_blank=False, id="type", disabled=fixed
+                )
                 yield Label("Limit")
-                yield Input(placeholder="limit price", id="limit")
+                limit, stop = (r.limit_price, r.stop_price) if r else (None, None)
+                yield Input(_text(limit), placeholder="limit price", id="limit")
                 yield Label("Stop")
-                yield Input(placeholder="stop price", id="stop")
+                yield Input(_text(stop), placeholder="stop price", id="stop")
                 yield Label("TIF")
-                yield Select(TIFS, value="day", allow_blank=False, id="tif")
+                yield Select(TIFS, value=tif, allow_blank=False, id="tif", disabled=fixed)
             yield Static(id="order-error")
             yield Static(id="order-preview")
             with Horizontal(id="dialog-buttons"):
                 yield Button("Cancel (esc)", id="cancel")
-                yield Button("Send (ctrl+s)", id="send", variant="primary", disabled=True)
+                label = "Send (ctrl+s)" if r is None else "Replace (ctrl+s)"
+                yield Button(label, id="send", variant="primary", disabled=True)
 
     def on_mount(self) -> None:
-        self.query_one("#qty" if self._symbol else "#symbol", Input).focus()
+        r = self.replacing
+        if r is not None:  # the field a trader most often moves
+            first = "#limit" if r.limit_price is not None else "#stop" if r.stop_price else "#qty"
+            self.query_one(first, Input).focus()
+        else:
+            self.query_one("#qty" if self._symbol else "#symbol", Input).focus()
         self.refresh_order()
         # the gate's verdict changes with the market (stale data, a breaker): ask again
         self.set_interval(1.0, self.refresh_order)

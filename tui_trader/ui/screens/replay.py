@@ -17,7 +17,19 @@ from tui_trader.ui.port import ReplayPort
 from tui_trader.ui.screens.main import DeskScreen
 
 READ_ONLY: Final = "replay: read-only — trading keys are off"
-TRADING_ACTIONS: Final = frozenset({"pause", "flatten", "order", "cancel_all", "reset", "faults"})
+TRADING_ACTIONS: Final = frozenset(
+    {
+        "pause",
+        "flatten",
+        "order",
+        "cancel_all",
+        "reset",
+        "faults",
+        "cancel_order",
+        "replace_order",
+        "close_position",
+    }
+)
 """The desk's keys that would act on a broker: none of them works in a replay."""
 
 
