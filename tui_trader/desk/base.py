@@ -66,6 +66,10 @@ class RiskBook:
         return pos.mark if pos is not None else None
 
 
+MAX_FILLS = 50
+"""The latest executions the orders pane lists (this session's)."""
+
+
 @dataclass
 class DeskOptions:
     trade: bool = False  # the policy sends orders (False: it only proposes)

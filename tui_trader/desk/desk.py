@@ -45,7 +45,7 @@ from tui_trader.core.risk import RiskEngine, Verdict
 from tui_trader.core.tradingday import TradingDay
 from tui_trader.core.working import WorkingOrders, news_from_wire
 from tui_trader.desk.account import AccountSync
-from tui_trader.desk.base import DeskOptions
+from tui_trader.desk.base import MAX_FILLS, DeskOptions
 from tui_trader.desk.commands import PAUSED_KEY, Commands
 from tui_trader.desk.events import BrokerEvents
 from tui_trader.desk.market import MarketFeed
@@ -63,7 +63,6 @@ MAX_EVENTS = 200
 MAX_ORDERS = 100
 MAX_NOTICES = 20
 MAX_BACKOFFS = 8
-MAX_FILLS = 50
 
 
 class Desk(BrokerEvents, MarketFeed, AccountSync, OrderWorker, Commands):

@@ -40,12 +40,15 @@ from tui_trader.core.risk import (
     Verdict,
 )
 from tui_trader.core.working import WorkingOrders
+from tui_trader.desk.base import MAX_FILLS
 from tui_trader.desk.events import BrokerEvents
+from tui_trader.desk.orders import working_line
 from tui_trader.desk.replay_player import Player, faster, slower
 from tui_trader.desk.replay_source import AuditStep, EventStep, Recording, Step
 from tui_trader.desk.snapshot import (
     DeskSnapshot,
     EventLine,
+    FillLine,
     FlattenPreview,
     OrderLine,
     ReplayStatus,
@@ -97,6 +100,7 @@ class ReplayDesk(BrokerEvents):
         self._events: deque[EventLine] = deque(maxlen=MAX_EVENTS)
         self._orders: deque[OrderLine] = deque(maxlen=MAX_ORDERS)
         self._notices: deque[str] = deque(maxlen=MAX_NOTICES)
+        self._fills: deque[FillLine] = deque(maxlen=MAX_FILLS)  # as the live desk's
         self._signals: dict[str, Decision] = {}
         self._readings: dict[str, ConvexityReading] = {}
         self._prices: dict[str, Decimal] = {}
@@ -371,6 +375,8 @@ class ReplayDesk(BrokerEvents):
             prev_close=dict(self._prev_close),
             verdicts=dict(self._verdicts),
             replay=self.status(),
+            working_orders=tuple(working_line(w) for w in self.working.orders()),
+            fills=tuple(self._fills),
         )
 
     # ------------------------------------------------------------------ read-only commands
