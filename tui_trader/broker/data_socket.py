@@ -55,6 +55,7 @@ log = logging.getLogger("tui_trader.broker.data")
 
 FEEDS = ("iex", "sip", "delayed_sip", "test", "boats", "overnight")
 FALLBACK_FEED = "iex"
+CHANNELS = ("quotes", "trades", "bars", "updatedBars")  # what the desk subscribes per symbol
 FINAL_CODES = {401, 402, 409, 410, 411}
 _HOSTS = {
     "data.alpaca.markets": "stream.data.alpaca.markets",
@@ -206,6 +207,8 @@ class MarketDataStream:
         self._retry_at: float | None = None
         self._told: set[str] = set()  # notices said once per kind of trouble
         self._mute: str | None = None  # why the keepalive cut the connection
+        self._ws: ClientConnection | None = None  # the connection while it is streaming
+        self._subscribed: set[str] = set()  # what the server was last asked to send
 
     def __repr__(self) -> str:  # never the keys
         return f"MarketDataStream(url={self.url!r}, symbols={len(self.symbols)})"
@@ -231,6 +234,37 @@ class MarketDataStream:
 
     def stop(self) -> None:
         self._stop.set()
+
+    async def subscribe(self, symbols: Sequence[str]) -> None:
+        """Watch more symbols: on a streaming connection at once (a ``subscribe`` message),
+        otherwise from the next connection's handshake."""
+        self.symbols = list(dict.fromkeys([*self.symbols, *symbols]))
+        await self._sync_subscription()
+
+    async def unsubscribe(self, symbols: Sequence[str]) -> None:
+        """Stop watching symbols (``unsubscribe`` on a streaming connection)."""
+        gone = set(symbols)
+        self.symbols = [s for s in self.symbols if s not in gone]
+        await self._sync_subscription()
+
+    async def _sync_subscription(self) -> None:
+        """Tell a streaming connection the difference between what it sends and what is
+        wanted. Only once authenticated: a subscribe before that is answered 401, which is
+        final. Idempotent, so a change racing the handshake is simply sent again."""
+        ws = self._ws
+        if ws is None or self._state is not DataState.STREAMING:
+            return
+        wanted = set(self.symbols)
+        added = sorted(wanted - self._subscribed)
+        removed = sorted(self._subscribed - wanted)
+        self._subscribed = wanted
+        try:
+            for action, names in (("subscribe", added), ("unsubscribe", removed)):
+                if names:
+                    channels = {c: names for c in CHANNELS}
+                    await ws.send(json.dumps({"action": action, **channels}))
+        except ConnectionClosed:
+            pass  # the next connection's handshake subscribes self.symbols
 
     async def run(self) -> None:
         """Connect, stream, reconnect; returns on :meth:`stop` or a final refusal."""
@@ -344,6 +378,8 @@ class MarketDataStream:
             self._strategy.connected()
             self._connects += 1
             self._told.discard("limit")  # a later 406 is news again
+            self._ws = ws
+            await self._sync_subscription()  # a change made during the handshake
             self._safely(self.callbacks.on_connected)
             await self._read(ws)
         except _Mute:
@@ -354,6 +390,7 @@ class MarketDataStream:
                 raise _Mute(self._mute) from None
             raise
         finally:
+            self._ws = None
             pinger.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await pinger
@@ -381,8 +418,10 @@ class MarketDataStream:
         await self._expect(ws, "success", "connected")
         await ws.send(json.dumps({"action": "auth", "key": self._key, "secret": self._secret}))
         await self._expect(ws, "success", "authenticated")
-        channels = {c: self.symbols for c in ("quotes", "trades", "bars", "updatedBars")}
+        symbols = list(self.symbols)
+        channels = {c: symbols for c in CHANNELS}
         await ws.send(json.dumps({"action": "subscribe", **channels}))
+        self._subscribed = set(symbols)
         await self._expect(ws, "subscription", None)
 
     async def _expect(self, ws: ClientConnection, kind: str, msg: str | None) -> None:

@@ -56,6 +56,17 @@ class FlattenPreview:
 
 
 @dataclass(frozen=True)
+class WatchLine:
+    """One watched symbol's market beyond its mark: the two sides of the last quote, the
+    last trade's price and the day's volume so far (None: not seen yet)."""
+
+    bid: Decimal | None = None
+    ask: Decimal | None = None
+    last: Decimal | None = None
+    volume: int | None = None
+
+
+@dataclass(frozen=True)
 class DeskSnapshot:
     """Everything the screen shows, at one moment, immutable."""
 
@@ -82,3 +93,5 @@ class DeskSnapshot:
     faults: tuple[str, ...] = ()  # the SIM fault menu's keys; empty when not on the emulator
     market_data: DataStreamStatus | None = None  # the data stream; None: REST polling only
     quote_ages: Mapping[str, float] = field(default_factory=dict)  # seconds, per symbol
+    watch: Mapping[str, WatchLine] = field(default_factory=dict)  # per watched symbol
+    demo_speed: float | None = None  # the embedded emulator's pace when not real time

@@ -31,6 +31,8 @@ from tui_trader.ui.panes.footer import DeskFooter
 from tui_trader.ui.panes.header import DeskHeader
 from tui_trader.ui.panes.positions import PositionsPane
 from tui_trader.ui.panes.signals import SignalsPane
+from tui_trader.ui.panes.watchlist import WatchlistPane
+from tui_trader.ui.screens.add_symbol import AddSymbolScreen
 from tui_trader.ui.screens.choice import ChoiceScreen
 from tui_trader.ui.screens.confirm import ConfirmScreen
 from tui_trader.ui.screens.order_entry import OrderEntryScreen, describe
@@ -75,6 +77,15 @@ class DeskScreen(Screen[None]):
         Binding("z", "zoom", "Zoom", show=False, tooltip="zoom the focused pane (again: back)"),
         Binding("escape", "unfilter", "Clear filter", show=False),
         Binding("1", "view('panes')", "Desk", show=False, tooltip="the desk: every pane"),
+        Binding("2", "view('watch')", "Watch", show=False, tooltip="the watchlist"),
+        Binding("plus", "watch_add", "Add", key_display="+", tooltip="watch a symbol"),
+        Binding(
+            "minus",
+            "watch_remove",
+            "Remove",
+            key_display="-",
+            tooltip="stop watching the selected symbol (watchlist)",
+        ),
     ]
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
 
@@ -100,13 +111,14 @@ class DeskScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield DeskHeader()
-        with ContentSwitcher(initial="panes", id="views"):  # noqa: SIM117 (views go beside)
+        with ContentSwitcher(initial="panes", id="views"):  # the views, side by side
             with Grid(id="panes"):  # grid order: see the layouts in app.CSS
                 yield EventsPane()
                 yield PositionsPane()
                 yield SignalsPane()
                 yield ConnectionPane()
                 yield BreakersPane()
+            yield WatchlistPane()
         yield Input(placeholder="filter: words matching symbol, type or stream", id="filter")
         yield DeskFooter()  # ctrl+p is in the help; 80 columns are few
 
@@ -174,6 +186,10 @@ class DeskScreen(Screen[None]):
             self.query_one(PositionsPane).render_snapshot(snap, c)
             self.query_one(SignalsPane).render_snapshot(snap, c)
             self.query_one(BreakersPane).render_snapshot(snap, c)
+            if self._view() == "watch":  # hidden views are not drawn: not synced either
+                if fresh:
+                    self.query_one(WatchlistPane).forget()
+                self.query_one(WatchlistPane).render_snapshot(snap, c)
         fresh_notices = [n for n in snap.notices if n not in self._notices]
         if self.frames and fresh_notices:  # the first frame's are history, not news
             for text in fresh_notices[-3:]:
@@ -200,6 +216,8 @@ class DeskScreen(Screen[None]):
         snap = self.snap
         if action == "faults":
             return bool(snap and snap.faults)  # hidden off the emulator
+        if action == "watch_remove":
+            return True if self._view() == "watch" else None  # the selected row's symbol
         if action == "reset" and snap is not None:
             tripped = any(b.state is BreakerState.TRIPPED for b in snap.risk.breakers)
             return True if tripped else None  # greyed out when nothing is tripped
@@ -364,6 +382,38 @@ class DeskScreen(Screen[None]):
         if switcher.current != name:
             switcher.current = name
             self._dirty = True
+            if name == "watch":
+                self.query_one(WatchlistPane).focus()
+            self.refresh_bindings()
+            self._keys = None  # the footer again: what applies depends on the view
+
+    def _view(self) -> str | None:
+        return self.query_one("#views", ContentSwitcher).current
+
+    # ---------------------------------------------------------------------- watchlist
+    @work(group="watch", exclusive=True, exit_on_error=False)
+    async def action_watch_add(self) -> None:
+        """``+``: a symbol to watch, checked by the desk with the broker (shown at once)."""
+        self.action_view("watch")
+        said = await self.app.push_screen_wait(AddSymbolScreen(self.desk.add_symbol))
+        if said is not None:
+            self.notify(said, timeout=3)
+        self.paint()
+
+    def action_watch_remove(self) -> None:
+        """``-``: stop watching the selected symbol, without a confirm: it sends nothing,
+        loses nothing (a held symbol or one with working orders is refused) and ``+``
+        brings it back."""
+        symbol = self.query_one(WatchlistPane).selected
+        if symbol is None:
+            return
+        try:
+            said = self.desk.remove_symbol(symbol)
+        except ValueError as exc:  # held, working orders, the last symbol
+            self.notify(str(exc), severity="warning", timeout=5)
+            return
+        self.notify(said, timeout=3)
+        self.paint()
 
     def action_zoom(self) -> None:
         if self.maximized is not None:
