@@ -235,16 +235,11 @@ class MarketDataStream:
     def stop(self) -> None:
         self._stop.set()
 
-    async def subscribe(self, symbols: Sequence[str]) -> None:
-        """Watch more symbols: on a streaming connection at once (a ``subscribe`` message),
-        otherwise from the next connection's handshake."""
-        self.symbols = list(dict.fromkeys([*self.symbols, *symbols]))
-        await self._sync_subscription()
-
-    async def unsubscribe(self, symbols: Sequence[str]) -> None:
-        """Stop watching symbols (``unsubscribe`` on a streaming connection)."""
-        gone = set(symbols)
-        self.symbols = [s for s in self.symbols if s not in gone]
+    async def subscribe(self, add: Sequence[str] = (), remove: Sequence[str] = ()) -> None:
+        """Watch more (``add``) or fewer (``remove``) symbols: on a streaming connection at
+        once (``subscribe``/``unsubscribe`` messages), else from the next handshake."""
+        gone = set(remove)
+        self.symbols = [s for s in dict.fromkeys([*self.symbols, *add]) if s not in gone]
         await self._sync_subscription()
 
     async def _sync_subscription(self) -> None:
@@ -254,17 +249,13 @@ class MarketDataStream:
         ws = self._ws
         if ws is None or self._state is not DataState.STREAMING:
             return
-        wanted = set(self.symbols)
-        added = sorted(wanted - self._subscribed)
-        removed = sorted(self._subscribed - wanted)
+        wanted, was = set(self.symbols), self._subscribed
         self._subscribed = wanted
-        try:
-            for action, names in (("subscribe", added), ("unsubscribe", removed)):
+        with contextlib.suppress(ConnectionClosed):  # the next handshake subscribes them
+            for action, names in (("subscribe", wanted - was), ("unsubscribe", was - wanted)):
                 if names:
-                    channels = {c: names for c in CHANNELS}
+                    channels = {c: sorted(names) for c in CHANNELS}
                     await ws.send(json.dumps({"action": action, **channels}))
-        except ConnectionClosed:
-            pass  # the next connection's handshake subscribes self.symbols
 
     async def run(self) -> None:
         """Connect, stream, reconnect; returns on :meth:`stop` or a final refusal."""

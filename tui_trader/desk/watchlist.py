@@ -80,7 +80,7 @@ class Watchlist(LiveData):
                 raise WatchError(f"{symbol} is already watched")
             await self._check_listed(symbol)
             if self.data_stream is not None:
-                await self.data_stream.subscribe([symbol])
+                await self.data_stream.subscribe(add=[symbol])
             # its history first, then it joins the watch (no await between, so no live
             # bar is taken before the history); a bar that closed meanwhile comes with
             # the backfill the next market turn makes, as after a reconnect
@@ -115,7 +115,7 @@ class Watchlist(LiveData):
             state.pop(symbol, None)
         if self.data_stream is not None:
             stream = self.data_stream
-            task = asyncio.get_running_loop().create_task(stream.unsubscribe([symbol]))
+            task = asyncio.get_running_loop().create_task(stream.subscribe(remove=[symbol]))
             self._background.add(task)
             task.add_done_callback(self._background.discard)
         self._notice(f"no longer watching {symbol}")
