@@ -71,7 +71,7 @@ class WatchlistPane(KeyedTable):
     ]
 
     def __init__(self) -> None:
-        super().__init__(COLUMNS, id="watchlist")
+        super().__init__(COLUMNS, id="watch")  # the view's id in #views
         self.border_title = "Watchlist"
         self.cursor = 0  # the selected row (what - removes)
         self._last: tuple[DeskSnapshot, Colours] | None = None
