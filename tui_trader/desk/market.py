@@ -44,7 +44,12 @@ class MarketFeed(Watchlist, LiveData, AccountSync, OrderWorker, Commands):
 
     async def _warm_up(self) -> None:
         """Feed the policy the recent history (days of minute bars): its model learns from
-        all of it, not just the warm-up minimum, so it can act on the first live bar."""
+        all of it, not just the warm-up minimum, so it can act on the first live bar.
+        The latest quotes first: every watched symbol shows a price while it learns."""
+        with contextlib.suppress(AlpacaError):
+            for symbol, q in (await self.rest.latest_quotes(list(self.symbols))).items():
+                self._take_quote(symbol, q)
+            self._changed()
         try:
             clock = await self.rest.get_clock()
             now = _parse_time(str(clock.get("timestamp", ""))) or self._clock()

@@ -78,12 +78,14 @@ class DeskScreen(Screen[None]):
         Binding("escape", "unfilter", "Clear filter", show=False),
         Binding("1", "view('panes')", "Desk", show=False, tooltip="the desk: every pane"),
         Binding("2", "view('watch')", "Watch", show=False, tooltip="the watchlist"),
-        Binding("plus", "watch_add", "Add", key_display="+", tooltip="watch a symbol"),
+        # in the help, not the footer (the watchlist's subtitle says them where they apply)
+        Binding("plus", "watch_add", "Add", key_display="+", show=False, tooltip="watch a symbol"),
         Binding(
             "minus",
             "watch_remove",
             "Remove",
             key_display="-",
+            show=False,
             tooltip="stop watching the selected symbol (watchlist)",
         ),
     ]
