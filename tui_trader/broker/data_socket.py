@@ -55,6 +55,7 @@ log = logging.getLogger("tui_trader.broker.data")
 
 FEEDS = ("iex", "sip", "delayed_sip", "test", "boats", "overnight")
 FALLBACK_FEED = "iex"
+CHANNELS = ("quotes", "trades", "bars", "updatedBars")  # what the desk subscribes per symbol
 FINAL_CODES = {401, 402, 409, 410, 411}
 _HOSTS = {
     "data.alpaca.markets": "stream.data.alpaca.markets",
@@ -206,6 +207,8 @@ class MarketDataStream:
         self._retry_at: float | None = None
         self._told: set[str] = set()  # notices said once per kind of trouble
         self._mute: str | None = None  # why the keepalive cut the connection
+        self._ws: ClientConnection | None = None  # the connection while it is streaming
+        self._subscribed: set[str] = set()  # what the server was last asked to send
 
     def __repr__(self) -> str:  # never the keys
         return f"MarketDataStream(url={self.url!r}, symbols={len(self.symbols)})"
@@ -231,6 +234,28 @@ class MarketDataStream:
 
     def stop(self) -> None:
         self._stop.set()
+
+    async def subscribe(self, add: Sequence[str] = (), remove: Sequence[str] = ()) -> None:
+        """Watch more (``add``) or fewer (``remove``) symbols: on a streaming connection at
+        once (``subscribe``/``unsubscribe`` messages), else from the next handshake."""
+        gone = set(remove)
+        self.symbols = [s for s in dict.fromkeys([*self.symbols, *add]) if s not in gone]
+        await self._sync_subscription()
+
+    async def _sync_subscription(self) -> None:
+        """Tell a streaming connection the difference between what it sends and what is
+        wanted. Only once authenticated: a subscribe before that is answered 401, which is
+        final. Idempotent, so a change racing the handshake is simply sent again."""
+        ws = self._ws
+        if ws is None or self._state is not DataState.STREAMING:
+            return
+        wanted, was = set(self.symbols), self._subscribed
+        self._subscribed = wanted
+        with contextlib.suppress(ConnectionClosed):  # the next handshake subscribes them
+            for action, names in (("subscribe", wanted - was), ("unsubscribe", was - wanted)):
+                if names:
+                    channels = {c: sorted(names) for c in CHANNELS}
+                    await ws.send(json.dumps({"action": action, **channels}))
 
     async def run(self) -> None:
         """Connect, stream, reconnect; returns on :meth:`stop` or a final refusal."""
@@ -344,6 +369,8 @@ class MarketDataStream:
             self._strategy.connected()
             self._connects += 1
             self._told.discard("limit")  # a later 406 is news again
+            self._ws = ws
+            await self._sync_subscription()  # a change made during the handshake
             self._safely(self.callbacks.on_connected)
             await self._read(ws)
         except _Mute:
@@ -354,6 +381,7 @@ class MarketDataStream:
                 raise _Mute(self._mute) from None
             raise
         finally:
+            self._ws = None
             pinger.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await pinger
@@ -381,8 +409,10 @@ class MarketDataStream:
         await self._expect(ws, "success", "connected")
         await ws.send(json.dumps({"action": "auth", "key": self._key, "secret": self._secret}))
         await self._expect(ws, "success", "authenticated")
-        channels = {c: self.symbols for c in ("quotes", "trades", "bars", "updatedBars")}
+        symbols = list(self.symbols)
+        channels = {c: symbols for c in CHANNELS}
         await ws.send(json.dumps({"action": "subscribe", **channels}))
+        self._subscribed = set(symbols)
         await self._expect(ws, "subscription", None)
 
     async def _expect(self, ws: ClientConnection, kind: str, msg: str | None) -> None:

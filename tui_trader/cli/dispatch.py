@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tui_trader import __version__
-from tui_trader.cli.arguments import EXIT_OK, EXIT_USAGE, Parser
+from tui_trader.cli.arguments import EXIT_OK, EXIT_USAGE, Parser, positive
 from tui_trader.cli.desk import (
     add_backtest_parser,
     add_headless_parser,
@@ -42,6 +42,14 @@ def build_parser() -> argparse.ArgumentParser:
     trade.add_argument(
         "--watch", dest="trade", action="store_false", help="the policy only proposes"
     )
+    parser.add_argument(
+        "--speed",
+        dest="desk_speed",
+        type=positive(float),
+        metavar="X",
+        help="the embedded emulator's pace, sim seconds per real second (default 60: a demo; "
+        "1: real time)",
+    )
     sub = parser.add_subparsers(dest="command", parser_class=Parser)
     add_sim_parser(sub)
     add_headless_parser(sub)
@@ -64,6 +72,8 @@ def _main(argv: Sequence[str] | None) -> int:
     # the emulator needs no Alpaca settings: keys or a live URL in the environment must not
     # stop it, and must never reach it
     overrides: dict[str, Any] = {"mode": "sim"} if args.command == "sim" else {}
+    if args.desk_speed is not None:  # `tui-trader --speed 1`: the embedded emulator's pace
+        overrides["sim"] = {"speed": args.desk_speed}
     if args.command in ("headless", "flatten", "pause", "resume"):
         overrides.update(
             base_url=args.base_url,

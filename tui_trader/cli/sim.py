@@ -189,7 +189,7 @@ def _emulator_config(settings: Settings, args: argparse.Namespace | None) -> Any
         if symbols
         else tuple(s.symbols),
         seed=pick("seed", s.seed),
-        speed=pick("speed", s.speed),
+        speed=pick("speed", s.speed_for(embedded=False)),
         start=pick("start", None),
         heartbeat_seconds=pick("heartbeat", s.heartbeat_seconds),
         heartbeat_mode=pick("heartbeat_mode", "idle"),

@@ -38,6 +38,10 @@ class _Section(BaseModel):
     )
 
 
+DEMO_SPEED = 60.0
+"""The embedded emulator's default pace: a minute bar every second, so the policy (warm from
+the emulator's history at start) decides within a second or two and trades within a minute."""
+
 _TICKER = re.compile(r"^[A-Z0-9][A-Z0-9./-]{0,20}$")
 
 
@@ -45,7 +49,10 @@ class SimSettings(_Section):
     """The embedded emulator: what it trades, how fast, and how hard it pushes back."""
 
     seed: int = Field(42, ge=0)
-    speed: float = Field(1.0, gt=0)
+    # sim seconds per real second; unset: DEMO_SPEED for the embedded emulator (a minute
+    # bar a second: the desk is visibly trading within a minute, its header says DEMO),
+    # real time for `tui-trader sim` (a market to test clients against)
+    speed: float | None = Field(None, gt=0)
     symbols: Annotated[list[str], NoDecode, BeforeValidator(split_list)] = Field(
         default_factory=lambda: ["AAPL", "MSFT", "NVDA", "TSLA", "SPY"]
     )
@@ -64,6 +71,12 @@ class SimSettings(_Section):
     # emulator (`tui-trader`, `make run`, headless without --base-url: a demo that trades,
     # and its screen says so), realistic for `tui-trader sim` (a market to test clients against)
     planted: bool | None = None
+
+    def speed_for(self, *, embedded: bool) -> float:
+        """This emulator's pace (see ``speed``)."""
+        if self.speed is not None:
+            return self.speed
+        return DEMO_SPEED if embedded else 1.0
 
     def planted_for(self, *, embedded: bool) -> bool:
         """Whether this emulator plants the strong regime (see ``planted``)."""

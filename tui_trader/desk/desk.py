@@ -48,9 +48,11 @@ from tui_trader.desk.account import AccountSync
 from tui_trader.desk.base import MAX_FILLS, DeskOptions
 from tui_trader.desk.commands import PAUSED_KEY, Commands
 from tui_trader.desk.events import BrokerEvents
+from tui_trader.desk.live import Tape
 from tui_trader.desk.market import MarketFeed
 from tui_trader.desk.orders import OrderWorker, result_data
 from tui_trader.desk.snapshot import DeskSnapshot, EventLine, FillLine, OrderLine
+from tui_trader.desk.watchlist import remembered
 
 if TYPE_CHECKING:
     from tui_trader.broker.journal import Journal
@@ -75,7 +77,8 @@ class Desk(BrokerEvents, MarketFeed, AccountSync, OrderWorker, Commands):
         self.target = target
         self.journal = journal
         self.options = options
-        self.symbols = tuple(options.symbols or settings.sim.symbols)
+        # the trader's watchlist for this account (desk/watchlist.py), else the configured one
+        self.symbols = remembered(journal, tuple(options.symbols or settings.sim.symbols))
         self.rest: AlpacaREST = target.rest()
         self.http = target.http()
         self.supervisor = Supervisor(
@@ -111,6 +114,7 @@ class Desk(BrokerEvents, MarketFeed, AccountSync, OrderWorker, Commands):
         self._data_at: float | None = None
         # live market data (desk/live.py): per-symbol quote times, the stream's bars
         self._quote_at: dict[str, float] = {}
+        self._tapes: dict[str, Tape] = {}  # bid/ask/last/volume per symbol (the watchlist)
         self._bar_inbox: deque[tuple[str, Bar, bool]] = deque()
         self._backfill_due = False
         self._market_is_open = True  # until the clock says otherwise
@@ -223,4 +227,6 @@ class Desk(BrokerEvents, MarketFeed, AccountSync, OrderWorker, Commands):
             quote_ages=self.quote_ages(),
             working_orders=self.working_lines(),
             fills=tuple(self._fills),
+            watch=self.watch_lines(),
+            demo_speed=self.demo_speed(),
         )

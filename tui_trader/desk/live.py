@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from tui_trader.broker.data_socket import (
@@ -23,8 +25,55 @@ from tui_trader.broker.data_socket import (
 from tui_trader.broker.data_status import DataStreamStatus
 from tui_trader.core.models import Bar, Quote, Trade
 from tui_trader.desk.base import DeskBase
+from tui_trader.desk.snapshot import WatchLine
 
 MAX_INBOX = 10_000  # bars waiting for the loop (a minute's bars are one per symbol)
+
+
+@dataclass
+class Tape:
+    """One symbol's market as the watchlist shows it: the last quote's sides, the last
+    trade, and the day's volume (the minute bars' volumes, plus the trades printed since
+    the last bar, which that bar's volume then includes)."""
+
+    bid: Decimal | None = None
+    ask: Decimal | None = None
+    last: Decimal | None = None
+    day: date | None = None
+    bars_volume: int = 0
+    last_bar_volume: int = 0  # the latest bar's, so a correction replaces it
+    since_bar: int = 0  # trade sizes printed after the latest bar
+
+    def quote(self, q: Quote) -> None:
+        self.bid, self.ask = q.bid_price, q.ask_price
+
+    def trade(self, t: Trade) -> None:
+        self.last = t.price
+        if t.size is not None and t.size > 0:
+            self.since_bar += int(t.size)
+
+    def bar(self, bar: Bar) -> None:
+        """A new minute's bar: it counts towards its own day's volume."""
+        day = bar.timestamp.date()
+        if day != self.day:
+            self.day, self.bars_volume = day, 0
+        volume = int(bar.volume or 0)
+        self.bars_volume += volume
+        self.last_bar_volume = volume
+        self.since_bar = 0
+        if self.last is None:
+            self.last = bar.close
+
+    def corrected(self, bar: Bar) -> None:
+        """A later word on the latest bar (``u``): its volume replaces the one counted."""
+        if bar.timestamp.date() == self.day:
+            volume = int(bar.volume or 0)
+            self.bars_volume += volume - self.last_bar_volume
+            self.last_bar_volume = volume
+
+    def line(self) -> WatchLine:
+        volume = self.bars_volume + self.since_bar if self.day is not None else None
+        return WatchLine(self.bid, self.ask, self.last, volume)
 
 
 class LiveData(DeskBase):
@@ -34,6 +83,7 @@ class LiveData(DeskBase):
     _bar_inbox: deque[tuple[str, Bar, bool]]
     _backfill_due: bool
     _market_is_open: bool
+    _tapes: dict[str, Tape]
 
     def _build_data_stream(self) -> MarketDataStream | None:
         """The stream for the desk's symbols and feed, or None when ``data.stream`` is off."""
@@ -69,11 +119,30 @@ class LiveData(DeskBase):
         now = time.monotonic()
         return {s: round(now - at, 3) for s, at in self._quote_at.items()}
 
+    def _tape(self, symbol: str) -> Tape:
+        tape = self._tapes.get(symbol)
+        if tape is None:
+            tape = self._tapes[symbol] = Tape()
+        return tape
+
+    def watch_lines(self) -> dict[str, WatchLine]:
+        """Each watched symbol's quote, last trade and volume, for the snapshot."""
+        return {s: self._tapes[s].line() for s in self.symbols if s in self._tapes}
+
+    def demo_speed(self) -> float | None:
+        """The embedded emulator's pace when it is not real time (the header says so)."""
+        embedded = self.target.embedded
+        if embedded is None:
+            return None
+        speed = float(embedded.emulator.config.speed)
+        return None if speed == 1.0 else speed
+
     # ----------------------------------------------------------------- stream callbacks
     def _take_quote(self, symbol: str, q: Quote) -> None:
         """A quote with both sides moves the mark to its mid and refreshes the symbol."""
         if q.bid_price and q.ask_price and q.bid_price > 0 and q.ask_price > 0:
             mid = (q.bid_price + q.ask_price) / 2
+            self._tape(symbol).quote(q)
             self._prices[symbol] = mid
             self.portfolio.mark(symbol, mid)
             now = time.monotonic()
@@ -88,9 +157,12 @@ class LiveData(DeskBase):
     def _on_stream_trade(self, symbol: str, t: Trade) -> None:
         """A print shows a price for a symbol no quote has priced yet; the quote's mid wins
         once there is one (a trade is not a two-sided market)."""
-        if symbol in self.symbols and symbol not in self._quote_at and t.price > Decimal(0):
+        if symbol not in self.symbols or t.price <= Decimal(0):
+            return
+        self._tape(symbol).trade(t)
+        if symbol not in self._quote_at:
             self._prices[symbol] = t.price
-            self._changed()
+        self._changed()
 
     def _on_stream_bar(self, symbol: str, bar: Bar, corrected: bool) -> None:
         if symbol in self.symbols and len(self._bar_inbox) < MAX_INBOX:
@@ -109,6 +181,7 @@ class LiveData(DeskBase):
         if last is None or last[0] != bar.timestamp or last[1] == bar.close:
             return False
         self._last_close[symbol] = (bar.timestamp, bar.close)
+        self._tape(symbol).corrected(bar)
         history = self._history.get(symbol)
         if history:
             history[-1] = float(bar.close)

@@ -28,6 +28,7 @@ from tui_trader.desk.account import AccountSync
 from tui_trader.desk.commands import Commands
 from tui_trader.desk.live import LiveData
 from tui_trader.desk.orders import OrderWorker
+from tui_trader.desk.watchlist import Watchlist
 
 log = logging.getLogger("tui_trader.desk")
 
@@ -37,14 +38,19 @@ WARM_UP_SLICE = 200
 start, 5 days of minute bars per symbol held the screen still for ~2 s on the 2-core machine)."""
 
 
-class MarketFeed(LiveData, AccountSync, OrderWorker, Commands):
+class MarketFeed(Watchlist, LiveData, AccountSync, OrderWorker, Commands):
     """The market loop and the policy; it reads the account and the clock (:class:`AccountSync`),
     looks up lost answers (:class:`OrderWorker`), asks the gate (:class:`Commands`) and reads
     the data stream's prices and bars (:class:`LiveData`)."""
 
     async def _warm_up(self) -> None:
         """Feed the policy the recent history (days of minute bars): its model learns from
-        all of it, not just the warm-up minimum, so it can act on the first live bar."""
+        all of it, not just the warm-up minimum, so it can act on the first live bar.
+        The latest quotes first: every watched symbol shows a price while it learns."""
+        with contextlib.suppress(AlpacaError):
+            for symbol, q in (await self.rest.latest_quotes(list(self.symbols))).items():
+                self._take_quote(symbol, q)
+            self._changed()
         try:
             clock = await self.rest.get_clock()
             now = _parse_time(str(clock.get("timestamp", ""))) or self._clock()
@@ -57,6 +63,7 @@ class MarketFeed(LiveData, AccountSync, OrderWorker, Commands):
         for symbol, bars in history.items():
             for n, bar in enumerate(bars, 1):
                 self._record_close(symbol, bar.timestamp, bar.close)
+                self._tape(symbol).bar(bar)
                 self.policy.observe(symbol, float(bar.close), bar.timestamp)
                 self._last_bar[symbol] = bar.timestamp
                 if n % WARM_UP_SLICE == 0:  # days of bars take seconds: the screen keeps going
@@ -147,6 +154,7 @@ class MarketFeed(LiveData, AccountSync, OrderWorker, Commands):
                     continue
                 self._last_bar[symbol] = bar.timestamp
                 self._record_close(symbol, bar.timestamp, bar.close)
+                self._tape(symbol).bar(bar)
                 self.policy.observe(symbol, float(bar.close), bar.timestamp)
                 self._readings[symbol] = self.convexity.reading(symbol)
                 await self._decide(symbol, bar.timestamp, bar.close)

@@ -413,6 +413,12 @@ class ReplayDesk(BrokerEvents):
     async def close_position(self, symbol: str) -> str:
         raise ReadOnlyError(READ_ONLY)
 
+    async def add_symbol(self, text: str) -> str:
+        raise ReadOnlyError(READ_ONLY)
+
+    def remove_symbol(self, symbol: str) -> str:
+        raise ReadOnlyError(READ_ONLY)
+
     def reset_breaker(self, name: str) -> Verdict:
         return Verdict(False, "READ_ONLY", READ_ONLY)
 

@@ -68,6 +68,17 @@ class ReplayStatus:
 
 
 @dataclass(frozen=True)
+class WatchLine:
+    """One watched symbol's market beyond its mark: the two sides of the last quote, the
+    last trade's price and the day's volume so far (None: not seen yet)."""
+
+    bid: Decimal | None = None
+    ask: Decimal | None = None
+    last: Decimal | None = None
+    volume: int | None = None
+
+
+@dataclass(frozen=True)
 class DeskSnapshot:
     """Everything the screen shows, at one moment, immutable."""
 
@@ -97,6 +108,8 @@ class DeskSnapshot:
     replay: ReplayStatus | None = None  # a replay of the journal, not a live desk
     working_orders: tuple[WorkingOrderLine, ...] = ()  # the orders view, oldest first
     fills: tuple[FillLine, ...] = ()  # the latest executions, newest last
+    watch: Mapping[str, WatchLine] = field(default_factory=dict)  # per watched symbol
+    demo_speed: float | None = None  # the embedded emulator's pace when not real time
 
 
 @dataclass(frozen=True)

@@ -160,6 +160,7 @@ def start_embedded(settings: Settings, *, persist: bool = False) -> Target:
     from decimal import Decimal
 
     from tui_trader.sim.emulator import EmulatorConfig
+    from tui_trader.sim.market import listed
     from tui_trader.sim.persist import state_path
     from tui_trader.sim.runner import start_in_thread
 
@@ -167,9 +168,9 @@ def start_embedded(settings: Settings, *, persist: bool = False) -> Target:
     key, secret = "desk-" + secrets.token_hex(4), secrets.token_urlsafe(24)
     register_secret(secret)
     config = EmulatorConfig(
-        symbols=tuple(s.symbols),
+        symbols=listed(s.symbols),  # the watched ones and more to add (+ on the watchlist)
         seed=s.seed,
-        speed=s.speed,
+        speed=s.speed_for(embedded=True),
         heartbeat_seconds=s.heartbeat_seconds,
         key_id=key,
         secret_key=secret,

@@ -54,10 +54,28 @@ DEFAULT_SYMBOLS: dict[str, SymbolSpec] = {
 }
 
 
+LISTED_EXTRA: dict[str, SymbolSpec] = {
+    "AMZN": SymbolSpec("AMZN", 201.30, 0.32, 45_000),
+    "GOOGL": SymbolSpec("GOOGL", 171.90, 0.30, 30_000),
+    "AMD": SymbolSpec("AMD", 138.60, 0.50, 50_000, 3.0),
+    "QQQ": SymbolSpec("QQQ", 503.20, 0.20, 40_000, 1.0),
+}
+"""Symbols the embedded emulator lists beyond the watched ones, so a trader trying the
+watchlist's ``+`` has something to add (an unlisted ticker is refused, as Alpaca does).
+Few: each listing costs the emulator's start its 5 days of history (~40 ms a symbol)."""
+
+
+def listed(watched: Sequence[str]) -> tuple[str, ...]:
+    """The embedded emulator's symbols: the watched ones first, then the extra listings."""
+    return tuple(dict.fromkeys([*(s.upper() for s in watched), *LISTED_EXTRA]))
+
+
 def spec_for(symbol: str, rng: np.random.Generator) -> SymbolSpec:
     """A known symbol's realistic spec, or a plausible seeded one for any other ticker."""
     if symbol in DEFAULT_SYMBOLS:
         return DEFAULT_SYMBOLS[symbol]
+    if symbol in LISTED_EXTRA:
+        return LISTED_EXTRA[symbol]
     price = float(np.round(np.exp(rng.uniform(np.log(15), np.log(400))), 2))
     return SymbolSpec(symbol, price, float(rng.uniform(0.2, 0.6)))
 

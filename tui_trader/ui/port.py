@@ -53,6 +53,10 @@ class DeskPort(Protocol):
 
     async def close_position(self, symbol: str) -> str: ...
 
+    async def add_symbol(self, text: str) -> str: ...
+
+    def remove_symbol(self, symbol: str) -> str: ...
+
 
 class ReplayPort(DeskPort, Protocol):
     """A desk that plays a recorded session (``tui-trader replay``): read-only, with the

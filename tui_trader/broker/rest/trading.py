@@ -48,6 +48,20 @@ class TradingCalls(RESTTransport):
             )
         return data
 
+    async def get_asset(self, symbol: str) -> dict[str, Any]:
+        """One asset the broker lists (``/v2/assets/{symbol}``; the Broker API's
+        ``/v1/assets``): a 404 :class:`AlpacaError` when it lists none by that name."""
+        path = "/v1/assets" if self.api is ApiFamily.BROKER else "/v2/assets"
+        response = await self._get(f"{self.base_url}{path}/{self._symbol_segment(symbol)}")
+        data = self._body(response)
+        if not isinstance(data, dict):
+            raise AlpacaError(
+                "expected a JSON object for the asset",
+                status=response.status_code,
+                path=response.request.url.path,
+            )
+        return data
+
     # --------------------------------------------------------------------------- positions
 
     async def list_positions(self) -> list[Position]:

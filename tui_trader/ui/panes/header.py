@@ -32,7 +32,11 @@ class DeskHeader(Static):
         day_pct = book.day_pnl / book.day_start_equity * 100 if book.day_start_equity else None
         risk = snap.risk
         state = str(risk.state) + (" PAUSED" if risk.paused else "")
-        text = Text.assemble((badge, badge_style), " ", (snap.account or "-", "bold"))
+        text = Text.assemble((badge, badge_style), " ")
+        if snap.demo_speed is not None:  # the emulator's market runs fast: a demo pace
+            text.append(f" DEMO {snap.demo_speed:g}x ", style=f"bold reverse {c.warning}")
+            text.append(" ")
+        text.append(snap.account or "-", "bold")
         if book.account_known:
             text.append("  equity ")
             text.append(fmt.money(book.equity), "bold")

@@ -35,6 +35,8 @@ from tui_trader.ui.panes.orders import OrdersView, WorkingOrdersTable
 from tui_trader.ui.panes.positions import PositionsPane
 from tui_trader.ui.panes.selection import SelectableTable
 from tui_trader.ui.panes.signals import SignalsPane
+from tui_trader.ui.panes.watchlist import WatchlistPane
+from tui_trader.ui.screens.add_symbol import AddSymbolScreen
 from tui_trader.ui.screens.choice import ChoiceScreen
 from tui_trader.ui.screens.confirm import ConfirmScreen
 from tui_trader.ui.screens.order_entry import OrderEntryScreen, describe
@@ -100,12 +102,23 @@ class DeskScreen(OrderKeys, Screen[None]):
         Binding("z", "zoom", "Zoom", show=False, tooltip="zoom the focused pane (again: back)"),
         Binding("escape", "unfilter", "Clear filter", show=False),
         Binding("1", "view('panes')", "Desk", show=False, tooltip="the desk: every pane"),
+        Binding("2", "view('watch')", "Watch", show=False, tooltip="the watchlist"),
         Binding(
             "3",
             "view('orders')",
             "Orders",
             show=False,
             tooltip="working orders and the latest fills",
+        ),
+        # in the help, not the footer (the watchlist's subtitle says them where they apply)
+        Binding("plus", "watch_add", "Add", key_display="+", show=False, tooltip="watch a symbol"),
+        Binding(
+            "minus",
+            "watch_remove",
+            "Remove",
+            key_display="-",
+            show=False,
+            tooltip="stop watching the selected symbol (watchlist)",
         ),
     ]
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-medium"), (120, "-wide")]
@@ -146,7 +159,7 @@ class DeskScreen(OrderKeys, Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield DeskHeader()
-        with ContentSwitcher(initial="panes", id="views"):
+        with ContentSwitcher(initial="panes", id="views"):  # the views, side by side
             with Grid(id="panes"):  # grid order: see the layouts in app.CSS
                 yield EventsPane()
                 yield PositionsPane()
@@ -154,6 +167,7 @@ class DeskScreen(OrderKeys, Screen[None]):
                 yield ConnectionPane()
                 yield BreakersPane()
             yield OrdersView()
+            yield WatchlistPane()
         yield Input(placeholder="filter: words matching symbol, type or stream", id="filter")
         yield HintLine(id="hint")
         yield DeskFooter()  # ctrl+p is in the help; 80 columns are few
@@ -227,6 +241,10 @@ class DeskScreen(OrderKeys, Screen[None]):
                 self.query_one(OrdersView).forget()
             if self._view() == "orders":  # a hidden view is painted when it is shown
                 self.query_one(OrdersView).render_snapshot(snap, c)
+            if self._view() == "watch":  # hidden views are not drawn: not synced either
+                if fresh:
+                    self.query_one(WatchlistPane).forget()
+                self.query_one(WatchlistPane).render_snapshot(snap, c)
         fresh_notices = [n for n in snap.notices if n not in self._notices]
         if self.frames and fresh_notices:  # the first frame's are history, not news
             for text in fresh_notices[-3:]:
@@ -306,6 +324,8 @@ class DeskScreen(OrderKeys, Screen[None]):
             if action == "replace_order" and not line.replaceable:
                 return None
             return True
+        if action == "watch_remove":
+            return True if self._view() == "watch" else None  # the selected row's symbol
         if action == "reset" and snap is not None:
             tripped = any(b.state is BreakerState.TRIPPED for b in snap.risk.breakers)
             return True if tripped else None  # greyed out when nothing is tripped
@@ -474,7 +494,35 @@ class DeskScreen(OrderKeys, Screen[None]):
             if name == "orders":  # its keys act on the selected order: the cursor shows
                 self.query_one(WorkingOrdersTable).focus()
                 self.paint(events=False)
+            if name == "watch":
+                self.query_one(WatchlistPane).focus()
+            self._keys = None  # the footer again: what applies depends on the view
             self._show_keys()
+
+    # ---------------------------------------------------------------------- watchlist
+    @work(group="watch", exclusive=True, exit_on_error=False)
+    async def action_watch_add(self) -> None:
+        """``+``: a symbol to watch, checked by the desk with the broker (shown at once)."""
+        self.action_view("watch")
+        said = await self.app.push_screen_wait(AddSymbolScreen(self.desk.add_symbol))
+        if said is not None:
+            self.notify(said, timeout=3)
+        self.paint()
+
+    def action_watch_remove(self) -> None:
+        """``-``: stop watching the selected symbol, without a confirm: it sends nothing,
+        loses nothing (a held symbol or one with working orders is refused) and ``+``
+        brings it back."""
+        symbol = self.query_one(WatchlistPane).selected
+        if symbol is None:
+            return
+        try:
+            said = self.desk.remove_symbol(symbol)
+        except ValueError as exc:  # held, working orders, the last symbol
+            self.notify(str(exc), severity="warning", timeout=5)
+            return
+        self.notify(said, timeout=3)
+        self.paint()
 
     def action_zoom(self) -> None:
         if self.maximized is not None:

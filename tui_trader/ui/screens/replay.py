@@ -28,6 +28,8 @@ TRADING_ACTIONS: Final = frozenset(
         "cancel_order",
         "replace_order",
         "close_position",
+        "watch_add",  # not trading, but a replay changes nothing: the watchlist is recorded
+        "watch_remove",
     }
 )
 """The desk's keys that would act on a broker: none of them works in a replay."""
