@@ -16,6 +16,7 @@ from tui_trader.core.convexity import ConvexityReading
 from tui_trader.core.policy import Decision
 from tui_trader.core.portfolio import BookSnapshot
 from tui_trader.core.risk import RiskSnapshot, Verdict
+from tui_trader.desk.charts import ChartData
 
 
 @dataclass(frozen=True)
@@ -82,3 +83,4 @@ class DeskSnapshot:
     faults: tuple[str, ...] = ()  # the SIM fault menu's keys; empty when not on the emulator
     market_data: DataStreamStatus | None = None  # the data stream; None: REST polling only
     quote_ages: Mapping[str, float] = field(default_factory=dict)  # seconds, per symbol
+    charts: ChartData = field(default_factory=ChartData)  # the charts view's bars, fills, equity

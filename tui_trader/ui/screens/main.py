@@ -25,6 +25,7 @@ from tui_trader.core.risk import BreakerState
 from tui_trader.desk.snapshot import DeskSnapshot
 from tui_trader.ui.colours import Colours
 from tui_trader.ui.panes.breakers import BreakersPane
+from tui_trader.ui.panes.charts import ChartsPane
 from tui_trader.ui.panes.connection import ConnectionPane
 from tui_trader.ui.panes.events import EventsPane
 from tui_trader.ui.panes.footer import DeskFooter
@@ -75,6 +76,22 @@ class DeskScreen(Screen[None]):
         Binding("z", "zoom", "Zoom", show=False, tooltip="zoom the focused pane (again: back)"),
         Binding("escape", "unfilter", "Clear filter", show=False),
         Binding("1", "view('panes')", "Desk", show=False, tooltip="the desk: every pane"),
+        Binding("4", "view('charts')", "Charts", show=False, tooltip="charts: price, equity"),
+        Binding(
+            "left_square_bracket",
+            "chart_symbol(-1)",
+            "Chart symbol",
+            key_display="[",
+            show=False,
+            tooltip="charts: the previous / next watched symbol",
+        ),
+        Binding(
+            "right_square_bracket",
+            "chart_symbol(1)",
+            "Chart symbol",
+            key_display="]",
+            show=False,
+        ),
     ]
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
 
@@ -100,13 +117,14 @@ class DeskScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield DeskHeader()
-        with ContentSwitcher(initial="panes", id="views"):  # noqa: SIM117 (views go beside)
+        with ContentSwitcher(initial="panes", id="views"):
             with Grid(id="panes"):  # grid order: see the layouts in app.CSS
                 yield EventsPane()
                 yield PositionsPane()
                 yield SignalsPane()
                 yield ConnectionPane()
                 yield BreakersPane()
+            yield ChartsPane()
         yield Input(placeholder="filter: words matching symbol, type or stream", id="filter")
         yield DeskFooter()  # ctrl+p is in the help; 80 columns are few
 
@@ -174,6 +192,7 @@ class DeskScreen(Screen[None]):
             self.query_one(PositionsPane).render_snapshot(snap, c)
             self.query_one(SignalsPane).render_snapshot(snap, c)
             self.query_one(BreakersPane).render_snapshot(snap, c)
+            self.query_one(ChartsPane).render_snapshot(snap, c)  # drawn only when shown
         fresh_notices = [n for n in snap.notices if n not in self._notices]
         if self.frames and fresh_notices:  # the first frame's are history, not news
             for text in fresh_notices[-3:]:
@@ -200,6 +219,8 @@ class DeskScreen(Screen[None]):
         snap = self.snap
         if action == "faults":
             return bool(snap and snap.faults)  # hidden off the emulator
+        if action == "chart_symbol":  # greyed out unless the charts are shown
+            return True if self.query_one("#views", ContentSwitcher).current == "charts" else None
         if action == "reset" and snap is not None:
             tripped = any(b.state is BreakerState.TRIPPED for b in snap.risk.breakers)
             return True if tripped else None  # greyed out when nothing is tripped
@@ -364,6 +385,11 @@ class DeskScreen(Screen[None]):
         if switcher.current != name:
             switcher.current = name
             self._dirty = True
+            self.refresh_bindings()  # keys that apply to one view only (check_action)
+
+    def action_chart_symbol(self, step: int) -> None:
+        """The charts' symbol: the previous (-1) or next (1) watched one."""
+        self.query_one(ChartsPane).cycle(step)
 
     def action_zoom(self) -> None:
         if self.maximized is not None:
