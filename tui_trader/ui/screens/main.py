@@ -83,7 +83,7 @@ class DeskScreen(Screen[None]):
             "Chart symbol",
             key_display="[",
             show=False,
-            tooltip="charts: the previous / next watched symbol",
+            tooltip="charts: the previous watched symbol",
         ),
         Binding(
             "right_square_bracket",
@@ -91,6 +91,7 @@ class DeskScreen(Screen[None]):
             "Chart symbol",
             key_display="]",
             show=False,
+            tooltip="charts: the next watched symbol",
         ),
     ]
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
