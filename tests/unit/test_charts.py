@@ -159,3 +159,15 @@ def test_a_new_day_starts_over() -> None:
     rec.bar("AAPL", bar(0))  # the new day's first minute may repeat an old stamp: taken
     rec.fill("x1", "AAPL", "buy", Decimal(1), Decimal(100), T0)  # keys start over too
     assert len(rec.data().series["AAPL"].fills) == 1
+
+
+def test_a_plot_is_given_no_more_points_than_it_can_show() -> None:
+    """The charts thin a long series to the plot's dots, keeping each run's worst drawdown
+    and the positions of the points kept (the markers and time labels sit by position)."""
+    from tui_trader.ui.panes.charts import thin
+
+    values = [0.0] * 100
+    values[37] = -50.0
+    xs, ys = thin(values, 10, min)
+    assert len(xs) == 10 and -50.0 in ys and xs[ys.index(-50.0)] == 37
+    assert thin([1.0, 2.0], 10) == ([0, 1], [1.0, 2.0])

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -37,7 +37,7 @@ from tui_trader.ui import format as fmt
 from tui_trader.ui.colours import Colours
 from tui_trader.ui.panes.titles import retitle
 
-MAX_HZ = 4.0
+MAX_HZ = 2.0
 """Redraws of the charts per second at most; the data changes once a minute per bar and
 about once a second for the equity, so this only bounds a burst (fills, a backfill)."""
 TICKS = 6
@@ -123,6 +123,34 @@ class ChartPlot(PlotextPlot):
         if ticks:
             self.plt.xticks([i for i, _ in ticks], [label for _, label in ticks])
         return super().render()
+
+
+def thin(
+    values: Sequence[float], most: int, pick: Callable[[Sequence[float]], float] = max
+) -> tuple[list[int], list[float]]:
+    """At most ``most`` points of ``values`` (x: their index), one per equal run, the run's
+    ``pick`` (the drawdown keeps each run's worst): a plot has two braille dots a column, so
+    more points cost plotext time (it is linear in them) and show nothing more."""
+    n = len(values)
+    if most <= 0 or n <= most:
+        return list(range(n)), list(values)
+    xs, ys = [], []
+    for k in range(most):
+        lo, hi = k * n // most, (k + 1) * n // most
+        run = values[lo:hi]
+        y = pick(run)
+        xs.append(lo + run.index(y))
+        ys.append(y)
+    return xs, ys
+
+
+def _last(run: Sequence[float]) -> float:
+    return run[-1]
+
+
+def _room(widget: ChartPlot) -> int:
+    """Braille dots across the plot's canvas (0 before the first layout: no thinning)."""
+    return 2 * max(widget.size.width - 10, 0)
 
 
 def _rgb(hex6: str, fallback: RGB) -> RGB:
@@ -227,8 +255,7 @@ class ChartsPane(Vertical):
         plt.clear_figure()
         if view.closes:
             plt.plot(
-                list(range(len(view.closes))),
-                list(view.closes),
+                *thin(view.closes, _room(widget), _last),
                 marker="braille",
                 color=_rgb(c.primary, (80, 160, 255)),
             )
@@ -262,15 +289,15 @@ class ChartsPane(Vertical):
         for widget in (up, down):
             widget.plt.clear_data()
             widget.plt.clear_figure()
-        xs = list(range(len(view.equity)))
         if view.equity:
             last = view.equity[-1]
             rising = view.day_start is None or last >= view.day_start
             colour = _rgb(c.profit if rising else c.loss, (80, 160, 255))
-            up.plt.plot(xs, list(view.equity), marker="braille", color=colour)
+            up.plt.plot(*thin(view.equity, _room(up), _last), marker="braille", color=colour)
             if view.day_start is not None:
                 up.plt.hline(view.day_start, _rgb(c.muted, (128, 128, 128)))
-            down.plt.plot(xs, list(view.drawdown), fillx=True, color=_rgb(c.loss, (220, 0, 0)))
+            worst = thin(view.drawdown, _room(down), min)
+            down.plt.plot(*worst, fillx=True, color=_rgb(c.loss, (220, 0, 0)))
         for widget in (up, down):
             widget.times = view.times
             widget.refresh()
