@@ -296,8 +296,8 @@ class ChartsPane(Vertical):
             up.plt.plot(*thin(view.equity, _room(up), _last), marker="braille", color=colour)
             if view.day_start is not None:
                 up.plt.hline(view.day_start, _rgb(c.muted, (128, 128, 128)))
-            worst = thin(view.drawdown, _room(down), min)
-            down.plt.plot(*worst, fillx=True, color=_rgb(c.loss, (220, 0, 0)))
+            under = thin(view.drawdown, _room(down), min)
+            down.plt.plot(*under, fillx=True, color=_rgb(c.loss, (220, 0, 0)))
         for widget in (up, down):
             widget.times = view.times
             widget.refresh()
