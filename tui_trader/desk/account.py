@@ -161,6 +161,7 @@ class AccountSync(DeskBase):
         if self.day.observe(clock, time.monotonic()):
             before = self.portfolio.snapshot()
             self.portfolio.forget_day()
+            self.charts.new_day()  # the charts show the day: bars, fills and equity start over
             self._audit(
                 "day_roll",
                 {

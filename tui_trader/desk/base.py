@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from tui_trader.core.risk import RiskEngine, TradingState, Verdict
     from tui_trader.core.tradingday import TradingDay
     from tui_trader.core.working import WorkingOrders
+    from tui_trader.desk.charts import ChartRecorder
     from tui_trader.desk.snapshot import EventLine, FillLine, OrderLine
     from tui_trader.desk.target import Target
 
@@ -104,6 +105,7 @@ class DeskBase:
     sender: OrderSender
     working: WorkingOrders
     day: TradingDay
+    charts: ChartRecorder  # the charts view's bars, fills and equity (desk/charts.py)
     _clock: Callable[[], datetime]
     _signals: dict[str, Decision]
     _readings: dict[str, ConvexityReading]

@@ -46,6 +46,7 @@ from tui_trader.core.tradingday import TradingDay
 from tui_trader.core.working import WorkingOrders, news_from_wire
 from tui_trader.desk.account import AccountSync
 from tui_trader.desk.base import MAX_FILLS, DeskOptions
+from tui_trader.desk.charts import ChartRecorder
 from tui_trader.desk.commands import PAUSED_KEY, Commands
 from tui_trader.desk.events import BrokerEvents
 from tui_trader.desk.live import Tape
@@ -131,6 +132,7 @@ class Desk(BrokerEvents, MarketFeed, AccountSync, OrderWorker, Commands):
         self._account: str | None = None
         self.working = WorkingOrders()  # every order that may still fill, ours or not
         self.day = TradingDay(options.clock_every)
+        self.charts = ChartRecorder(self.symbols)
         self._ledger_events = 0  # trade events that moved the ledger (fills, busts, fixes)
         self._account_lock = asyncio.Lock()
         self._account_delay = options.account_retry
@@ -229,4 +231,5 @@ class Desk(BrokerEvents, MarketFeed, AccountSync, OrderWorker, Commands):
             fills=tuple(self._fills),
             watch=self.watch_lines(),
             demo_speed=self.demo_speed(),
+            charts=self.charts.data(),
         )

@@ -35,6 +35,7 @@ class BrokerEvents(DeskBase):
         """
         now = self._clock()
         accepted = False
+        filled = False
         for d in items:
             symbol = d.symbol
             brief: BriefTrade | BriefFill | None = None
@@ -59,6 +60,10 @@ class BrokerEvents(DeskBase):
                                 self._seq + 1,  # the seq of this event's line
                             )
                         )
+                        self.charts.fill(
+                            fill.key, fill.symbol, fill.side, fill.qty, fill.price, fill.at
+                        )
+                        filled = True
                 elif d.type not in LEDGER_KINDS:
                     brief = brief_trade(d.payload)
             if brief is not None:
@@ -70,6 +75,7 @@ class BrokerEvents(DeskBase):
                 if isinstance(event, TradeEvent):
                     self.portfolio.apply(event)
                     self._fill_line(event)
+                    filled = self._chart_fill(event) or filled
                     accepted = self._tally(event.event, accepted, now)
                     symbol = event.order.symbol if event.order is not None else symbol
                     text = _trade_text(event)
@@ -90,8 +96,19 @@ class BrokerEvents(DeskBase):
             )
         if accepted:
             self.risk.record_accept(now)
+        if filled:
+            self.charts.sample_book(self.portfolio.snapshot())
         self._evaluate_risk()
         self._changed()
+
+    def _chart_fill(self, event: TradeEvent) -> bool:
+        """A fill the brief reader left to the full model (legs, odd text): its marker."""
+        order = event.order
+        if event.event not in FILL_KINDS or order is None or not event.price or not event.qty:
+            return False
+        key = event.execution_id or f"order:{order.id}:{order.filled_qty}"  # as the ledger's
+        self.charts.fill(key, order.symbol, order.side, event.qty, event.price, event.timestamp)
+        return True
 
     def _tally(self, kind: str, accepted: bool, now: datetime) -> bool:
         """Feed the reject streak in event order, a run of accepts counting once; returns

@@ -61,7 +61,10 @@ class MarketFeed(Watchlist, LiveData, AccountSync, OrderWorker, Commands):
             self._notice(f"no history for the policy ({exc}); it warms up live")
             return
         for symbol, bars in history.items():
+            day = bars[-1].timestamp.date() if bars else None
             for n, bar in enumerate(bars, 1):
+                if bar.timestamp.date() == day:  # the charts show the latest session
+                    self.charts.bar(symbol, bar)
                 self._record_close(symbol, bar.timestamp, bar.close)
                 self._tape(symbol).bar(bar)
                 self.policy.observe(symbol, float(bar.close), bar.timestamp)
@@ -92,6 +95,8 @@ class MarketFeed(Watchlist, LiveData, AccountSync, OrderWorker, Commands):
                 await self._housekeeping()
             except Exception:
                 log.exception("housekeeping error")
+            # the equity curve's end moves between bars too
+            self.charts.sample_book(self.portfolio.snapshot())
             self._sync_pause()
             self._evaluate_risk()
             self._changed()
@@ -138,7 +143,8 @@ class MarketFeed(Watchlist, LiveData, AccountSync, OrderWorker, Commands):
             symbol, bar, _corrected = self._bar_inbox.popleft()
             last = self._last_bar.get(symbol)
             if last is not None and bar.timestamp <= last:
-                self._correct_bar(symbol, bar)
+                if self._correct_bar(symbol, bar):
+                    self.charts.bar(symbol, bar)  # the same minute: replaced
                 continue
             await self._take_bars({symbol: [bar]})
 
@@ -155,9 +161,11 @@ class MarketFeed(Watchlist, LiveData, AccountSync, OrderWorker, Commands):
                 self._last_bar[symbol] = bar.timestamp
                 self._record_close(symbol, bar.timestamp, bar.close)
                 self._tape(symbol).bar(bar)
+                self.charts.bar(symbol, bar)
                 self.policy.observe(symbol, float(bar.close), bar.timestamp)
                 self._readings[symbol] = self.convexity.reading(symbol)
                 await self._decide(symbol, bar.timestamp, bar.close)
+        self.charts.sample_book(self.portfolio.snapshot())
 
     def _record_close(self, symbol: str, at: datetime, close: Decimal) -> None:
         """Keep the sparkline's closes and the previous session's last close."""

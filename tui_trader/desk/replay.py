@@ -41,6 +41,7 @@ from tui_trader.core.risk import (
 )
 from tui_trader.core.working import WorkingOrders
 from tui_trader.desk.base import MAX_FILLS
+from tui_trader.desk.charts import ChartRecorder
 from tui_trader.desk.events import BrokerEvents
 from tui_trader.desk.orders import working_line
 from tui_trader.desk.replay_player import Player, faster, slower
@@ -101,6 +102,7 @@ class ReplayDesk(BrokerEvents):
         self._orders: deque[OrderLine] = deque(maxlen=MAX_ORDERS)
         self._notices: deque[str] = deque(maxlen=MAX_NOTICES)
         self._fills: deque[FillLine] = deque(maxlen=MAX_FILLS)  # as the live desk's
+        self.charts = ChartRecorder(())  # the fills and equity; symbols join as they are seen
         self._signals: dict[str, Decision] = {}
         self._readings: dict[str, ConvexityReading] = {}
         self._prices: dict[str, Decimal] = {}
@@ -204,14 +206,20 @@ class ReplayDesk(BrokerEvents):
                 )
                 continue
             if batch:
-                self._on_events(batch)
+                self._apply_events(batch)
                 batch = []
             self._audit_step(step)
         if batch:
-            self._on_events(batch)
-        for line in self._events:
-            if line.symbol:
-                self._symbols.setdefault(line.symbol, None)
+            self._apply_events(batch)
+
+    def _apply_events(self, batch: list[Delivered]) -> None:
+        """Broker events through the desk's own code; their symbols join the screen (and the
+        charts, before their fills are marked)."""
+        for d in batch:
+            if d.symbol:
+                self._symbols.setdefault(d.symbol, None)
+        self.charts.watch(tuple(self._symbols))
+        self._on_events(batch)
 
     def _evaluate_risk(self, symbol: str | None = None) -> None:
         """The breakers are the recording's (``state`` entries), not evaluated again."""
@@ -232,6 +240,7 @@ class ReplayDesk(BrokerEvents):
         self._account = data.get("account") or self._account
         for p in positions:
             self._symbols.setdefault(p.symbol, None)
+            self.charts.watch(tuple(self._symbols))
 
     def _day(self, data: dict[str, Any], _symbol: str | None) -> None:
         self.portfolio.start_day(_dec(data.get("day_start")))
@@ -245,6 +254,7 @@ class ReplayDesk(BrokerEvents):
         if symbol is None:
             return
         self._symbols.setdefault(symbol, None)
+        self.charts.watch(tuple(self._symbols))
         at = _time(data.get("at")) or self._replay_time()
         with contextlib.suppress(TypeError, ValueError):
             self._signals[symbol] = Decision(
@@ -377,6 +387,7 @@ class ReplayDesk(BrokerEvents):
             replay=self.status(),
             working_orders=tuple(working_line(w) for w in self.working.orders()),
             fills=tuple(self._fills),
+            charts=self.charts.data(),
         )
 
     # ------------------------------------------------------------------ read-only commands

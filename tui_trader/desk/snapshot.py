@@ -16,6 +16,7 @@ from tui_trader.core.convexity import ConvexityReading
 from tui_trader.core.policy import Decision
 from tui_trader.core.portfolio import BookSnapshot
 from tui_trader.core.risk import RiskSnapshot, Verdict
+from tui_trader.desk.charts import ChartData
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ class DeskSnapshot:
     fills: tuple[FillLine, ...] = ()  # the latest executions, newest last
     watch: Mapping[str, WatchLine] = field(default_factory=dict)  # per watched symbol
     demo_speed: float | None = None  # the embedded emulator's pace when not real time
+    charts: ChartData = field(default_factory=ChartData)  # the charts view's bars, fills, equity
 
 
 @dataclass(frozen=True)

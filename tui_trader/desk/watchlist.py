@@ -86,6 +86,7 @@ class Watchlist(LiveData):
             # the backfill the next market turn makes, as after a reconnect
             await self._first_look(symbol)
             self.symbols = (*self.symbols, symbol)
+            self.charts.watch(self.symbols)
             self._backfill_due = True
             self._remember()
             self._audit("watch", {"added": symbol, "symbols": list(self.symbols)}, symbol)
@@ -107,6 +108,7 @@ class Watchlist(LiveData):
         if self.working.busy(symbol):
             raise WatchError(f"{symbol} has working orders: cancel them first")
         self.symbols = tuple(s for s in self.symbols if s != symbol)
+        self.charts.watch(self.symbols)
         self._remember()
         self._audit("watch", {"removed": symbol, "symbols": list(self.symbols)}, symbol)
         # its price and quote time go, so a later add never shows an old price as fresh;

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Grid
 from textual.events import Key
 from textual.screen import Screen
@@ -26,6 +25,7 @@ from tui_trader.core.risk import BreakerState
 from tui_trader.desk.snapshot import DeskSnapshot
 from tui_trader.ui.colours import Colours
 from tui_trader.ui.panes.breakers import BreakersPane
+from tui_trader.ui.panes.charts import ChartsPane
 from tui_trader.ui.panes.connection import ConnectionPane
 from tui_trader.ui.panes.events import EventsPane
 from tui_trader.ui.panes.footer import DeskFooter
@@ -36,9 +36,10 @@ from tui_trader.ui.panes.positions import PositionsPane
 from tui_trader.ui.panes.selection import SelectableTable
 from tui_trader.ui.panes.signals import SignalsPane
 from tui_trader.ui.panes.watchlist import WatchlistPane
-from tui_trader.ui.screens.add_symbol import AddSymbolScreen
 from tui_trader.ui.screens.choice import ChoiceScreen
 from tui_trader.ui.screens.confirm import ConfirmScreen
+from tui_trader.ui.screens.desk_keys import DESK_BINDINGS
+from tui_trader.ui.screens.market_keys import MarketKeys
 from tui_trader.ui.screens.order_entry import OrderEntryScreen, describe
 from tui_trader.ui.screens.order_keys import OrderKeys
 
@@ -59,68 +60,8 @@ The desk itself acts at full speed whatever is painted; the screen catches up th
 the modal closes."""
 
 
-class DeskScreen(OrderKeys, Screen[None]):
-    BINDINGS = [
-        # priority: the brake acts at the press, checked before the key travels through the
-        # focused widget and its parents (under load each hop waited for a frame or a batch:
-        # bench/ui.py, p50 77 -> 9 ms). Textual leaves keys that a focused Input consumes
-        # to the Input, so typing p in the filter box still types a p
-        Binding("p", "pause", "Pause", tooltip="pause / resume new exposure", priority=True),
-        Binding("f", "flatten", "Flatten", tooltip="cancel all orders, close all positions"),
-        Binding("o", "order", "Order", tooltip="order entry"),
-        Binding("c", "cancel_all", "Cancel", tooltip="cancel every open order"),
-        Binding("r", "reset", "Reset", tooltip="reset a tripped breaker"),
-        # x closes the selected position while the positions pane has the focus (then the
-        # fault menu is off); elsewhere it is the fault menu. The first enabled one acts
-        Binding(
-            "x",
-            "close_position",
-            "Close",
-            tooltip="close the selected position (positions pane focused; confirms)",
-        ),
-        Binding("x", "faults", "Faults", tooltip="inject a network fault (SIM only)"),
-        Binding(
-            "d",
-            "cancel_order",
-            "Cancel order",
-            tooltip="cancel the selected working order (orders view; confirms)",
-        ),
-        Binding(
-            "e",
-            "replace_order",
-            "Replace",
-            tooltip="replace the selected order's qty/limit/stop (orders view; risk gate)",
-        ),
-        Binding(
-            "slash",
-            "filter",
-            "Filter",
-            key_display="/",
-            show=False,
-            tooltip="filter events by symbol/type",
-        ),
-        Binding("z", "zoom", "Zoom", show=False, tooltip="zoom the focused pane (again: back)"),
-        Binding("escape", "unfilter", "Clear filter", show=False),
-        Binding("1", "view('panes')", "Desk", show=False, tooltip="the desk: every pane"),
-        Binding("2", "view('watch')", "Watch", show=False, tooltip="the watchlist"),
-        Binding(
-            "3",
-            "view('orders')",
-            "Orders",
-            show=False,
-            tooltip="working orders and the latest fills",
-        ),
-        # in the help, not the footer (the watchlist's subtitle says them where they apply)
-        Binding("plus", "watch_add", "Add", key_display="+", show=False, tooltip="watch a symbol"),
-        Binding(
-            "minus",
-            "watch_remove",
-            "Remove",
-            key_display="-",
-            show=False,
-            tooltip="stop watching the selected symbol (watchlist)",
-        ),
-    ]
+class DeskScreen(OrderKeys, MarketKeys, Screen[None]):
+    BINDINGS = DESK_BINDINGS  # ui/screens/desk_keys.py: every key of the desk, in one table
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-medium"), (120, "-wide")]
 
     def __init__(self, desk: DeskPort, hz: float = 10.0, *, hint: bool = False) -> None:
@@ -168,6 +109,7 @@ class DeskScreen(OrderKeys, Screen[None]):
                 yield BreakersPane()
             yield OrdersView()
             yield WatchlistPane()
+            yield ChartsPane()
         yield Input(placeholder="filter: words matching symbol, type or stream", id="filter")
         yield HintLine(id="hint")
         yield DeskFooter()  # ctrl+p is in the help; 80 columns are few
@@ -245,6 +187,7 @@ class DeskScreen(OrderKeys, Screen[None]):
                 if fresh:
                     self.query_one(WatchlistPane).forget()
                 self.query_one(WatchlistPane).render_snapshot(snap, c)
+            self.query_one(ChartsPane).render_snapshot(snap, c)  # drawn only when shown
         fresh_notices = [n for n in snap.notices if n not in self._notices]
         if self.frames and fresh_notices:  # the first frame's are history, not news
             for text in fresh_notices[-3:]:
@@ -326,6 +269,8 @@ class DeskScreen(OrderKeys, Screen[None]):
             return True
         if action == "watch_remove":
             return True if self._view() == "watch" else None  # the selected row's symbol
+        if action == "chart_symbol":  # greyed out unless the charts are shown
+            return True if self.query_one("#views", ContentSwitcher).current == "charts" else None
         if action == "reset" and snap is not None:
             tripped = any(b.state is BreakerState.TRIPPED for b in snap.risk.breakers)
             return True if tripped else None  # greyed out when nothing is tripped
@@ -498,31 +443,6 @@ class DeskScreen(OrderKeys, Screen[None]):
                 self.query_one(WatchlistPane).focus()
             self._keys = None  # the footer again: what applies depends on the view
             self._show_keys()
-
-    # ---------------------------------------------------------------------- watchlist
-    @work(group="watch", exclusive=True, exit_on_error=False)
-    async def action_watch_add(self) -> None:
-        """``+``: a symbol to watch, checked by the desk with the broker (shown at once)."""
-        self.action_view("watch")
-        said = await self.app.push_screen_wait(AddSymbolScreen(self.desk.add_symbol))
-        if said is not None:
-            self.notify(said, timeout=3)
-        self.paint()
-
-    def action_watch_remove(self) -> None:
-        """``-``: stop watching the selected symbol, without a confirm: it sends nothing,
-        loses nothing (a held symbol or one with working orders is refused) and ``+``
-        brings it back."""
-        symbol = self.query_one(WatchlistPane).selected
-        if symbol is None:
-            return
-        try:
-            said = self.desk.remove_symbol(symbol)
-        except ValueError as exc:  # held, working orders, the last symbol
-            self.notify(str(exc), severity="warning", timeout=5)
-            return
-        self.notify(said, timeout=3)
-        self.paint()
 
     def action_zoom(self) -> None:
         if self.maximized is not None:

@@ -44,12 +44,8 @@ class ReplayScreen(DeskScreen):
         Binding("space", "replay_toggle", "Play/pause", tooltip="pause / resume the replay"),
         Binding("n", "replay_step", "Step", tooltip="play the next event or decision now"),
         Binding("full_stop", "replay_step", "Step", show=False, key_display="."),
-        Binding(
-            "right_square_bracket", "replay_faster", "Faster", key_display="]", tooltip="faster"
-        ),
-        Binding(
-            "left_square_bracket", "replay_slower", "Slower", key_display="[", tooltip="slower"
-        ),
+        Binding("greater_than_sign", "replay_faster", "Faster", key_display=">", tooltip="faster"),
+        Binding("less_than_sign", "replay_slower", "Slower", key_display="<", tooltip="slower"),
     ]
 
     def __init__(self, desk: ReplayPort, hz: float = 10.0) -> None:

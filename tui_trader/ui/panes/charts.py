@@ -1,0 +1,327 @@
+"""The charts view: the selected symbol's minute closes with the account's buys and sells
+marked on them, and the day's equity with its drawdown, drawn by plotext (textual-plotext).
+
+A close line, not candles: a session is 390 minute bars and the plot ~130 columns wide, so a
+candle per bar cannot be drawn (a readable candle needs a column or more of its own: the
+plot would show the last half hour); braille dots give the line two points per column and
+four per row, the whole day at a glance, with the fills on it. The bars stay in the snapshot
+for a candle view of the last minutes, should one be wanted.
+
+X is the bar's position, not its time: the overnight and weekend gaps take no room, and a
+fill sits on the bar of its minute. Ticks say the minute (UTC, as the broker stamps it).
+
+Cheap: a plot is built again only when its data changed (the recorder's versions) and the
+view is shown, at most ``MAX_HZ`` times a second; a change inside that interval is drawn
+when it ends. Building one plot costs milliseconds (bench/charts.py), so it is never done
+per snapshot.
+"""
+
+from __future__ import annotations
+
+import time
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from rich.text import Text
+from textual.app import ComposeResult, RenderResult
+from textual.containers import Horizontal, Vertical
+from textual.timer import Timer
+from textual_plotext import PlotextPlot
+
+from tui_trader.desk.charts import ChartSeries, EquityCurve
+from tui_trader.desk.snapshot import DeskSnapshot
+from tui_trader.ui import format as fmt
+from tui_trader.ui.colours import Colours
+from tui_trader.ui.panes.titles import retitle
+
+MAX_HZ = 2.0
+"""Redraws of the charts per second at most; the data changes once a minute per bar and
+about once a second for the equity, so this only bounds a burst (fills, a backfill)."""
+TICKS = 6
+"""Time labels on an x axis at most."""
+
+RGB = tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class Marker:
+    x: float
+    price: float
+    qty: Decimal
+
+
+@dataclass(frozen=True)
+class PriceView:
+    """What the price plot shows: tests read this, not pixels."""
+
+    symbol: str
+    closes: tuple[float, ...]
+    buys: tuple[Marker, ...]
+    sells: tuple[Marker, ...]
+    times: tuple[datetime, ...]  # each close's minute: the x axis's labels
+
+
+@dataclass(frozen=True)
+class EquityView:
+    equity: tuple[float, ...]
+    drawdown: tuple[float, ...]
+    day_start: float | None
+    times: tuple[datetime, ...]
+
+
+def time_ticks(times: Sequence[datetime], most: int = TICKS) -> tuple[tuple[int, str], ...]:
+    """Up to ``most`` evenly spaced positions, each labelled with its minute."""
+    n = len(times)
+    if n == 0:
+        return ()
+    step = max(1, -(-(n - 1) // max(most - 1, 1)))
+    return tuple((i, times[i].strftime("%H:%M")) for i in range(0, n, step))
+
+
+def price_view(symbol: str, series: ChartSeries | None) -> PriceView:
+    """The closes, and each fill at the position of the bar of its minute (after the last
+    bar: the minute still forming, one to the right)."""
+    bars = series.bars if series is not None else ()
+    times = [b.at for b in bars]
+    buys: list[Marker] = []
+    sells: list[Marker] = []
+    for f in series.fills if series is not None else ():
+        i = bisect_right(times, f.at) - 1
+        if i < 0:
+            continue  # before the first bar shown: off the chart
+        if times and f.at >= times[-1] + timedelta(minutes=1):
+            i = len(times)
+        (buys if f.side == "buy" else sells).append(Marker(float(i), float(f.price), f.qty))
+    return PriceView(symbol, tuple(b.close for b in bars), tuple(buys), tuple(sells), tuple(times))
+
+
+def equity_view(curve: EquityCurve, day_start: Decimal | None) -> EquityView:
+    points = curve.points
+    return EquityView(
+        tuple(float(p.equity) for p in points),
+        tuple(float(p.drawdown) for p in points),
+        None if day_start is None else float(day_start),
+        tuple(p.at for p in points),
+    )
+
+
+class ChartPlot(PlotextPlot):
+    """A plot whose x axis is labelled with the minute of its points, as many labels as its
+    width holds: plotext drops labels that collide, and which it drops changes between runs
+    (it walks a set of strings, whose order is the process's hash seed)."""
+
+    def __init__(self, id: str) -> None:
+        super().__init__(id=id)
+        self.times: Sequence[datetime] = ()
+
+    def render(self) -> RenderResult:
+        room = max(2, (self.size.width - 10) // 9 + 1)  # a label is 5 wide; 4 between two
+        ticks = time_ticks(self.times, min(room, TICKS))
+        if ticks:
+            self.plt.xticks([i for i, _ in ticks], [label for _, label in ticks])
+        return super().render()
+
+
+def thin(
+    values: Sequence[float], most: int, pick: Callable[[Sequence[float]], float] = max
+) -> tuple[list[int], list[float]]:
+    """At most ``most`` points of ``values`` (x: their index), one per equal run, the run's
+    ``pick`` (the drawdown keeps each run's worst): a plot has two braille dots a column, so
+    more points cost plotext time (it is linear in them) and show nothing more."""
+    n = len(values)
+    if most <= 0 or n <= most:
+        return list(range(n)), list(values)
+    xs, ys = [], []
+    for k in range(most):
+        lo, hi = k * n // most, (k + 1) * n // most
+        run = values[lo:hi]
+        y = pick(run)
+        xs.append(lo + run.index(y))
+        ys.append(y)
+    return xs, ys
+
+
+def _last(run: Sequence[float]) -> float:
+    return run[-1]
+
+
+def _room(widget: ChartPlot) -> int:
+    """Braille dots across the plot's canvas (0 before the first layout: no thinning)."""
+    return 2 * max(widget.size.width - 10, 0)
+
+
+def _rgb(hex6: str, fallback: RGB) -> RGB:
+    try:
+        return (int(hex6[1:3], 16), int(hex6[3:5], 16), int(hex6[5:7], 16))
+    except ValueError:
+        return fallback
+
+
+class ChartsPane(Vertical):
+    """The view ``charts``: the price across the top; the equity and its drawdown below."""
+
+    DEFAULT_CSS = """
+    ChartsPane { height: 1fr; }
+    ChartsPane PlotextPlot { border: round $panel-lighten-2; border-title-color: $primary;
+        border-title-style: bold; border-subtitle-color: $foreground-muted; }
+    ChartsPane #price-chart { height: 1fr; }
+    ChartsPane #account-charts { height: 1fr; }
+    ChartsPane #equity-chart { width: 2fr; }
+    ChartsPane #drawdown-chart { width: 1fr; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__(id="charts")
+        self.symbol: str | None = None  # the symbol shown; None: the first watched
+        self.price: PriceView | None = None  # what the plots show now
+        self.equity: EquityView | None = None
+        self.draws = 0  # plots built, for tests and the benchmark
+        self.monotonic = time.monotonic
+        self._snap: DeskSnapshot | None = None
+        self._colours: Colours | None = None
+        self._price_key: object = None
+        self._equity_key: object = None
+        self._drawn_at = float("-inf")
+        self._timer: Timer | None = None
+
+    def compose(self) -> ComposeResult:
+        yield ChartPlot("price-chart")
+        with Horizontal(id="account-charts"):  # the price gets the width; the day fits beside
+            yield ChartPlot("equity-chart")
+            yield ChartPlot("drawdown-chart")
+
+    # ------------------------------------------------------------------ the screen's calls
+    def render_snapshot(self, snap: DeskSnapshot, c: Colours) -> None:
+        """Take the snapshot; draw what changed if the view is shown and the last redraw
+        is old enough, else when it is (hidden: when the view is shown again)."""
+        self._snap, self._colours = snap, c
+        if not self.display:
+            return
+        wait = self._drawn_at + 1 / MAX_HZ - self.monotonic()
+        if wait > 0:
+            if self._timer is None:
+                self._timer = self.set_timer(wait, self._later)
+            return
+        self.draw()
+
+    def cycle(self, step: int) -> None:
+        """Show the next (``step`` 1) or previous (-1) watched symbol, at once."""
+        if self._snap is None or not self._snap.symbols:
+            return
+        symbols = self._snap.symbols
+        current = self._shown_symbol(symbols)
+        self.symbol = symbols[(symbols.index(current) + step) % len(symbols)]
+        self.draw()
+
+    def _later(self) -> None:
+        self._timer = None
+        if self.display:
+            self.draw()
+
+    def _shown_symbol(self, symbols: Sequence[str]) -> str:
+        if self.symbol is not None and self.symbol in symbols:
+            return self.symbol
+        return symbols[0] if symbols else ""
+
+    # ------------------------------------------------------------------------ drawing
+    def draw(self) -> None:
+        """Build again each plot whose data (or the theme's colours) changed."""
+        snap, c = self._snap, self._colours
+        if snap is None or c is None:
+            return
+        self._drawn_at = self.monotonic()
+        symbol = self._shown_symbol(snap.symbols)
+        charts = snap.charts
+        series = charts.series.get(symbol)
+        price_key = (symbol, charts.day, series.version if series else None, c)
+        if price_key != self._price_key:
+            self._price_key = price_key
+            self.price = price_view(symbol, series)
+            self._draw_price(self.price, series, c)
+        day_start = snap.book.day_start_equity if snap.book.account_known else None
+        equity_key = (charts.day, charts.equity.version, day_start, c)
+        if equity_key != self._equity_key:
+            self._equity_key = equity_key
+            self.equity = equity_view(charts.equity, day_start)
+            self._draw_equity(self.equity, charts.equity, c)
+
+    def _draw_price(self, view: PriceView, series: ChartSeries | None, c: Colours) -> None:
+        widget = self.query_one("#price-chart", ChartPlot)
+        plt = widget.plt
+        plt.clear_data()
+        plt.clear_figure()
+        if view.closes:
+            plt.plot(
+                *thin(view.closes, _room(widget), _last),
+                marker="braille",
+                color=_rgb(c.primary, (80, 160, 255)),
+            )
+        for markers, glyph, colour in (
+            (view.buys, "▲", _rgb(c.profit, (0, 200, 0))),
+            (view.sells, "▼", _rgb(c.loss, (220, 0, 0))),
+        ):
+            if markers:
+                plt.scatter(
+                    [m.x for m in markers], [m.price for m in markers], marker=glyph, color=colour
+                )
+        widget.times = view.times
+        self.draws += 1
+        widget.refresh()
+        title = Text.assemble(
+            (f"{view.symbol or '-'}", "bold"),
+            f" · minute closes · last {fmt.price(view.closes[-1])}" if view.closes else "",
+            " · ",
+            ("▲", c.profit),
+            f" {_count(len(view.buys), 'buy')} ",
+            ("▼", c.loss),
+            f" {_count(len(view.sells), 'sell')}",
+        )
+        if not view.closes:
+            title.append(" · waiting for the first minute bar")
+        retitle(widget, title, "[ ] symbol")
+
+    def _draw_equity(self, view: EquityView, curve: EquityCurve, c: Colours) -> None:
+        up = self.query_one("#equity-chart", ChartPlot)
+        down = self.query_one("#drawdown-chart", ChartPlot)
+        for widget in (up, down):
+            widget.plt.clear_data()
+            widget.plt.clear_figure()
+        if view.equity:
+            last = view.equity[-1]
+            rising = view.day_start is None or last >= view.day_start
+            colour = _rgb(c.profit if rising else c.loss, (80, 160, 255))
+            up.plt.plot(*thin(view.equity, _room(up), _last), marker="braille", color=colour)
+            if view.day_start is not None:
+                up.plt.hline(view.day_start, _rgb(c.muted, (128, 128, 128)))
+            under = thin(view.drawdown, _room(down), min)
+            down.plt.plot(*under, fillx=True, color=_rgb(c.loss, (220, 0, 0)))
+        for widget in (up, down):
+            widget.times = view.times
+            widget.refresh()
+        self.draws += 1
+        title = Text.assemble(("Equity", "bold"))
+        if view.equity:
+            title.append(f" {fmt.money(view.equity[-1])}")
+            if view.day_start is not None:
+                day = view.equity[-1] - view.day_start
+                title.append(" · day ")
+                title.append_text(c.signed(fmt.money(day, signed=True), day))
+                title.append(f" from {fmt.money(view.day_start)}")
+        else:
+            title.append(" · waiting for the account and the first bar")
+        retitle(up, title, "a sample a minute")
+        worst = float(curve.max_drawdown)
+        dd = Text.assemble(("Drawdown", "bold"), " · max ")
+        dd.append_text(c.signed(fmt.money(worst, signed=True), worst))
+        if view.equity:  # the fall from the high-water mark it fell from
+            i = view.drawdown.index(min(view.drawdown))
+            peak = view.equity[i] - view.drawdown[i]
+            dd.append(f" ({fmt.pct(100 * worst / peak) if peak else '-'})")
+        retitle(down, dd, "from the day's high")
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}" + ("" if n == 1 else "s")
