@@ -57,6 +57,7 @@ DESK_BINDINGS: list[BindingType] = [
         show=False,
         tooltip="working orders and the latest fills",
     ),
+    Binding("4", "view('charts')", "Charts", show=False, tooltip="charts: price, equity"),
     # in the help, not the footer (the watchlist's subtitle says them where they apply)
     Binding("plus", "watch_add", "Add", key_display="+", show=False, tooltip="watch a symbol"),
     Binding(
@@ -67,7 +68,6 @@ DESK_BINDINGS: list[BindingType] = [
         show=False,
         tooltip="stop watching the selected symbol (watchlist)",
     ),
-    Binding("4", "view('charts')", "Charts", show=False, tooltip="charts: price, equity"),
     Binding(
         "left_square_bracket",
         "chart_symbol(-1)",
