@@ -71,12 +71,15 @@ def evaluate(
     folds: int,
     permutations: int,
     gate: Gate,
+    grid: Mapping[str, PolicyConfig] | None = None,
 ) -> WalkForwardResult:
-    """One walk-forward of the grid; ``gate`` wraps each policy as the desk does (the
-    backtest's ``GatedPolicy``: sizing to the limits, the risk engine, a ledger of fills)."""
+    """One walk-forward of the grid (``grid``, default :func:`candidates` of ``config``);
+    ``gate`` wraps each policy as the desk does (the backtest's ``GatedPolicy``: sizing to
+    the limits, the risk engine, a ledger of fills)."""
     from tui_trader.core.convexity import ConvexityDetector
 
-    grid = candidates(config)
+    if grid is None:
+        grid = candidates(config)
     limits = settings.risk.limits()
 
     def factory(c: PolicyConfig) -> Callable[[], PolicyLike]:
