@@ -61,3 +61,17 @@ def test_the_policy_settings_reach_the_config() -> None:
     assert (cfg.vol_target, cfg.drawdown_limit, cfg.drawdown_floor) == (0.05, 0.2, 0.1)
     with pytest.raises(ValueError):
         PolicyConfig(premium_prior=2.0)
+
+
+def test_the_walk_forward_report_reads_what_the_risk_gate_denied() -> None:
+    from collections import Counter
+
+    from tui_trader.desk.launch.walkforward import _denials
+
+    class Gate:
+        denied = Counter({"HALTED": 3})
+
+    class Bare:  # a policy without a gate: nothing to report
+        pass
+
+    assert _denials({"a": Gate(), "b": Bare()}) == {"a": {"HALTED": 3}, "b": {}}  # type: ignore[dict-item]

@@ -15,6 +15,18 @@ exactly zero edge. (With ``lambda < 1``, ``s^2 P`` overstates the estimate's var
 ``(1 + lambda)``-fold, which only makes this gate more conservative.) In return units
 ``mu = sigma_t y_hat`` and ``var = sigma_t^2 s^2 (1 + q)`` per bar.
 
+**Long prior** (``premium_prior`` set; off by default). The equity premium is learned
+slowly, apart from the ridge: with ``n`` returns seen (winsorised, ``r = sigma z``), prior
+``m_0 = premium_prior / bars_per_year`` per bar and weight ``n_0 = premium_years x
+bars_per_year`` pseudo-bars, ``m_t = (sum r + n_0 m_0) / (n + n_0)``: the expanding-window
+mean shrunk toward the prior (a normal-normal posterior mean). The ridge then learns what it
+does not explain, ``z - m_t / sigma_{t-1}``, and ``mu = m_t + sigma_t y_hat`` (the t-gate
+below applies to ``y_hat`` alone; a prior is a belief, not a test). The slow trend features'
+coefficients start at ``trend_prior`` (the ridge's prior mean, :mod:`.ridge`) and move off
+it as fast as ``ridge`` (pseudo-observations) lets the evidence. With ``utility = "log"`` the
+size is fractional Kelly, ``w = kappa mu / var``, which under the volatility target sits at
+``vol_target / sigma_annual`` whenever the forecast is confident and shrinks with ``mu``.
+
 **Decision.** ``mu`` and ``var`` are predicted once per bar, in :meth:`OnlinePolicy.observe`;
 :meth:`OnlinePolicy.decide` sizes them: ``w* = optimal_weight(...)`` against the current weight
 ``w_0 = q p / E``, in this order:
@@ -30,9 +42,10 @@ exactly zero edge. (With ``lambda < 1``, ``s^2 P`` overstates the estimate's var
 **Caps.** ``cap = max_weight``, shrunk by the risk caps when they are set: the volatility
 target ``cap <= vol_target / (sigma_t sqrt(bars_per_year))`` (with ``sigma_t`` the clustering
 EWMA vol, so the position's own forecast annual vol is at most ``vol_target``), and the
-drawdown-aware cap ``cap *= max(1/4, 1 - dd / drawdown_limit)`` with ``dd = 1 - E / max E``
-over the equities this policy has been asked to size (it shrinks as losses deepen and grows
-back with the equity; the floor keeps it from freezing flat for good at a deep drawdown).
+drawdown-aware cap ``cap *= max(drawdown_floor, 1 - dd / drawdown_limit)`` with
+``dd = 1 - E / max E`` over the equities this policy has been asked to size (it shrinks as
+losses deepen and grows back with the equity; the floor keeps it from freezing flat for good
+at a deep drawdown).
 
 The target is the chosen weight clipped to ``+-cap``, so ``|target_weight| <= max_weight``
 always and a position grown past the cap is trimmed. The proposed order is

@@ -72,26 +72,31 @@ def evaluate(
     permutations: int,
     gate: Gate,
     grid: Mapping[str, PolicyConfig] | None = None,
+    gates: dict[str, PolicyLike] | None = None,
 ) -> WalkForwardResult:
     """One walk-forward of the grid (``grid``, default :func:`candidates` of ``config``);
     ``gate`` wraps each policy as the desk does (the backtest's ``GatedPolicy``: sizing to
-    the limits, the risk engine, a ledger of fills)."""
+    the limits, the risk engine, a ledger of fills); ``gates``, if given, receives each
+    candidate's gate, to read what the risk engine denied it."""
     from tui_trader.core.convexity import ConvexityDetector
 
     if grid is None:
         grid = candidates(config)
     limits = settings.risk.limits()
 
-    def factory(c: PolicyConfig) -> Callable[[], PolicyLike]:
+    def factory(name: str, c: PolicyConfig) -> Callable[[], PolicyLike]:
         def make() -> PolicyLike:
             detector = ConvexityDetector() if convexity else None
-            return gate(OnlinePolicy(c, detector), RiskEngine(limits), EQUITY)
+            made = gate(OnlinePolicy(c, detector), RiskEngine(limits), EQUITY)
+            if gates is not None:
+                gates[name] = made
+            return made
 
         return make
 
     return run_walk_forward(
         series,
-        {name: factory(c) for name, c in grid.items()},
+        {name: factory(name, c) for name, c in grid.items()},
         folds=folds,
         warmup=warmup(list(grid.values())),
         cost_bps=cost_bps,
@@ -142,6 +147,7 @@ def report(
     json_safe: Callable[[Any], Any],
 ) -> int:
     """Print the walk-forward of the policy, and of the policy without convexity."""
+    gates: dict[str, dict[str, PolicyLike]] = {"policy": {}, "without_convexity": {}}
     try:
         runs = {
             name: evaluate(
@@ -155,6 +161,7 @@ def report(
                 folds=folds,
                 permutations=permutations,
                 gate=gate,
+                gates=gates[name],
             )
             for name, flag in (("policy", True), ("without_convexity", False))
         }
@@ -171,6 +178,7 @@ def report(
                 "rule": "anchored: fold k is chosen on [warm-up end, start of k) by in-sample "
                 "Sharpe and judged on its own span; the first span is in-sample only",
                 **{name: _summary(r) for name, r in runs.items()},
+                "risk_denials": {n: _denials(g) for n, g in gates.items()},
             },
         }
         print(json.dumps(json_safe(out), indent=2, allow_nan=False))
@@ -185,7 +193,22 @@ def report(
         print(_table(name, r))
     first = next(iter(runs.values()))
     print(_baselines(first))
+    denied = _denials(gates["policy"])
+    if any(denied.values()):
+        print(
+            "risk gate (the desk's [risk] limits; a latched loss breaker stays latched in a "
+            "backtest, holding the book as it stood):"
+        )
+        for name, counts in denied.items():
+            if counts:
+                text = ", ".join(f"{code} x{n:,}" for code, n in sorted(counts.items()))
+                print(f"  {name}: orders denied {text}")
     return EXIT_OK
+
+
+def _denials(gates: Mapping[str, PolicyLike]) -> dict[str, dict[str, int]]:
+    """What the risk engine denied each candidate, by code (empty for a gate that keeps none)."""
+    return {name: dict(getattr(g, "denied", {})) for name, g in gates.items()}
 
 
 def _baselines(r: WalkForwardResult) -> str:
