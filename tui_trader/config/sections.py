@@ -228,6 +228,14 @@ class PolicySettings(_Section):
     warmup_bars: int = Field(60, ge=10)
     # how sure a prediction must be (its t-statistic) before it counts as an edge at all
     min_t: float = Field(2.0, ge=0, le=10)
+    # the long prior and the risk caps (core/policy/config.py); None / empty / 0: off
+    premium_prior: float | None = Field(None, gt=-1, lt=1)  # annual, e.g. 0.04
+    premium_years: float = Field(10.0, gt=0)
+    trend_days: tuple[float, ...] = ()
+    trend_prior: float = Field(0.0, gt=-1, lt=1)
+    vol_target: float | None = Field(None, gt=0)
+    drawdown_limit: float | None = Field(None, gt=0, le=1)
+    drawdown_floor: float = Field(0.25, ge=0, le=1)
 
     @model_validator(mode="after")
     def _target_needs_equity(self) -> Self:
@@ -250,7 +258,17 @@ class PolicySettings(_Section):
             max_weight=self.max_weight,
             forgetting=self.forgetting,
             warmup_bars=self.warmup_bars,
-            **{"min_t": self.min_t, **extra},
+            **{
+                "min_t": self.min_t,
+                "premium_prior": self.premium_prior,
+                "premium_years": self.premium_years,
+                "trend_days": self.trend_days,
+                "trend_prior": self.trend_prior,
+                "vol_target": self.vol_target,
+                "drawdown_limit": self.drawdown_limit,
+                "drawdown_floor": self.drawdown_floor,
+                **extra,
+            },
         )
 
 

@@ -39,7 +39,14 @@ class PolicyConfig:
     single symbol's position may exceed (``|w| <= vol_target / (sigma_bar sqrt(bars_per_year))``,
     with ``sigma_bar`` the clustering EWMA volatility); ``drawdown_limit``, a drawdown of the
     policy's own equity (from its peak) at which its caps have shrunk to a quarter:
-    ``cap *= max(1/4, 1 - dd / drawdown_limit)``.
+    ``cap *= max(drawdown_floor, 1 - dd / drawdown_limit)``.
+
+    The long prior (None: off): ``premium_prior``, the annual excess return a symbol is
+    believed to earn before any evidence (the equity premium, a few % a year), and
+    ``premium_years``, how many years of bars that belief weighs against the symbol's own
+    expanding-window mean return (see :mod:`.online`). ``trend_prior``: the prior mean of
+    each ``trend_Dd`` feature's coefficient (next standardised return per unit of trend, see
+    :mod:`.ridge`), the belief that slow trends persist a little, which the data then revise.
     """
 
     utility: Utility = "crra"
@@ -64,6 +71,10 @@ class PolicyConfig:
     trend_days: tuple[float, ...] = ()
     vol_target: float | None = None
     drawdown_limit: float | None = None
+    drawdown_floor: float = 0.25
+    premium_prior: float | None = None
+    premium_years: float = 10.0
+    trend_prior: float = 0.0
 
     def __post_init__(self) -> None:
         if self.utility not in UTILITIES:
@@ -79,11 +90,14 @@ class PolicyConfig:
             "slow_vol_halflife",
             "mean_halflife",
             "clip_z",
+            "premium_years",
         )
         for name in positive:
             value = getattr(self, name)
             if not finite(value) or value <= 0:
                 raise ValueError(f"{name} must be a finite number > 0")
+        if not (finite(self.trend_prior) and abs(self.trend_prior) < 1):
+            raise ValueError("trend_prior must be a finite number in (-1, 1)")
         for name in ("no_trade_band", "cost_bps", "min_t"):
             value = getattr(self, name)
             if not finite(value) or value < 0:
@@ -104,6 +118,12 @@ class PolicyConfig:
             value = getattr(self, name)
             if value is not None and not (finite(value) and value > 0):
                 raise ValueError(f"{name} must be a finite number > 0 (or None: off)")
+        if not (finite(self.drawdown_floor) and 0 <= self.drawdown_floor <= 1):
+            raise ValueError("drawdown_floor must be in [0, 1]")
+        if self.premium_prior is not None and not (
+            finite(self.premium_prior) and -1 < self.premium_prior < 1
+        ):
+            raise ValueError("premium_prior must be an annual return in (-1, 1) (or None: off)")
         if self.target_equity is not None and not (
             finite(self.target_equity) and self.target_equity > 0
         ):

@@ -15,6 +15,18 @@ exactly zero edge. (With ``lambda < 1``, ``s^2 P`` overstates the estimate's var
 ``(1 + lambda)``-fold, which only makes this gate more conservative.) In return units
 ``mu = sigma_t y_hat`` and ``var = sigma_t^2 s^2 (1 + q)`` per bar.
 
+**Long prior** (``premium_prior`` set; off by default). The equity premium is learned
+slowly, apart from the ridge: with ``n`` returns seen (winsorised, ``r = sigma z``), prior
+``m_0 = premium_prior / bars_per_year`` per bar and weight ``n_0 = premium_years x
+bars_per_year`` pseudo-bars, ``m_t = (sum r + n_0 m_0) / (n + n_0)``: the expanding-window
+mean shrunk toward the prior (a normal-normal posterior mean). The ridge then learns what it
+does not explain, ``z - m_t / sigma_{t-1}``, and ``mu = m_t + sigma_t y_hat`` (the t-gate
+below applies to ``y_hat`` alone; a prior is a belief, not a test). The slow trend features'
+coefficients start at ``trend_prior`` (the ridge's prior mean, :mod:`.ridge`) and move off
+it as fast as ``ridge`` (pseudo-observations) lets the evidence. With ``utility = "log"`` the
+size is fractional Kelly, ``w = kappa mu / var``, which under the volatility target sits at
+``vol_target / sigma_annual`` whenever the forecast is confident and shrinks with ``mu``.
+
 **Decision.** ``mu`` and ``var`` are predicted once per bar, in :meth:`OnlinePolicy.observe`;
 :meth:`OnlinePolicy.decide` sizes them: ``w* = optimal_weight(...)`` against the current weight
 ``w_0 = q p / E``, in this order:
@@ -30,9 +42,10 @@ exactly zero edge. (With ``lambda < 1``, ``s^2 P`` overstates the estimate's var
 **Caps.** ``cap = max_weight``, shrunk by the risk caps when they are set: the volatility
 target ``cap <= vol_target / (sigma_t sqrt(bars_per_year))`` (with ``sigma_t`` the clustering
 EWMA vol, so the position's own forecast annual vol is at most ``vol_target``), and the
-drawdown-aware cap ``cap *= max(1/4, 1 - dd / drawdown_limit)`` with ``dd = 1 - E / max E``
-over the equities this policy has been asked to size (it shrinks as losses deepen and grows
-back with the equity; the floor keeps it from freezing flat for good at a deep drawdown).
+drawdown-aware cap ``cap *= max(drawdown_floor, 1 - dd / drawdown_limit)`` with
+``dd = 1 - E / max E`` over the equities this policy has been asked to size (it shrinks as
+losses deepen and grows back with the equity; the floor keeps it from freezing flat for good
+at a deep drawdown).
 
 The target is the chosen weight clipped to ``+-cap``, so ``|target_weight| <= max_weight``
 always and a position grown past the cap is trimmed. The proposed order is
@@ -51,6 +64,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from types import MappingProxyType
+
+import numpy as np
 
 from tui_trader.core.policy.config import PolicyConfig
 from tui_trader.core.policy.decision import Decision
@@ -76,6 +91,8 @@ class _SymbolState(FeatureState):
     pred_sigma: float = 0.0
     last_long: int = -(10**9)  # observation count at the last mu > 0
     last_short: int = -(10**9)  # ... and at the last mu < 0
+    return_sum: float = 0.0  # sum of the (winsorised) returns seen, for the long prior
+    return_count: int = 0
 
 
 def _whole_shares_toward_zero(value: Decimal) -> Decimal:
@@ -101,13 +118,15 @@ class OnlinePolicy:
         self._feature_set = FeatureSet(config)
         self._states: dict[str, _SymbolState] = {}
         self._peak_equity = 0.0
+        trend = {f"trend_{d:g}d" for d in config.trend_days}
+        self._prior = np.array([config.trend_prior if n in trend else 0.0 for n in self._names])
 
     def _state(self, symbol: str) -> _SymbolState:
         state = self._states.get(symbol)
         if state is None:
             cfg = self.config
             state = _SymbolState(
-                model=ForgettingRidge(len(self._names), cfg.forgetting, cfg.ridge),
+                model=ForgettingRidge(len(self._names), cfg.forgetting, cfg.ridge, self._prior),
                 fast_var=Ewma(cfg.vol_halflife),
                 slow_var=Ewma(cfg.slow_vol_halflife),
                 window=deque(maxlen=cfg.lookback_bars + 1),
@@ -158,10 +177,12 @@ class OnlinePolicy:
         scaled = state.sigma > 0
         if scaled:
             z = max(-cfg.clip_z, min(cfg.clip_z, r / state.sigma))
-            if state.x is not None:
-                state.model.update(state.x, z)
+            if state.x is not None:  # the model learns what the long prior does not explain
+                state.model.update(state.x, z - self._premium(state) / state.sigma)
             r = z * state.sigma
             self._feature_set.push(state, z)
+            state.return_sum += r
+            state.return_count += 1
         # else: no scale yet, this return only seeds the volatility
         state.fast_var.add(r * r)
         state.slow_var.add(r * r)
@@ -170,6 +191,15 @@ class OnlinePolicy:
             state.x = self._feature_set.vector(state)
             self._predict(state)
 
+    def _premium(self, state: _SymbolState) -> float:
+        """The long prior's per-bar return: the expanding mean shrunk toward the prior."""
+        cfg = self.config
+        if cfg.premium_prior is None:
+            return 0.0
+        weight = cfg.premium_years * cfg.bars_per_year  # n_0, in pseudo-bars
+        prior = cfg.premium_prior / cfg.bars_per_year
+        return (state.return_sum + weight * prior) / (state.return_count + weight)
+
     def _predict(self, state: _SymbolState) -> None:
         assert state.x is not None
         y_hat, s2, q = state.model.predict(state.x)
@@ -177,7 +207,7 @@ class OnlinePolicy:
         t2 = y_hat * y_hat / noise if noise > 0 else math.inf
         min_t2 = self.config.min_t**2
         shrink = 0.0 if t2 <= min_t2 else 1.0 - min_t2 / t2
-        state.mu = _safe(state.sigma * y_hat * shrink)
+        state.mu = _safe(self._premium(state) + state.sigma * y_hat * shrink)
         state.pred_sigma = _safe(state.sigma * math.sqrt(s2 * (1.0 + q)))
         if state.mu > 0:
             state.last_long = state.observations
@@ -211,7 +241,7 @@ class OnlinePolicy:
         if cfg.drawdown_limit is not None:
             self._peak_equity = max(self._peak_equity, equity)
             fall = 1.0 - equity / self._peak_equity
-            cap *= max(0.25, 1.0 - fall / cfg.drawdown_limit)
+            cap *= max(cfg.drawdown_floor, 1.0 - fall / cfg.drawdown_limit)
         return cap
 
     def decide(

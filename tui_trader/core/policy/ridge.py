@@ -10,7 +10,11 @@ Maths
 Exponentially weighted least squares with forgetting ``lambda`` and ridge ``delta``::
 
     A_t = lambda A_{t-1} + x_t x_t'      b_t = lambda b_{t-1} + x_t y_{t+1}
-    theta_t = (A_t + delta I)^-1 b_t     P_t = (A_t + delta I)^-1
+    theta_t = (A_t + delta I)^-1 (b_t + delta theta_0)     P_t = (A_t + delta I)^-1
+
+``theta_0`` is the prior mean of the coefficients (zero unless given): the estimate starts
+there and moves away only as far as the weighted evidence ``A_t`` outweighs ``delta``, so a
+coefficient believed in beforehand (slow trend, say) is shrunk toward that belief, not to 0.
 
 This is the estimator recursive least squares computes, kept in information form: the
 textbook RLS recursion (Sherman-Morrison on ``P``) lets the initial ridge decay as
@@ -34,11 +38,16 @@ class ForgettingRidge:
     Kept in information form (``A``, ``b``; see the module docstring); ``P = (A + delta I)^-1``.
     """
 
-    def __init__(self, dim: int, forgetting: float, ridge: float) -> None:
+    def __init__(
+        self, dim: int, forgetting: float, ridge: float, prior: Vector | None = None
+    ) -> None:
         if dim < 1 or not 0 < forgetting <= 1 or not ridge > 0:
             raise ValueError("need dim >= 1, 0 < forgetting <= 1 and ridge > 0")
+        if prior is not None and prior.shape != (dim,):
+            raise ValueError("the prior mean needs one value per coefficient")
         self.lam = forgetting
         self.ridge = ridge * np.eye(dim)
+        self.pull = np.zeros(dim) if prior is None else ridge * np.asarray(prior, np.float64)
         self.a = np.zeros((dim, dim))
         self.b = np.zeros(dim)
         self.err_sum = 0.0  # lambda-weighted sum of squared a-priori errors
@@ -47,11 +56,11 @@ class ForgettingRidge:
         self._theta: Vector | None = None
 
     def theta(self) -> Vector:
-        """The current coefficients ``(A + delta I)^-1 b``."""
+        """The current coefficients ``(A + delta I)^-1 (b + delta theta_0)``."""
         theta = self._theta
         if theta is None:
             theta = self._theta = np.asarray(
-                np.linalg.solve(self.a + self.ridge, self.b), dtype=np.float64
+                np.linalg.solve(self.a + self.ridge, self.b + self.pull), dtype=np.float64
             )
         return theta
 
@@ -73,7 +82,7 @@ class ForgettingRidge:
 
     def predict(self, x: Vector) -> tuple[float, float, float]:
         """``(y_hat, s^2, q)``: the prediction, residual variance and ``x' P x``."""
-        solved = np.linalg.solve(self.a + self.ridge, np.column_stack((self.b, x)))
+        solved = np.linalg.solve(self.a + self.ridge, np.column_stack((self.b + self.pull, x)))
         theta = self._theta = np.asarray(solved[:, 0], dtype=np.float64)
         y_hat = float(theta @ x)
         q = max(float(x @ solved[:, 1]), 0.0)
