@@ -110,3 +110,12 @@ def test_a_damaged_hint_file_counts_as_not_seen(tmp_path: Path) -> None:
     path.write_text("{not json")
     assert not HintMemory(path).seen()
     assert HintMemory(path).mark_seen() and HintMemory(path).seen()
+
+
+async def test_at_140_columns_signals_keep_the_decision(tmp_path: Path) -> None:
+    """The wide layout (140x42, the size a trader opens) shows every signals column: the
+    decision's words were the first to go when the pane was a few cells short."""
+    async with app_for(tmp_path).run_test(size=(140, 42)) as pilot:
+        await pilot.pause()
+        pane = pilot.app.screen.query_one(SignalsPane)
+        assert len(pane._shown) == len(pane._spec), [pane._spec[i].key for i in pane._shown]

@@ -207,6 +207,12 @@ class ChartsPane(Vertical):
             return
         self.draw()
 
+    def on_resize(self) -> None:
+        """Laid out again (the first layout, a terminal resize): the plots' widths changed,
+        so their thinning did; drawn again once the children have their new sizes."""
+        if self.display:
+            self.call_after_refresh(self.draw)
+
     def cycle(self, step: int) -> None:
         """Show the next (``step`` 1) or previous (-1) watched symbol, at once."""
         if self._snap is None or not self._snap.symbols:
@@ -236,13 +242,19 @@ class ChartsPane(Vertical):
         symbol = self._shown_symbol(snap.symbols)
         charts = snap.charts
         series = charts.series.get(symbol)
-        price_key = (symbol, charts.day, series.version if series else None, c)
+        # the plots' widths too: a plot thins its points to its width, so one drawn before
+        # the first layout (width 0: every point) is drawn again once laid out
+        price_room = _room(self.query_one("#price-chart", ChartPlot))
+        price_key = (symbol, charts.day, series.version if series else None, c, price_room)
         if price_key != self._price_key:
             self._price_key = price_key
             self.price = price_view(symbol, series)
             self._draw_price(self.price, series, c)
         day_start = snap.book.day_start_equity if snap.book.account_known else None
-        equity_key = (charts.day, charts.equity.version, day_start, c)
+        rooms = tuple(
+            _room(self.query_one(f"#{n}", ChartPlot)) for n in ("equity-chart", "drawdown-chart")
+        )
+        equity_key = (charts.day, charts.equity.version, day_start, c, rooms)
         if equity_key != self._equity_key:
             self._equity_key = equity_key
             self.equity = equity_view(charts.equity, day_start)

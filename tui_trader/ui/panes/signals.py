@@ -28,8 +28,8 @@ COLUMNS = (
     Column("cvx", "Cvx", 6, essential=False, drop=8),
     Column("target", "Target", 7, essential=False, drop=2),
     Column("current", "Now", 7, essential=False, drop=1),
-    Column("decision", "Decision", 24, essential=False, drop=9),
-    Column("gate", "Gate", 16),
+    Column("decision", "Decision", 20, essential=False, drop=9),
+    Column("gate", "Gate", 15),
 )
 
 
@@ -64,7 +64,7 @@ class SignalsPane(KeyedTable):
             proposal = (
                 f"{'buy' if d.proposed_qty > 0 else 'sell'} {abs(d.proposed_qty)}"
                 if d.proposed_qty
-                else fmt.shorten(d.reason, 24)
+                else fmt.shorten(d.reason, 20)
             )
             rows[symbol] = [
                 Text(symbol, style="bold"),
