@@ -89,3 +89,48 @@ def test_the_ledger_books_every_fill_and_agrees_with_the_backtest() -> None:
     assert result.policy.trades > 0
     assert book.fills == result.policy.trades
     assert abs(float(book.equity) - float(result.equity[-1])) < 0.01 * result.policy.trades + 1e-6
+
+
+def _day(n: int) -> datetime:
+    return datetime(2024, 1, 2, 21, 0, tzinfo=UTC) + timedelta(days=n)
+
+
+def test_a_latched_drawdown_is_reset_at_the_next_sessions_open_as_documented() -> None:
+    """The backtest's review rule (desk/launch/backtest_gate.py): a DRAWDOWN that latched on
+    day 1 holds every order for the rest of day 1; at day 2's first bar it is reset, the
+    high-water mark re-based to the equity then, and the reset is recorded with its dates."""
+    limits = RiskLimits(max_drawdown_pct=Decimal(10), max_symbol_notional=Decimal(1_000_000))
+    gate = GatedPolicy(AlwaysBuy(), RiskEngine(limits), 100_000.0)
+    assert gate.decide("AAPL", Decimal(100), Decimal(100_000), Decimal(0), _day(0)).proposed_qty
+    gate.fill("AAPL", 500.0, 100.0, 0.0, _day(0))
+    # a 40% fall on 50,000 of stock: equity 80,000, 20% below the peak: DRAWDOWN latches
+    fell = _day(1)
+    denied = gate.decide("AAPL", Decimal(60), Decimal(80_000), Decimal(500), fell)
+    assert denied.proposed_qty is None and "HALTED" in denied.reason
+    assert gate.risk.state.value == "HALTED" and gate.resets == []
+    later = gate.decide("AAPL", Decimal(60), Decimal(80_000), Decimal(500), fell.replace(hour=22))
+    assert later.proposed_qty is None, "still latched for the rest of the session"
+    opened = _day(2)
+    allowed = gate.decide("AAPL", Decimal(60), Decimal(80_000), Decimal(500), opened)
+    assert allowed.proposed_qty == Decimal(500)
+    assert gate.risk.state.value == "ACTIVE"
+    assert [(r.at, r.breakers, r.latched_at) for r in gate.resets] == [
+        (opened, ("DRAWDOWN",), fell)
+    ]
+    assert gate.resets[0].equity == 80_000.0
+    assert gate.denied["HALTED"] == 2
+
+
+def test_a_longer_cool_off_and_no_review_hold_the_breaker_as_configured() -> None:
+    limits = RiskLimits(max_drawdown_pct=Decimal(10), max_symbol_notional=Decimal(1_000_000))
+    for after, reset_day in ((3, 4), (None, None)):
+        gate = GatedPolicy(AlwaysBuy(), RiskEngine(limits), 100_000.0, reset_after=after)
+        gate.decide("AAPL", Decimal(100), Decimal(100_000), Decimal(0), _day(0))
+        gate.fill("AAPL", 500.0, 100.0, 0.0, _day(0))
+        sent = [
+            gate.decide("AAPL", Decimal(60), Decimal(80_000), Decimal(500), _day(d)).proposed_qty
+            for d in range(1, 7)
+        ]
+        first = next((d for d, q in enumerate(sent, start=1) if q is not None), None)
+        assert first == reset_day
+        assert len(gate.resets) == (0 if after is None else 1)

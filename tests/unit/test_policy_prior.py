@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import numpy as np
 import pytest
@@ -75,3 +78,58 @@ def test_the_walk_forward_report_reads_what_the_risk_gate_denied() -> None:
         pass
 
     assert _denials({"a": Gate(), "b": Bare()}) == {"a": {"HALTED": 3}, "b": {}}  # type: ignore[dict-item]
+
+
+def _risk_premium(**extra: object) -> PolicyConfig:
+    fields: dict[str, object] = {
+        "bars_per_year": 252,
+        "sharpe_prior": 0.4,
+        "premium_years": 1_000.0,  # the prior alone: the data barely move it
+        "utility": "log",
+        "aggressiveness": 1.0,
+        "min_t": 0.0,
+        "horizons": (1,),
+        "ridge": 1e9,
+        "max_weight": 10.0,
+        "warmup_bars": 20,
+        "no_trade_band": 0.0,
+        **extra,
+    }
+    return PolicyConfig(**fields)  # type: ignore[arg-type]
+
+
+def _fed(config: PolicyConfig, daily_vol: float, n: int = 300) -> OnlinePolicy:
+    policy = OnlinePolicy(config)
+    price, at = 100.0, datetime(2001, 1, 2, 21, tzinfo=UTC)
+    for i in range(n):
+        price *= 1.0 + (daily_vol if i % 2 else -daily_vol)
+        policy.observe("X", price, at + timedelta(days=i))
+    return policy
+
+
+def test_risk_proportional_premium_makes_kelly_a_volatility_target() -> None:
+    """mu = s sigma, so Kelly's w = kappa mu / var = kappa s / sigma: the position's annual
+    vol, w sigma sqrt(252), is kappa times the annual Sharpe prior at any volatility."""
+    at = datetime(2003, 1, 1, 21, tzinfo=UTC)
+    for vol in (0.005, 0.02):
+        policy = _fed(_risk_premium(), vol)
+        sigma = policy._states["X"].sigma
+        d = policy.decide("X", Decimal(100), Decimal(1_000_000), Decimal(0), at)
+        assert d.mu == pytest.approx(sigma * 0.4 / math.sqrt(252), rel=0.05)
+        assert d.target_weight * sigma * math.sqrt(252) == pytest.approx(0.4, rel=0.1)
+
+
+def test_sign_features_follow_the_trend_and_long_only_never_shorts() -> None:
+    config = _risk_premium(tsmom_days=20.0, sma_days=10.0, trend_prior=0.2, sharpe_prior=0.0)
+    assert config.feature_names[1:3] == ("tsmom_20d", "sma_10d")
+    at = datetime(2001, 1, 2, 21, tzinfo=UTC)
+    for long_only in (False, True):
+        policy = OnlinePolicy(replace(config, long_only=long_only))
+        price = 100.0
+        for i in range(60):  # a steady fall with noise: both signs -1
+            price *= 0.995 + (0.01 if i % 2 else -0.01)
+            policy.observe("X", price, at + timedelta(days=i))
+        d = policy.decide("X", Decimal(100), Decimal(100_000), Decimal(0), at + timedelta(days=60))
+        assert (d.features["tsmom_20d"], d.features["sma_10d"]) == (-1.0, -1.0)
+        assert d.mu < 0
+        assert (d.target_weight == 0.0) if long_only else (d.target_weight < 0)

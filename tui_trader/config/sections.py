@@ -236,6 +236,11 @@ class PolicySettings(_Section):
     vol_target: float | None = Field(None, gt=0)
     drawdown_limit: float | None = Field(None, gt=0, le=1)
     drawdown_floor: float = Field(0.25, ge=0, le=1)
+    # the risk-proportional premium and the slow trend signs (core/policy/online.py)
+    sharpe_prior: float | None = Field(None, gt=-3, lt=3)  # annual, e.g. 0.3
+    tsmom_days: float | None = Field(None, ge=2)
+    sma_days: float | None = Field(None, ge=2)
+    long_only: bool = False
 
     @model_validator(mode="after")
     def _target_needs_equity(self) -> Self:
@@ -267,6 +272,10 @@ class PolicySettings(_Section):
                 "vol_target": self.vol_target,
                 "drawdown_limit": self.drawdown_limit,
                 "drawdown_floor": self.drawdown_floor,
+                "sharpe_prior": self.sharpe_prior,
+                "tsmom_days": self.tsmom_days,
+                "sma_days": self.sma_days,
+                "long_only": self.long_only,
                 **extra,
             },
         )

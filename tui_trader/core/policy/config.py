@@ -47,6 +47,14 @@ class PolicyConfig:
     expanding-window mean return (see :mod:`.online`). ``trend_prior``: the prior mean of
     each ``trend_Dd`` feature's coefficient (next standardised return per unit of trend, see
     :mod:`.ridge`), the belief that slow trends persist a little, which the data then revise.
+
+    The risk-proportional premium (None: off; excludes ``premium_prior``): ``sharpe_prior``,
+    the annual Sharpe ratio a symbol is believed to earn, learned slowly (``premium_years``)
+    from its standardised returns, so the expected return is proportional to the risk
+    (:mod:`.online`). The slow trend evidence as sign features (None: off):
+    ``tsmom_days`` (+1 when the close is above the close that many days ago, else -1) and
+    ``sma_days`` (+1 above its moving average of that many days, else -1); their
+    coefficients start at ``trend_prior`` too. ``long_only``: never a short target.
     """
 
     utility: Utility = "crra"
@@ -75,6 +83,10 @@ class PolicyConfig:
     premium_prior: float | None = None
     premium_years: float = 10.0
     trend_prior: float = 0.0
+    sharpe_prior: float | None = None
+    tsmom_days: float | None = None
+    sma_days: float | None = None
+    long_only: bool = False
 
     def __post_init__(self) -> None:
         if self.utility not in UTILITIES:
@@ -124,6 +136,16 @@ class PolicyConfig:
             finite(self.premium_prior) and -1 < self.premium_prior < 1
         ):
             raise ValueError("premium_prior must be an annual return in (-1, 1) (or None: off)")
+        if self.sharpe_prior is not None and not (
+            finite(self.sharpe_prior) and abs(self.sharpe_prior) < 3
+        ):
+            raise ValueError("sharpe_prior must be an annual Sharpe ratio in (-3, 3) (or None)")
+        if self.sharpe_prior is not None and self.premium_prior is not None:
+            raise ValueError("set premium_prior or sharpe_prior, not both")
+        for name in ("tsmom_days", "sma_days"):
+            value = getattr(self, name)
+            if value is not None and not (finite(value) and value >= 2):
+                raise ValueError(f"{name} must be at least 2 days (or None: off)")
         if self.target_equity is not None and not (
             finite(self.target_equity) and self.target_equity > 0
         ):
@@ -155,15 +177,26 @@ class PolicyConfig:
         return tuple(self.bars(d) for d in self.trend_days)
 
     @property
+    def signal_bars(self) -> tuple[int, ...]:
+        """The sign features' windows in bars: TSMOM's lookback, then the moving average's."""
+        return tuple(self.bars(d) for d in (self.tsmom_days, self.sma_days) if d is not None)
+
+    @property
+    def signal_names(self) -> tuple[str, ...]:
+        pairs = (("tsmom", self.tsmom_days), ("sma", self.sma_days))
+        return tuple(f"{kind}_{d:g}d" for kind, d in pairs if d is not None)
+
+    @property
     def lookback_bars(self) -> int:
         """The longest window any feature reads, in bars."""
-        return max((*self.horizons, *self.trend_bars))
+        return max((*self.horizons, *self.trend_bars, *self.signal_bars))
 
     @property
     def feature_names(self) -> tuple[str, ...]:
         return (
             *(f"ret_{h}" for h in self.horizons),
             *(f"trend_{d:g}d" for d in self.trend_days),
+            *self.signal_names,
             "vol",
             "meanrev",
             "convexity",

@@ -24,6 +24,10 @@ dominate, and the vol EWMAs are fed ``sigma_{t-1} z_t``.
 * ``trend_Dd``: the same sum over ``D`` *days* of bars for each ``D`` in ``trend_days``
   (``D`` days are ``D x bars_per_day`` bars, so the span in time is the same at every bar
   spacing): the slow, vol-scaled time-series momentum (Moskowitz, Ooi & Pedersen 2012);
+* ``tsmom_Dd = sign(p_t / p_{t-D} - 1)`` and ``sma_Dd = sign(p_t - mean(p_{t-D+1..t}))``
+  (``tsmom_days``, ``sma_days``; 0 until their window is full): the classic slow trend
+  rules (12-month time-series momentum, price against its 200-day average) as evidence for
+  the learner, whose coefficients start at a positive prior and are revised by the data;
 * ``vol = clip(log(s_f / s_s))``: the volatility regime;
 * ``meanrev = d_t / sqrt(k^2 / (1 - k^2))`` with ``d_t = k (d_{t-1} + z_t)``,
   ``k = 1 - alpha``, ``alpha = 1 - 2^(-1/mean_halflife)``: the distance of the vol-adjusted
@@ -104,6 +108,8 @@ class FeatureState:
     slow_var: Ewma
     window: deque[float]
     sums: dict[int, float]
+    closes: deque[float] = field(default_factory=deque)  # for the sign features
+    close_sum: float = 0.0  # sum of the last ``sma`` closes
     deviation: float = 0.0  # meanrev recursion d_t
     convexity: float = 0.0
     features: Mapping[str, float] = field(default_factory=lambda: EMPTY)
@@ -129,6 +135,34 @@ class FeatureSet:
                 state.sums[h] -= window[-h - 1]
         state.deviation = self._keep * (state.deviation + z)
 
+    def push_close(self, state: FeatureState, close: float) -> None:
+        """Keep the closes the sign features read (every close, the first one included)."""
+        cfg = self.config
+        if not cfg.signal_bars:
+            return
+        closes = state.closes
+        closes.append(close)
+        state.close_sum += close
+        sma = cfg.bars(cfg.sma_days) if cfg.sma_days is not None else 0
+        if sma and len(closes) > sma:
+            state.close_sum -= closes[-sma - 1]
+        while len(closes) > max(cfg.signal_bars) + 1:
+            closes.popleft()
+
+    def _signals(self, state: FeatureState) -> list[float]:
+        """``tsmom``: sign of ``p_t / p_{t-D} - 1``; ``sma``: sign of ``p_t - SMA_D``; 0 until
+        the window is full."""
+        cfg = self.config
+        closes, n = state.closes, len(state.closes)
+        out: list[float] = []
+        if cfg.tsmom_days is not None:
+            d = cfg.bars(cfg.tsmom_days)
+            out.append(math.copysign(1.0, closes[-1] - closes[-d - 1]) if n > d else 0.0)
+        if cfg.sma_days is not None:
+            d = cfg.bars(cfg.sma_days)
+            out.append(math.copysign(1.0, closes[-1] - state.close_sum / d) if n >= d else 0.0)
+        return out
+
     def vector(self, state: FeatureState) -> Vector:
         """The clipped features, bias last; also kept by name in ``state.features``."""
         cfg = self.config
@@ -137,6 +171,7 @@ class FeatureSet:
         for h in (*cfg.horizons, *cfg.trend_bars):
             m = min(h, n)
             values.append(state.sums[h] / math.sqrt(m) if m else 0.0)
+        values.extend(self._signals(state))
         slow = state.slow_var.value
         vol = 0.5 * math.log(state.fast_var.value / slow) if slow > 0 else 0.0
         values.append(vol)

@@ -27,6 +27,23 @@ it as fast as ``ridge`` (pseudo-observations) lets the evidence. With ``utility 
 size is fractional Kelly, ``w = kappa mu / var``, which under the volatility target sits at
 ``vol_target / sigma_annual`` whenever the forecast is confident and shrinks with ``mu``.
 
+**Risk-proportional premium** (``sharpe_prior`` set). Expected return proportional to risk:
+``mu_t = s_t sigma_t``, with ``s_t`` a per-bar Sharpe ratio learned slowly from the
+standardised returns ``z`` (``n`` seen): ``s_t = (sum z + n_0 s_0) / (n + n_0)``,
+``s_0 = sharpe_prior / sqrt(bars_per_year)``, ``n_0 = premium_years x bars_per_year``
+(the normal-normal posterior mean of the mean of ``z``, whose variance is about 1). The ridge
+learns the rest of ``z``, ``z - s_{t-1}``, on the trend evidence (``tsmom``/``sma`` signs,
+``trend_Dd``; :mod:`.features`) whose coefficients ``beta`` start at ``trend_prior`` (a
+positive prior: trends persist a little) and are revised by the data, so in all
+``mu_t = sigma_t (s_t + y_hat_t)`` and ``var_t = sigma_t^2 s^2 (1 + q)``. Fractional Kelly
+(``utility = "log"``) is then ``w = kappa mu / var = kappa (s_t + y_hat_t) / (sigma_t
+s^2 (1 + q))``: inversely proportional to volatility, so the position's forecast annual
+volatility ``|w| sigma_t sqrt(N) ~ kappa x (forecast annual Sharpe)``. That *is* volatility
+targeting, derived from the forecast rather than bolted on, with a target that grows with the
+trend evidence (``kappa`` picks the scale); ``vol_target`` stays only as a safety cap above
+it. A downtrend whose evidence outweighs the premium gives a negative ``mu``: a short, or flat
+with ``long_only``.
+
 **Decision.** ``mu`` and ``var`` are predicted once per bar, in :meth:`OnlinePolicy.observe`;
 :meth:`OnlinePolicy.decide` sizes them: ``w* = optimal_weight(...)`` against the current weight
 ``w_0 = q p / E``, in this order:
@@ -47,9 +64,9 @@ drawdown-aware cap ``cap *= max(drawdown_floor, 1 - dd / drawdown_limit)`` with
 losses deepen and grows back with the equity; the floor keeps it from freezing flat for good
 at a deep drawdown).
 
-The target is the chosen weight clipped to ``+-cap``, so ``|target_weight| <= max_weight``
-always and a position grown past the cap is trimmed. The proposed order is
-``trunc(target E / p - q)`` whole shares, ``None`` when that is zero or when
+The target is the chosen weight clipped to ``+-cap`` (``[0, cap]`` with ``long_only``), so
+``|target_weight| <= max_weight`` always and a position grown past the cap is trimmed. The
+proposed order is ``trunc(target E / p - q)`` whole shares, ``None`` when that is zero or when
 ``|target - w_0| < no_trade_band`` (the band applies to trims too, so a position riding a trend
 at the cap is not trimmed every bar); none during warm-up (fewer than ``warmup_bars``
 observations).
@@ -93,6 +110,7 @@ class _SymbolState(FeatureState):
     last_short: int = -(10**9)  # ... and at the last mu < 0
     return_sum: float = 0.0  # sum of the (winsorised) returns seen, for the long prior
     return_count: int = 0
+    z_sum: float = 0.0  # sum of the standardised returns seen, for the Sharpe prior
 
 
 def _whole_shares_toward_zero(value: Decimal) -> Decimal:
@@ -118,7 +136,7 @@ class OnlinePolicy:
         self._feature_set = FeatureSet(config)
         self._states: dict[str, _SymbolState] = {}
         self._peak_equity = 0.0
-        trend = {f"trend_{d:g}d" for d in config.trend_days}
+        trend = {f"trend_{d:g}d" for d in config.trend_days} | set(config.signal_names)
         self._prior = np.array([config.trend_prior if n in trend else 0.0 for n in self._names])
 
     def _state(self, symbol: str) -> _SymbolState:
@@ -171,6 +189,7 @@ class OnlinePolicy:
         state.last_close, state.last_at = close, at
         state.observations += 1
         state.convexity = score
+        self._feature_set.push_close(state, close)
         if previous is None:
             return
         r = close / previous - 1.0
@@ -182,6 +201,7 @@ class OnlinePolicy:
             r = z * state.sigma
             self._feature_set.push(state, z)
             state.return_sum += r
+            state.z_sum += z
             state.return_count += 1
         # else: no scale yet, this return only seeds the volatility
         state.fast_var.add(r * r)
@@ -192,8 +212,13 @@ class OnlinePolicy:
             self._predict(state)
 
     def _premium(self, state: _SymbolState) -> float:
-        """The long prior's per-bar return: the expanding mean shrunk toward the prior."""
+        """The long prior's per-bar return: the expanding mean shrunk toward the prior; with
+        ``sharpe_prior``, the learned Sharpe ratio times the current volatility."""
         cfg = self.config
+        if cfg.sharpe_prior is not None:
+            weight = cfg.premium_years * cfg.bars_per_year
+            prior = cfg.sharpe_prior / math.sqrt(cfg.bars_per_year)  # per-bar Sharpe
+            return state.sigma * (state.z_sum + weight * prior) / (state.return_count + weight)
         if cfg.premium_prior is None:
             return 0.0
         weight = cfg.premium_years * cfg.bars_per_year  # n_0, in pseudo-bars
@@ -263,7 +288,7 @@ class OnlinePolicy:
         current = _safe(q * p / e)
         cap = self._cap(symbol, e)
         if self.observations(symbol) < cfg.warmup_bars:
-            held = max(-cap, min(cap, current))
+            held = max(0.0 if cfg.long_only else -cap, min(cap, current))
             _, sigma, features = self.predict(symbol)
             return Decision(
                 symbol, at, features, 0.0, sigma, held, current, 0.0, None, "warming up"
@@ -303,7 +328,7 @@ class OnlinePolicy:
             chosen, reason = current, "gain does not pay the cost"
         else:
             chosen, reason = wanted, "rebalance"
-        target = max(-cap, min(cap, chosen))
+        target = max(0.0 if cfg.long_only else -cap, min(cap, chosen))
         if target != chosen:
             reason = "trim to the cap"
         order: Decimal | None = None

@@ -16,11 +16,9 @@ import math
 import os
 import sys
 import textwrap
-from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, replace
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,99 +28,15 @@ from tui_trader.core.backtest import (
     DEFAULT_PERMUTATIONS,
     BacktestResult,
     BacktestStats,
-    PolicyLike,
 )
-from tui_trader.core.events import NtaEvent, TradeEvent
-from tui_trader.core.orders import OrderBuilder, market_time_in_force
-from tui_trader.core.policy import Decision, OnlinePolicy
-from tui_trader.core.portfolio import Portfolio
+from tui_trader.core.policy import OnlinePolicy
 from tui_trader.core.risk import RiskEngine
-from tui_trader.core.sizing import fit_to_limits
 from tui_trader.core.stats import PermutationTest
+from tui_trader.desk.launch.backtest_gate import GatedPolicy, resets_json, resets_text
 from tui_trader.desk.launch.report_axes import span
 
 EXIT_OK = 0
 EXIT_USAGE = 2
-
-
-class GatedPolicy:
-    """The policy as the desk runs it: each proposal sized to the limits
-    (:func:`fit_to_limits`) and passed through the same :class:`RiskEngine`, which reads a
-    real :class:`Portfolio` ledger fed with the backtest's fills (and their costs as fees),
-    on the backtest's clock. Denials are counted; latched breakers stay latched (no one
-    resets them in a backtest), which is the conservative reading of a bad day."""
-
-    def __init__(self, policy: PolicyLike, risk: RiskEngine, equity: float) -> None:
-        self.policy = policy
-        self.risk = risk
-        self.ledger = Portfolio(Decimal(repr(equity)))
-        self._day: date | None = None
-        self._fills = 0
-        self.denied: Counter[str] = Counter()
-
-    def observe(self, symbol: str, close: float, at: datetime) -> None:
-        self.policy.observe(symbol, close, at)
-
-    def fill(self, symbol: str, qty: float, price: float, fee: float, at: datetime) -> None:
-        """Book one of the backtest's fills in the ledger, as the broker's events would."""
-        self._fills += 1
-        n, stamp = self._fills, at.isoformat()
-        self.ledger.apply(
-            TradeEvent.model_validate(
-                {
-                    "event": "fill",
-                    "event_id": f"backtest-{n}",
-                    "execution_id": f"backtest-{n}",
-                    "qty": repr(abs(qty)),
-                    "price": repr(price),
-                    "timestamp": stamp,
-                    "at": stamp,
-                    "order": {
-                        "id": f"backtest-{n}",
-                        "symbol": symbol,
-                        "side": "buy" if qty > 0 else "sell",
-                        "filled_qty": repr(abs(qty)),
-                    },
-                }
-            )
-        )
-        if fee:
-            self.ledger.apply_nta(
-                NtaEvent.model_validate(
-                    {
-                        "at": stamp,
-                        "event_ulid": f"backtest-fee-{n}",
-                        "entry_type": "FEE",
-                        "net_amount": -fee,
-                        "status": "executed",
-                    }
-                )
-            )
-
-    def decide(
-        self, symbol: str, price: Decimal, equity: Decimal, current_qty: Decimal, at: datetime
-    ) -> Decision:
-        self.ledger.mark(symbol, price, at)
-        if at.date() != self._day:
-            self._day = at.date()
-            self.ledger.start_day()
-        decision = self.policy.decide(symbol, price, equity, current_qty, at)
-        qty = fit_to_limits(
-            decision.proposed_qty, current_qty, price, self.risk.limits.max_symbol_notional
-        )
-        if qty is None:
-            return replace(decision, proposed_qty=None)
-        book = self.ledger.snapshot()
-        self.risk.update(book, now=at, market_data_age=0.0, stream_up=True, reconciling=False)
-        side = OrderBuilder().symbol(symbol)
-        tif = market_time_in_force(symbol)  # day for equities; crypto takes no day orders
-        order = (side.buy(qty) if qty > 0 else side.sell(-qty)).market().time_in_force(tif).build()
-        verdict = self.risk.check(order, book, price=price, now=at)
-        if not verdict.allowed:
-            self.denied[verdict.code or "DENIED"] += 1
-            return replace(decision, proposed_qty=None, reason=f"denied: {verdict}")
-        self.risk.record_order(at)
-        return replace(decision, proposed_qty=qty)
 
 
 def synthetic_bars(
@@ -342,6 +256,7 @@ def run(
                         },
                         "risk_denials": denied,
                         "risk_state": gate.risk.state.value,
+                        "breaker_resets": resets_json(gate),
                         **{
                             name: asdict(stats)
                             for name, stats in rows.items()
@@ -368,6 +283,7 @@ def run(
         if denied:
             counts = ", ".join(f"{code} {n:,}" for code, n in sorted(denied.items()))
             print(f"risk gate denied: {counts} (risk state at the end: {gate.risk.state.value})")
+        print(resets_text(gate))
     if plot or html is not None:
         return _figures(result, rows, tests, series, csv, note, cost_bps, plot, html)
     return EXIT_OK

@@ -1,17 +1,21 @@
 """``tui-trader backtest --walk-forward``: the policy judged only out of sample.
 
-The candidates are the long-prior policy (:data:`PRIOR`: the equity premium learned slowly,
-slow trend weighed by a ridge shrunk toward a prior weight, fractional Kelly under a
-volatility target) at two trend spans and two prior strengths, on top of the configured
-policy's other settings; each runs through the desk's sizing and risk gate. Each fold
-picks the candidate with the best in-sample Sharpe (:mod:`tui_trader.core.walkforward`). The
-same walk-forward runs again without the convexity detector, so the report shows what the
-convexity score adds out of sample.
+The candidates (:func:`candidates`) are the risk-proportional policy (:data:`RISK_PREMIUM`:
+expected return = a slowly learned Sharpe ratio x the current volatility, 12-month TSMOM and
+200-day SMA signs as features whose weights start at a positive prior, fractional Kelly,
+which is then volatility targeting, under the drawdown-aware cap), long-only or long/short at
+two Kelly fractions, on top of the configured policy's other settings. They were chosen on
+1999-2010 only (issue 14's second round; the previous grid is :func:`long_prior`). Each
+runs through the desk's sizing and risk gate, with the backtest's review rule for a latched
+breaker (:mod:`tui_trader.desk.launch.backtest_gate`), and each fold picks the candidate with
+the best in-sample Sharpe (:mod:`tui_trader.core.walkforward`). The same walk-forward runs
+again without the convexity detector, so the report shows what the convexity score adds.
 """
 
 from __future__ import annotations
 
 import json
+import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, replace
 from datetime import datetime
@@ -23,6 +27,12 @@ from tui_trader.core.backtest import PolicyLike
 from tui_trader.core.policy import OnlinePolicy, PolicyConfig
 from tui_trader.core.risk import RiskEngine
 from tui_trader.core.walkforward import WalkForwardResult, run_walk_forward
+from tui_trader.desk.launch.backtest_gate import (
+    RESET_AFTER_SESSIONS,
+    reset_rule,
+    resets_json,
+    resets_text,
+)
 
 Gate = Callable[[OnlinePolicy, RiskEngine, float], PolicyLike]
 EXIT_OK = 0
@@ -40,12 +50,55 @@ PRIOR: dict[str, object] = {
     "min_t": 0.0,
     "horizons": (1,),
 }
+# the risk-proportional policy (core/policy/online.py): mu = s sigma with a Sharpe prior
+# learned slowly, 12-month TSMOM and 200-day SMA signs as evidence with a positive prior
+# weight, fractional Kelly (which is then volatility targeting), the drawdown-aware cap.
+RISK_PREMIUM: dict[str, object] = {
+    "sharpe_prior": 0.3,
+    "premium_years": 20.0,
+    "tsmom_days": 252.0,
+    "sma_days": 200.0,
+    "trend_prior": 0.02,
+    "trend_days": (),
+    "utility": "log",
+    "forgetting": 0.999,
+    "ridge": 5_000.0,
+    "min_t": 0.0,
+    "horizons": (1,),
+    "vol_target": 0.10,
+    "drawdown_limit": 0.25,
+    "drawdown_floor": 0.25,
+}
+KAPPAS = (0.05, 0.1)  # fractional Kelly: position vol ~ kappa x forecast annual Sharpe
+
+
+def risk_premium(config: PolicyConfig) -> dict[str, PolicyConfig]:
+    """The risk-proportional grid: long-only or long/short, at two Kelly fractions."""
+    out: dict[str, PolicyConfig] = {}
+    for long_only in (True, False):
+        for kappa in KAPPAS:
+            name = f"{'long' if long_only else 'long/short'},kelly={kappa:g}"
+            out[name] = replace(
+                config,
+                aggressiveness=kappa,
+                long_only=long_only,
+                **RISK_PREMIUM,  # type: ignore[arg-type]
+            )
+    return out
+
+
 TREND_DAYS = ((252.0,), (126.0, 252.0))
 RIDGES = (5_000.0, 1_000_000.0)  # how slowly the trend weight moves off its prior
 
 
 def candidates(config: PolicyConfig) -> dict[str, PolicyConfig]:
-    """The grid the folds choose from (see the module docstring)."""
+    """The grid the folds choose from: the risk-proportional policy (:func:`risk_premium`)."""
+    return risk_premium(config)
+
+
+def long_prior(config: PolicyConfig) -> dict[str, PolicyConfig]:
+    """The previous grid (issue 14's first round): the long prior at two trend spans and two
+    prior strengths."""
     out: dict[str, PolicyConfig] = {}
     for days in TREND_DAYS:
         for ridge in RIDGES:
@@ -146,7 +199,8 @@ def report(
     gate: Gate,
     json_safe: Callable[[Any], Any],
 ) -> int:
-    """Print the walk-forward of the policy, and of the policy without convexity."""
+    """Print the walk-forward of the policy, and of the policy without convexity, and what
+    the risk gate denied and reset (desk/launch/backtest_gate.py: the review rule)."""
     gates: dict[str, dict[str, PolicyLike]] = {"policy": {}, "without_convexity": {}}
     try:
         runs = {
@@ -179,6 +233,9 @@ def report(
                 "Sharpe and judged on its own span; the first span is in-sample only",
                 **{name: _summary(r) for name, r in runs.items()},
                 "risk_denials": {n: _denials(g) for n, g in gates.items()},
+                "breaker_resets": {
+                    n: {name: resets_json(g) for name, g in run.items()} for n, run in gates.items()
+                },
             },
         }
         print(json.dumps(json_safe(out), indent=2, allow_nan=False))
@@ -194,15 +251,15 @@ def report(
     first = next(iter(runs.values()))
     print(_baselines(first))
     denied = _denials(gates["policy"])
-    if any(denied.values()):
-        print(
-            "risk gate (the desk's [risk] limits; a latched loss breaker stays latched in a "
-            "backtest, holding the book as it stood):"
-        )
-        for name, counts in denied.items():
-            if counts:
-                text = ", ".join(f"{code} x{n:,}" for code, n in sorted(counts.items()))
-                print(f"  {name}: orders denied {text}")
+    print(
+        "risk gate: the desk's [risk] limits, each order through its RiskEngine; "
+        f"{reset_rule(RESET_AFTER_SESSIONS)}"
+    )
+    for name, made in gates["policy"].items():
+        counts = denied.get(name, {})
+        text = ", ".join(f"{code} x{n:,}" for code, n in sorted(counts.items())) or "none"
+        print(f"  {name}: orders denied {text}")
+        print(textwrap.indent(resets_text(made, rule=False), "    "))
     return EXIT_OK
 
 
