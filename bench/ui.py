@@ -280,6 +280,7 @@ class Phase:
     objects: int = 0  # GC-tracked objects at the phase's end
     # the loaded phases'
     quotes: tuple[float, float] = (0.0, 0.0)  # emulator's rates asked: quotes, trades /s/symbol
+    charts_thread: bool = True  # ChartPlot.background: live chart updates built in a thread
     taken0: tuple[int, int] = (0, 0)  # quotes, trades the desk took (Tape), at the start
     taken1: tuple[int, int] = (0, 0)
     draws0: int = 0  # ChartsPane plot builds
@@ -945,10 +946,10 @@ async def measure(
             rss_before = proc_status_kib(b"VmRSS:") / 1024
             base_events = desk.supervisor.status().events
             base_pushed = 0
-            loads = [
-                Phase("load", quotes=(0.0, 0.0)),
-                Phase("load+quotes", quotes=(args.quote_hz, args.quote_hz)),
-            ]
+            rates = (args.quote_hz, args.quote_hz)
+            loads = [Phase("load", quotes=(0.0, 0.0)), Phase("load+quotes", quotes=rates)]
+            if args.compare_charts:  # the same load, the charts built on the loop: before
+                loads.insert(1, Phase("+q, plots on loop", quotes=rates, charts_thread=False))
             views = _views.Views(app, screen, args.view_seconds)
             charts = screen.query_one(ChartsPane)
             pusher: Pusher | None = None
@@ -976,7 +977,7 @@ async def measure(
                         )
                     )
                     if pusher is not None:
-                        ph = loads[1] if loads[1].t0 else loads[0]
+                        ph = next(x for x in reversed(loads) if x.t0 or x is loads[0])
                         ph.pusher_cpu = max(ph.pusher_cpu, proc_cpu(pusher.proc.pid))
                     next_at += args.sample
                     await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
@@ -994,6 +995,7 @@ async def measure(
                     flush=True,
                 )
                 await set_rates(q, t)
+                ChartPlot.background = load.charts_thread
                 await asyncio.sleep(1.0)  # the rates reach the stream before the phase counts
                 phase_events = desk.supervisor.status().events
                 emu_cpu0 = proc_cpu(emu.pid)
@@ -1333,6 +1335,12 @@ def main() -> None:
         default=5,
         help="runs of bench/startup.py's first-frame figures after the load (0: none)",
     )
+    parser.add_argument(
+        "--compare-charts",
+        action="store_true",
+        help="one more loaded phase with quotes, before the other: the charts' live updates "
+        "built on the event loop (as before the fix) rather than in a thread",
+    )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     if args.quick:
@@ -1364,7 +1372,8 @@ def main() -> None:
     report(args, result, counter)
     print()
     _views.first_frames(args.first_frames)  # FIRST FRAME: bench/startup.py, when it exists
-    if not all(ph.toggle_flip and ph.events_delivered for ph in result.loads) or not result.samples:
+    measured = all(ph.toggle_flip and ph.events_delivered for ph in result.loads)
+    if not measured or not result.samples:
         raise SystemExit(1)  # nothing measured: not a verdict on speed
 
 
