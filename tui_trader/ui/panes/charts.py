@@ -131,6 +131,7 @@ class ChartPlot(PlotextPlot):
         self._version = 0  # of the figure's data: bumped by new_plot
         self._built: tuple[tuple[int, int], int, Text] | None = None  # (size, version, text)
         self._building = False
+        self.threaded = 0  # figures built in a thread and shown, for tests and the benchmark
 
     def new_plot(self) -> Plot:
         """A fresh figure for the next draw (the one a thread may be building is left be)."""
@@ -158,6 +159,7 @@ class ChartPlot(PlotextPlot):
                 text = await asyncio.to_thread(_build, plot, size, theme, times)
                 if self._version == version and size == (self.size.width, self.size.height):
                     self._built = (size, version, text)
+                    self.threaded += 1
                     self.refresh()
                     return
                 if self._built is None or self._built[0] != size:
@@ -254,6 +256,7 @@ class ChartsPane(Vertical):
         self._drawn_at = float("-inf")
         self._timer: Timer | None = None
         self._hidden = True  # not drawn since last shown: the next draw answers the key 4
+        self._deferred = False
 
     def compose(self) -> ComposeResult:
         yield ChartPlot("price-chart")
@@ -303,6 +306,14 @@ class ChartsPane(Vertical):
         snap, c = self._snap, self._colours
         if snap is None or c is None:
             return
+        if not self.size.area and not self._deferred:
+            # shown but not laid out yet: the plots' width (what the points are thinned to)
+            # is not known; once, after the layout (a frame that depended on when the layout
+            # came drew the whole series unthinned)
+            self._deferred = True
+            self.call_after_refresh(self._later)
+            return
+        self._deferred = False
         live = not self._hidden if live is None else live
         self._hidden = False
         self._drawn_at = self.monotonic()
