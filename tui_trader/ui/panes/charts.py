@@ -173,7 +173,10 @@ class ChartPlot(PlotextPlot):
     def render(self) -> RenderResult:
         size = (self.size.width, self.size.height)
         built = self._built
-        if built is not None and built[0] == size and built[1] == self._version:
+        # while a thread builds the newer figure, the last one (a title change refreshes
+        # the plot at once, and must not build it here, on the loop)
+        fresh = built is not None and (built[1] == self._version or self._building)
+        if built is not None and built[0] == size and fresh:
             return built[2]
         text = _build(self._plot, size, self._theme_name(), self.times)
         self._built = (size, self._version, text)
