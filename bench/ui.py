@@ -17,9 +17,15 @@ by wrappers around the desk's methods), not Pilot's ``wait_for_idle``: on a busy
 always runs to its 1 s cap twice, which would allow one press per two seconds. A few
 ``await pilot.press("p")`` at idle cross-check that both paths measure the same thing.
 
-Measured twice in the same run, first with the desk idle (no event load: the baseline), then
-under load (from the first push until every pushed event has reached the desk), with the same
-key cadence (one action every ``--spacing`` s on average, 0.3 s by default):
+Measured three times in the same run, with the same key actions: first with the desk idle
+(no event load: the baseline), then under load twice (each from the first push until every
+pushed event has reached the desk): ``load``, the trade events alone (the data stream carries
+the market's own quotes and trades, about one a second per symbol), and ``load+quotes``, the
+same events plus ``--quote-hz`` quotes and as many trades a second for every watched symbol
+on the market-data websocket (the emulator's ``quote_hz``/``trade_hz``, set through its
+stdin). Both loaded phases show each view in turn for ``--view-seconds`` (``1`` the grid,
+``2`` the watchlist, ``4`` the charts: their repaints are part of the load), switching
+between two key actions, and spread the key actions over the whole load:
 
 * key -> desk acting: ``p`` until ``desk.risk.pause()``/``resume()`` returned (the flag
   flipped) and until ``desk.pause()``/``resume()`` returned (journal written); flatten as ``f``,
@@ -37,13 +43,16 @@ key cadence (one action every ``--spacing`` s on average, 0.3 s by default):
   events flow, RSS at 1 minute and at the end, the slope after the first minute, and the peak
   (``VmHWM``, ``ru_maxrss``).
 
-Prints figures next to the issue's targets (key p99 < 100 ms under load; RSS flat after the
-first minute); no pass/fail beyond sanity (it exits 1 only if nothing could be measured).
+Prints figures next to the issue's targets (key p99 < 50 ms under load; RSS flat after the
+first minute; per key also by the view shown at the press), then the first-frame figures of
+``bench/startup.py`` (the real app against a bare Textual app) when that bench is there;
+no pass/fail beyond sanity (it exits 1 only if nothing could be measured).
 
 Run: ``make bench`` or ``.venv/bin/python bench/ui.py [--quick] [--events N] [--rate R]``;
 ``--gc-census`` also says what the cyclic garbage of the load was (by type and module).
-The default, 1,000,000 events at 5,000/s, takes at least five minutes (the idle phase, 200 s of
-pushing, and however long the desk needs to catch up); ``--quick`` (50,000 events) about one.
+The default, 1,000,000 events a loaded phase at 5,000/s, takes at least eight minutes (the
+idle phase, twice 200 s of pushing, and however long the desk needs to catch up);
+``--quick`` (50,000 events a phase) about one.
 """
 
 from __future__ import annotations
@@ -77,11 +86,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import _views
 import httpx
 import textual
 from _isolation import KEY, SECRET, isolated_env  # bench/ is on sys.path
 from _revision import revision
-from textual import events
+from _views import send_key
 from textual.css.stylesheet import Stylesheet
 from textual.screen import Screen
 
@@ -91,13 +101,15 @@ from tui_trader.config import load_settings
 from tui_trader.desk.desk import Desk, DeskOptions
 from tui_trader.desk.target import Target
 from tui_trader.ui.app import TraderApp, build_app
+from tui_trader.ui.panes.charts import ChartPlot, ChartsPane
 from tui_trader.ui.panes.events import EventsPane
+from tui_trader.ui.panes.watchlist import WatchlistPane
 from tui_trader.ui.screens.confirm import ConfirmScreen
 from tui_trader.ui.screens.main import DeskScreen
 
 SIM_START = "2026-11-24T15:00:00+00:00"  # a Tuesday, 10:00 New York: the market is open
 REOPEN = {"symbol": "MSFT", "qty": "5", "side": "buy", "type": "market", "time_in_force": "day"}
-TARGET_P99_MS = 100.0
+TARGET_P99_MS = 50.0
 
 EMULATOR = """\
 import sys
@@ -113,8 +125,13 @@ config = EmulatorConfig(
 )
 running = start_in_thread(config, "127.0.0.1", 0, log_level="error")
 print(running.url, flush=True)
-sys.stdin.read()  # until the parent closes our stdin
-running.stop()
+for line in sys.stdin:  # "rates Q T": quotes and trades a second per symbol (0: the market's)
+    cmd = line.split()
+    if cmd and cmd[0] == "rates":
+        running.emulator.config.quote_hz = float(cmd[1]) or None
+        running.emulator.config.trade_hz = float(cmd[2]) or None
+        print("ok", flush=True)
+running.stop()  # the parent closed our stdin
 """
 
 # Paced backlog requests, each on a fresh connection: the emulator's keep-alive responses
@@ -261,6 +278,22 @@ class Phase:
     gc: dict[int, list[float]] = field(default_factory=lambda: {0: [], 1: [], 2: []})  # ms
     gc_collected: list[int] = field(default_factory=list)  # what each full collection freed
     objects: int = 0  # GC-tracked objects at the phase's end
+    # the loaded phases'
+    quotes: tuple[float, float] = (0.0, 0.0)  # emulator's rates asked: quotes, trades /s/symbol
+    charts_thread: bool = True  # ChartPlot.background: live chart updates built in a thread
+    taken0: tuple[int, int] = (0, 0)  # quotes, trades the desk took (Tape), at the start
+    taken1: tuple[int, int] = (0, 0)
+    draws0: int = 0  # ChartsPane plot builds
+    draws1: int = 0
+    flip_by_view: dict[str, list[float]] = field(default_factory=dict)  # ms, p -> flipped
+    view_switch: list[float] = field(default_factory=list)  # ms, view key -> view shown
+    view_time: dict[str, float] = field(default_factory=dict)  # s each view was shown
+    events_delivered: int = 0
+    delivery_seconds: float = math.nan  # first push -> last event delivered
+    drain_seconds: float | None = None  # last push -> last event delivered (None: never)
+    pusher: dict[str, Any] = field(default_factory=dict)
+    emulator_cpu: float = 0.0
+    pusher_cpu: float = 0.0
 
     @property
     def seconds(self) -> float:
@@ -414,17 +447,12 @@ BREAKDOWN = [
     ("DeskScreen.paint (every pane)", "paint", False),
     ("  desk.snapshot() (paint's and the keys')", "snapshot", True),
     ("  of which EventsPane.render_snapshot", "events_pane", True),
+    ("  of which WatchlistPane.render_snapshot", "watch", True),
+    ("  ChartsPane.draw (plot data; also on its timer)", "charts_draw", True),
     ("Textual layout + compositor (screen timer)", "compositor", False),
+    ("  of which ChartPlot.render (plotext)", "plot_render", True),
     ("Textual CSS (Stylesheet.update_nodes)", "css", False),
 ]
-
-
-def send_key(app: TraderApp, key: str) -> None:
-    """What ``App._press_keys`` (``Pilot.press``) does to deliver a key, without its waits."""
-    event = events.Key(key, key)
-    event.set_sender(app)
-    assert app._driver is not None
-    app._driver.send_message(event)
 
 
 async def until(check: Callable[[], Any], seconds: float, step: float = 0.005) -> bool:
@@ -449,12 +477,14 @@ class Keys:
     ) -> None:
         self.app, self.desk, self.probe, self.client = app, desk, probe, client
         self.drawn = modal_drawn  # [when a confirm modal last went to the display]
+        self.views: _views.Views | None = None  # a loaded phase switches views between keys
 
     def on_desk(self) -> bool:
         return isinstance(self.app.screen, DeskScreen)
 
     async def toggle(self, phase: Phase) -> None:
         await until(self.on_desk, 30)
+        view = self.views.current() if self.views is not None else "panes"
         self.probe.arm()
         send_key(self.app, "p")
         ok = await self.probe.wait_for("done", 30)
@@ -465,6 +495,7 @@ class Keys:
             return
         phase.toggle_flip.append(flip)
         phase.toggle_done.append(done)
+        phase.flip_by_view.setdefault(view, []).append(flip)
 
     async def pilot_toggle(self, pilot: Any, phase: Phase) -> None:
         await until(self.on_desk, 30)
@@ -549,6 +580,8 @@ class Keys:
                 await asyncio.sleep(wait)
             if stop():
                 break
+            if self.views is not None:
+                await self.views.maybe_switch(until)
             await (self.flatten(phase) if action == "f" else self.toggle(phase))
 
 
@@ -617,18 +650,13 @@ class Pusher:
 @dataclass
 class Result:
     idle: Phase
-    load: Phase
+    loads: list[Phase]  # events only, then events + quotes and trades for every symbol
     samples: list[Sample]
     rss_before_mb: float
     hwm_mb: float
     maxrss_mb: float
-    events_delivered: int
-    delivery_seconds: float  # first push -> last event delivered
-    drain_seconds: float | None  # last push -> last event delivered (None: never)
-    pusher: dict[str, Any]
-    emulator_cpu: float
-    pusher_cpu: float
     hz: float
+    symbols: int
     profile: str = ""
 
 
@@ -650,7 +678,7 @@ def clean_env(root: Path) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def emulator(env: dict[str, str], root: Path) -> Iterator[tuple[str, int]]:
+def emulator(env: dict[str, str], root: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """The emulator in a process of its own, so its work does not take this loop's GIL."""
     err = (root / "emulator.stderr").open("wb")
     proc = subprocess.Popen(
@@ -667,7 +695,7 @@ def emulator(env: dict[str, str], root: Path) -> Iterator[tuple[str, int]]:
         if not url.startswith("http://"):
             tail = (root / "emulator.stderr").read_text(errors="replace")[-500:]
             raise SystemExit(f"the emulator did not start: {tail}")
-        yield url, proc.pid
+        yield url, proc
     finally:
         with contextlib.suppress(OSError):
             assert proc.stdin is not None
@@ -796,7 +824,9 @@ class HeapWatch:
         del live, grew
 
 
-async def measure(args: argparse.Namespace, url: str, emu_pid: int, root: Path) -> Result:
+async def measure(
+    args: argparse.Namespace, url: str, emu: subprocess.Popen[str], root: Path
+) -> Result:
     env = dict(os.environ)
     settings = load_settings(base_url=url)
     target = Target(url, url, settings.api, settings.key_id, settings.secret_key)
@@ -828,14 +858,28 @@ async def measure(args: argparse.Namespace, url: str, emu_pid: int, root: Path) 
     meter.wrap(desk, "snapshot", "snapshot")
     meter.wrap(Screen, "_on_timer_update", "compositor")
     meter.wrap(Stylesheet, "update_nodes", "css")
+    meter.wrap(WatchlistPane, "render_snapshot", "watch")
+    meter.wrap(ChartsPane, "draw", "charts_draw")
+    meter.wrap(ChartPlot, "render", "plot_render")
     lagger = LagProbe()
     client = httpx.AsyncClient(
         base_url=url,
         headers={"APCA-API-KEY-ID": KEY, "APCA-API-SECRET-KEY": SECRET, "Connection": "close"},
         timeout=30,
     )
-    idle, load = Phase("idle"), Phase("load")
+    idle = Phase("idle")
     samples: list[Sample] = []
+    taken = _views.TapeCount()
+
+    async def set_rates(quotes: float, trades: float) -> None:
+        """The emulator's quote and trade rates per symbol (0: the market's own)."""
+        assert emu.stdin is not None and emu.stdout is not None
+        emu.stdin.write(f"rates {quotes} {trades}\n")
+        emu.stdin.flush()
+        reply = await asyncio.to_thread(emu.stdout.readline)
+        if reply.strip() != "ok":
+            raise SystemExit(f"the emulator did not take the rates: {reply!r}")
+
     try:
         async with app.run_test(size=(160, 50)) as pilot:
             ready = await until(
@@ -876,10 +920,10 @@ async def measure(args: argparse.Namespace, url: str, emu_pid: int, root: Path) 
                 phase.runq_wait += runq_wait(loop_tid)
                 phase.machine_busy += machine_busy()
 
-            def schedule(offset: float) -> Callable[[int], float]:
-                """Action i is due ``offset`` + i gaps of 0.5..1.5 x ``--spacing`` in."""
+            def schedule(offset: float, spacing: float) -> Callable[[int], float]:
+                """Action i is due ``offset`` + i gaps of 0.5..1.5 x ``spacing`` in."""
                 n = args.toggles + args.flattens
-                gaps = [random.uniform(0.5, 1.5) * args.spacing for _ in range(n)]
+                gaps = [random.uniform(0.5, 1.5) * spacing for _ in range(n)]
                 due = [offset + sum(gaps[:i]) for i in range(n)]
                 return lambda i: due[i]
 
@@ -893,88 +937,135 @@ async def measure(args: argparse.Namespace, url: str, emu_pid: int, root: Path) 
             for _ in range(args.pilot_check):
                 await keys.pilot_toggle(pilot, idle)
                 await asyncio.sleep(random.uniform(0.5, 1.5) * args.spacing)
-            await keys.run(idle, args.toggles, args.flattens, schedule(0.0))
+            await keys.run(idle, args.toggles, args.flattens, schedule(0.0, args.spacing))
             await asyncio.sleep(2.0)  # a quiet stretch at the end, for the frame rate and lag
             end(idle)
             idle.objects = len(gc.get_objects())
 
-            # ---- under load
-            duration = args.events / args.rate
-            print(
-                f"load: {args.events:,} events at {args.rate:,.0f}/s (~{duration:.0f} s) ...",
-                flush=True,
-            )
+            # ---- under load: events only, then events + quotes and trades for every symbol
             rss_before = proc_status_kib(b"VmRSS:") / 1024
             base_events = desk.supervisor.status().events
-            emu_cpu0 = proc_cpu(emu_pid)
+            base_pushed = 0
+            rates = (args.quote_hz, args.quote_hz)
+            loads = [Phase("load", quotes=(0.0, 0.0)), Phase("load+quotes", quotes=rates)]
+            if args.compare_charts:  # the same load, the charts built on the loop: before
+                loads.insert(1, Phase("+q, plots on loop", quotes=rates, charts_thread=False))
+            views = _views.Views(app, screen, args.view_seconds)
+            charts = screen.query_one(ChartsPane)
+            pusher: Pusher | None = None
             profiler = cProfile.Profile() if args.profile else None
             if args.gc_census:  # keep what the cyclic collector finds, to say what it is
                 gc.set_debug(gc.DEBUG_SAVEALL)
-            begin(load)
-            pusher = Pusher(url, args.events, args.rate, env, root)
-            pusher_cpu = 0.0
-
             heap = HeapWatch() if args.heap_census else None
-            mark_at = min(60.0, duration / 2)  # the heap census's baseline
+            duration = args.events / args.rate
+            mark_at = min(60.0, duration)  # the heap census's baseline
+            t_load = time.perf_counter()
 
             async def sample() -> None:
-                nonlocal pusher_cpu
-                next_at = load.t0
+                next_at = t_load
                 while True:
                     now = time.perf_counter()
-                    if heap is not None and not heap.at and now - load.t0 >= mark_at:
-                        heap.mark(now - load.t0)
+                    if heap is not None and not heap.at and now - t_load >= mark_at:
+                        heap.mark(now - t_load)
+                    written = pusher.written if pusher is not None else 0
                     samples.append(
                         Sample(
-                            now - load.t0,
+                            now - t_load,
                             proc_status_kib(b"VmRSS:") / 1024,
                             desk.supervisor.status().events - base_events,
-                            pusher.written,
+                            base_pushed + written,
                         )
                     )
-                    pusher_cpu = max(pusher_cpu, proc_cpu(pusher.proc.pid))
+                    if pusher is not None:
+                        ph = next(x for x in reversed(loads) if x.t0 or x is loads[0])
+                        ph.pusher_cpu = max(ph.pusher_cpu, proc_cpu(pusher.proc.pid))
                     next_at += args.sample
                     await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
 
             sampler = asyncio.create_task(sample())
-            if profiler is not None:
-                profiler.enable()
-            loaded = True  # until every pushed event has reached the desk
-            key_task = asyncio.create_task(
-                keys.run(load, args.toggles, args.flattens, schedule(1.0), lambda: not loaded)
-            )
-            await until(lambda: not pusher.running, duration * 3 + 120, 0.1)
-            last_push = pusher.ended or time.perf_counter()
-            total = pusher.written
-            delivered = await until(
-                lambda: desk.supervisor.status().events - base_events >= total,
-                max(180.0, 2 * duration),
-                0.02,
-            )
-            loaded = False
-            drained_at = time.perf_counter()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(key_task, 120)
-            if profiler is not None:
-                profiler.disable()
-            end(load)
+
+            async def run_phase(load: Phase) -> None:
+                nonlocal pusher, base_pushed
+                q, t = load.quotes
+                print(
+                    f"{load.name}: {args.events:,} events at {args.rate:,.0f}/s "
+                    f"(~{duration:.0f} s), quotes {q:g}/s and trades {t:g}/s per symbol "
+                    f"(0: the market's own, ~1/s at most), views cycling "
+                    f"{'/'.join(_views.VIEW_KEYS)} ...",
+                    flush=True,
+                )
+                await set_rates(q, t)
+                ChartPlot.background = load.charts_thread
+                await asyncio.sleep(1.0)  # the rates reach the stream before the phase counts
+                phase_events = desk.supervisor.status().events
+                emu_cpu0 = proc_cpu(emu.pid)
+                begin(load)
+                load.taken0, load.draws0 = taken.read(), charts.draws
+                views.start()
+                keys.views = views
+                pusher = Pusher(url, args.events, args.rate, env, root)
+                if profiler is not None:
+                    profiler.enable()
+                loaded = True  # until every pushed event has reached the desk
+                n = args.toggles + args.flattens
+                spread = max(args.spacing, duration / max(n, 1))  # keys (and views) all along
+                key_task = asyncio.create_task(
+                    keys.run(
+                        load,
+                        args.toggles,
+                        args.flattens,
+                        schedule(1.0, spread),
+                        lambda: not loaded,
+                    )
+                )
+                running = pusher
+                await until(lambda: not running.running, duration * 3 + 120, 0.1)
+                last_push = running.ended or time.perf_counter()
+                total = pusher.written
+                delivered = await until(
+                    lambda: desk.supervisor.status().events - phase_events >= total,
+                    max(180.0, 2 * duration),
+                    0.02,
+                )
+                loaded = False
+                drained_at = time.perf_counter()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(key_task, 120)
+                if profiler is not None:
+                    profiler.disable()
+                views.stop()
+                keys.views = None
+                load.view_switch, load.view_time = views.switches, views.shown
+                views.switches, views.shown = [], {}
+                load.taken1, load.draws1 = taken.read(), charts.draws
+                end(load)
+                load.objects = len(gc.get_objects())
+                load.events_delivered = desk.supervisor.status().events - phase_events
+                load.delivery_seconds = drained_at - load.t0
+                load.drain_seconds = (drained_at - last_push) if delivered else None
+                load.emulator_cpu = proc_cpu(emu.pid) - emu_cpu0
+                load.pusher = pusher.final or {"written": pusher.written}
+                error = pusher.error()
+                pusher.stop()
+                base_pushed += pusher.written
+                pusher = None
+                if error:
+                    print(f"pusher failed: {error}", file=sys.stderr)
+                send_key(app, "1")  # back to the grid, as the phase began
+
+            for load in loads:
+                await run_phase(load)
+            await set_rates(0.0, 0.0)
             sampler.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sampler
-            load.objects = len(gc.get_objects())
             if args.gc_census:
                 print_gc_census()
             if heap is not None:
-                heap.report(time.perf_counter() - load.t0, load)
-            events_delivered = desk.supervisor.status().events - base_events
-            emu_cpu = proc_cpu(emu_pid) - emu_cpu0
+                heap.report(time.perf_counter() - t_load, loads[-1])
             lagger.running = False
             await lag_task
             gcw.close()
-            error = pusher.error()
-            pusher.stop()
-            if error:
-                print(f"pusher failed: {error}", file=sys.stderr)
             profile = ""
             if profiler is not None:
                 out = io.StringIO()
@@ -988,134 +1079,130 @@ async def measure(args: argparse.Namespace, url: str, emu_pid: int, root: Path) 
         journal.close()
     return Result(
         idle=idle,
-        load=load,
+        loads=loads,
         samples=samples,
         rss_before_mb=rss_before,
         hwm_mb=proc_status_kib(b"VmHWM:") / 1024,
         maxrss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        events_delivered=events_delivered,
-        delivery_seconds=drained_at - load.t0,
-        drain_seconds=(drained_at - last_push) if delivered else None,
-        pusher=pusher.final or {"written": pusher.written},
-        emulator_cpu=emu_cpu,
-        pusher_cpu=pusher_cpu,
         hz=settings.ui.refresh_hz,
+        symbols=len(desk.symbols),
         profile=profile,
     )
 
 
 # ---------------------------------------------------------------------------- report
 def report(args: argparse.Namespace, r: Result, counter: Counter) -> None:
-    idle, load = r.idle, r.load
-    p = r.pusher
-    pushed = int(p.get("written", 0))
-    push_s = float(p.get("seconds", math.nan))
+    idle, phases = r.idle, [r.idle, *r.loads]
     print()
     print(
-        f"config: --events {args.events:,} --rate {args.rate:,.0f}/s; per phase "
-        f"{args.toggles} pause toggles + {args.flattens} flattens, one every "
-        f"{args.spacing:g} s on average (idle also {args.pilot_check} toggles via "
-        f"pilot.press); paint cap ui.refresh_hz = {r.hz:g}"
+        f"config: --events {args.events:,} per loaded phase at --rate {args.rate:,.0f}/s; per "
+        f"phase {args.toggles} pause toggles + {args.flattens} flattens, one every "
+        f"{args.spacing:g} s on average at idle, spread over the load when it lasts longer "
+        f"(idle also {args.pilot_check} toggles via pilot.press); loaded phases switch the "
+        f"view every {args.view_seconds:g} s ({', '.join(_views.VIEW_KEYS)}); paint cap "
+        f"ui.refresh_hz = {r.hz:g}; {r.symbols} watched symbols"
     )
-    print(
-        f"load: pushed {pushed:,} trade events in {push_s:.1f} s = {pushed / push_s:,.0f}/s "
-        f"({p.get('requests', '?')} backlog requests, {p.get('per_order', '?')} events per "
-        f"order, slowest request {float(p.get('worst_request_s', math.nan)) * 1000:.0f} ms)"
-    )
-    drain = "never (timed out)" if r.drain_seconds is None else f"{r.drain_seconds:.2f} s"
-    print(
-        f"desk: {r.events_delivered:,} events delivered in {r.delivery_seconds:.1f} s from the "
-        f"first push = {r.events_delivered / r.delivery_seconds:,.0f}/s achieved; last event "
-        f"delivered {drain} after the last push"
-    )
-    ours = load.cpu_proc + r.emulator_cpu + r.pusher_cpu
-    others = max(0.0, load.machine_busy - ours)
-    print(
-        f"CPU while loaded ({load.seconds:.0f} s, {os.cpu_count()} CPUs): app loop thread "
-        f"{100 * load.cpu_loop / load.seconds:.0f}% of a core (runnable but without a CPU "
-        f"another {100 * load.runq_wait / load.seconds:.0f}%), app process (loop + journal "
-        f"threads) {100 * load.cpu_proc / load.seconds:.0f}%, emulator "
-        f"{100 * r.emulator_cpu / load.seconds:.0f}%, pusher "
-        f"{100 * r.pusher_cpu / load.seconds:.0f}%, other processes on the machine "
-        f"{100 * others / load.seconds:.0f}%"
-    )
+    for load in r.loads:
+        p = load.pusher
+        pushed = int(p.get("written", 0))
+        push_s = float(p.get("seconds", math.nan))
+        drain = "never (timed out)" if load.drain_seconds is None else f"{load.drain_seconds:.2f} s"
+        (q0, t0), (q1, t1) = load.taken0, load.taken1
+        print(
+            f"{load.name}: pushed {pushed:,} trade events in {push_s:.1f} s = "
+            f"{pushed / push_s:,.0f}/s (slowest backlog request "
+            f"{float(p.get('worst_request_s', math.nan)) * 1000:.0f} ms); desk got "
+            f"{load.events_delivered:,} in {load.delivery_seconds:.1f} s = "
+            f"{load.events_delivered / load.delivery_seconds:,.0f}/s, the last {drain} after "
+            f"the last push; quotes taken {(q1 - q0) / load.seconds:,.0f}/s, trades "
+            f"{(t1 - t0) / load.seconds:,.0f}/s (asked: {load.quotes[0]:g} and "
+            f"{load.quotes[1]:g} per symbol, 0 = the market's own)"
+        )
+        ours = load.cpu_proc + load.emulator_cpu + load.pusher_cpu
+        others = max(0.0, load.machine_busy - ours)
+        print(
+            f"  CPU ({load.seconds:.0f} s, {os.cpu_count()} CPUs): app loop thread "
+            f"{100 * load.cpu_loop / load.seconds:.0f}% of a core (runnable but without a CPU "
+            f"another {100 * load.runq_wait / load.seconds:.0f}%), app process "
+            f"{100 * load.cpu_proc / load.seconds:.0f}%, emulator "
+            f"{100 * load.emulator_cpu / load.seconds:.0f}%, pusher "
+            f"{100 * load.pusher_cpu / load.seconds:.0f}%, other processes on the machine "
+            f"{100 * others / load.seconds:.0f}%"
+        )
     others_idle = max(0.0, idle.machine_busy - idle.cpu_proc)
     print(
-        f"CPU at idle ({idle.seconds:.0f} s): app loop thread "
+        f"idle ({idle.seconds:.0f} s): app loop thread "
         f"{100 * idle.cpu_loop / idle.seconds:.0f}% (runnable without a CPU "
         f"{100 * idle.runq_wait / idle.seconds:.0f}%), everything else on the machine "
         f"(emulator included) {100 * others_idle / idle.seconds:.0f}%"
     )
     print()
-    head = f"{'':<40}{'n':>5}{'p50':>8}{'p99':>8}{'max':>8}"
-    print(f"{'key -> desk acts (ms)':<40}{'idle (baseline)':^29}   {'under load':^29}  target")
-    print(f"{'':<40}{head[40:]}   {head[40:]}")
+    width = 29
+    print(f"{'key -> desk acts (ms)':<40}" + "".join(f"{ph.name:^{width}}" for ph in phases))
+    head = f"{'n':>5}{'p50':>8}{'p99':>8}{'max':>8}"
+    print(f"{'':<40}" + "".join(f"{head:<{width}}" for _ in phases) + "target")
 
-    def row(label: str, a: list[float], b: list[float], target: str = "") -> None:
-        def cells(v: list[float]) -> str:
-            top = max(v, default=math.nan)
-            return f"{len(v):>5}{fmt(pct(v, 50)):>8}{fmt(pct(v, 99)):>8}{fmt(top):>8}"
+    def cells(v: list[float]) -> str:
+        top = max(v, default=math.nan)
+        return f"{len(v):>5}{fmt(pct(v, 50)):>8}{fmt(pct(v, 99)):>8}{fmt(top):>8}   "
 
-        print(f"{label:<40}{cells(a)}   {cells(b)}  {target}")
+    def row(label: str, pick: Callable[[Phase], list[float]], target: bool = False) -> None:
+        verdict = ""
+        if target:
+            worst = max((pct(pick(ph), 99) for ph in r.loads if pick(ph)), default=math.nan)
+            verdict = (
+                "p99 < 50 (no samples)"
+                if math.isnan(worst)
+                else f"p99 < 50: {'met' if worst < TARGET_P99_MS else 'MISSED'}"
+            )
+        print(f"{label:<40}" + "".join(cells(pick(ph)) for ph in phases) + verdict)
 
-    def verdict(v: list[float]) -> str:
-        if not v:
-            return "p99 < 100 (no samples)"
-        return f"p99 < 100: {'met' if pct(v, 99) < TARGET_P99_MS else 'MISSED'}"
-
-    row(
-        "p -> pause/resume flag flipped",
-        idle.toggle_flip,
-        load.toggle_flip,
-        verdict(load.toggle_flip),
-    )
-    row("p -> desk.pause/resume returned", idle.toggle_done, load.toggle_done)
-    row("p via pilot.press -> flipped (idle only)", idle.pilot_flip, load.pilot_flip)
-    row("y -> desk.flatten() entered", idle.flat_enter, load.flat_enter, verdict(load.flat_enter))
-    row("y -> trading paused", idle.flat_paused, load.flat_paused)
-    row("y -> first cancel request sent", idle.flat_cancel, load.flat_cancel)
-    row("y -> whole flatten done", idle.flat_done, load.flat_done, "(not a target)")
-    row("f -> confirm modal drawn", idle.modal, load.modal, "(2 REST calls first)")
-    for ph in (idle, load):
+    row("p -> pause/resume flag flipped", lambda ph: ph.toggle_flip, True)
+    for view in _views.VIEW_KEYS:
+        row(f"  of which with the {view} view shown", lambda ph, v=view: ph.flip_by_view.get(v, []))
+    row("p -> desk.pause/resume returned", lambda ph: ph.toggle_done)
+    row("p via pilot.press -> flipped (idle only)", lambda ph: ph.pilot_flip)
+    row("y -> desk.flatten() entered", lambda ph: ph.flat_enter, True)
+    row("y -> trading paused", lambda ph: ph.flat_paused)
+    row("y -> first cancel request sent", lambda ph: ph.flat_cancel)
+    row("y -> whole flatten done (not a target)", lambda ph: ph.flat_done)
+    row("f -> confirm modal drawn (2 REST calls)", lambda ph: ph.modal)
+    row("view key -> view shown", lambda ph: ph.view_switch)
+    for ph in phases:
         if ph.timeouts or ph.not_flat:
             print(f"  {ph.name}: {ph.timeouts} presses timed out, {ph.not_flat} flattens not flat")
+    for load in r.loads:
+        shown = ", ".join(f"{k} {v:.0f} s" for k, v in load.view_time.items())
+        print(f"  {load.name}: views shown {shown or '-'}")
     print()
-    print(f"{'UI and loop':<40}{'idle':>14}{'under load':>14}")
+    print(f"{'UI and loop':<40}" + "".join(f"{ph.name:>14}" for ph in phases))
 
-    def rate(ph: Phase, a: int, b: int) -> str:
-        return f"{(b - a) / ph.seconds:.1f}/s"
+    def line(label: str, cell: Callable[[Phase], str], tail: str = "") -> None:
+        print(f"{label:<40}" + "".join(f"{cell(ph):>14}" for ph in phases) + tail)
 
-    print(
-        f"{'desk repaints (DeskScreen.frames)':<40}{rate(idle, idle.frames0, idle.frames1):>14}"
-        f"{rate(load, load.frames0, load.frames1):>14}   cap {r.hz:g}/s"
+    line(
+        "desk repaints (DeskScreen.frames)",
+        lambda ph: f"{(ph.frames1 - ph.frames0) / ph.seconds:.1f}/s",
+        f"   cap {r.hz:g}/s",
     )
-    print(
-        f"{'compositor updates':<40}{rate(idle, idle.updates0, idle.updates1):>14}"
-        f"{rate(load, load.updates0, load.updates1):>14}"
-    )
+    line("compositor updates", lambda ph: f"{(ph.updates1 - ph.updates0) / ph.seconds:.1f}/s")
+    line("chart plot builds", lambda ph: f"{(ph.draws1 - ph.draws0) / ph.seconds:.2f}/s")
     for label, q in (("p50", 50), ("p99", 99), ("p99.9", 99.9)):
-        print(
-            f"{'loop lag of a 10 ms sleep, ' + label + ' (ms)':<40}"
-            f"{fmt(pct(list(idle.lag), q), 2):>14}{fmt(pct(list(load.lag), q), 2):>14}"
+        line(
+            f"loop lag of a 10 ms sleep, {label} (ms)", lambda ph, q=q: fmt(pct(list(ph.lag), q), 2)
         )
-    print(
-        f"{'loop lag of a 10 ms sleep, max (ms)':<40}"
-        f"{fmt(max(idle.lag, default=math.nan), 2):>14}"
-        f"{fmt(max(load.lag, default=math.nan), 2):>14}"
-    )
-    print(f"{'  probe samples':<40}{len(idle.lag):>14,}{len(load.lag):>14,}")
+    line("loop lag of a 10 ms sleep, max (ms)", lambda ph: fmt(max(ph.lag, default=math.nan), 2))
+    line("  probe samples", lambda ph: f"{len(ph.lag):,}")
     for gen in (0, 1, 2):
 
         def gcs(ph: Phase, gen: int = gen) -> str:
             pauses = ph.gc[gen]
             return f"{len(pauses)}/{sum(pauses):.0f}/{max(pauses, default=0):.0f}"
 
-        label = f"GC gen{gen} pauses: n/total ms/max ms"
-        print(f"{label:<40}{gcs(idle):>14}{gcs(load):>14}")
-    label = "GC-tracked objects at the end"
-    print(f"{label:<40}{idle.objects:>14,}{load.objects:>14,}")
+        line(f"GC gen{gen} pauses: n/total ms/max ms", gcs)
+    line("GC-tracked objects at the end", lambda ph: f"{ph.objects:,}")
     print()
-    breakdown(idle, load)
+    breakdown(phases)
     print()
     memory(r)
     print()
@@ -1131,9 +1218,12 @@ def report(args: argparse.Namespace, r: Result, counter: Counter) -> None:
         print(r.profile)
 
 
-def breakdown(idle: Phase, load: Phase) -> None:
+def breakdown(phases: list[Phase]) -> None:
     """Where the loop thread's CPU went, per phase: ms per second and share of the loop."""
-    print(f"{'loop thread CPU, ms per second (share)':<44}{'idle':>16}{'under load':>16}")
+    print(
+        f"{'loop thread CPU, ms per second (share)':<48}"
+        + "".join(f"{ph.name:>16}" for ph in phases)
+    )
 
     def cell(ph: Phase, name: str | None) -> str:
         spent = ph.cpu_loop
@@ -1142,9 +1232,9 @@ def breakdown(idle: Phase, load: Phase) -> None:
         share = 100 * spent / ph.cpu_loop if ph.cpu_loop else math.nan
         return f"{1000 * spent / ph.seconds:.0f} ({share:.0f}%)"
 
-    print(f"{'whole loop thread':<44}{cell(idle, None):>16}{cell(load, None):>16}")
+    print(f"{'whole loop thread':<48}" + "".join(f"{cell(ph, None):>16}" for ph in phases))
     for label, name, _nested in BREAKDOWN:
-        print(f"{label:<44}{cell(idle, name):>16}{cell(load, name):>16}")
+        print(f"{label:<48}" + "".join(f"{cell(ph, name):>16}" for ph in phases))
 
     def rest(ph: Phase) -> str:
         top = sum(
@@ -1157,7 +1247,7 @@ def breakdown(idle: Phase, load: Phase) -> None:
         return f"{1000 * spent / ph.seconds:.0f} ({share:.0f}%)"
 
     label = "the rest (SSE reads, message pump, REST, ...)"
-    print(f"{label:<44}{rest(idle):>16}{rest(load):>16}")
+    print(f"{label:<48}" + "".join(f"{rest(ph):>16}" for ph in phases))
 
 
 def memory(r: Result) -> None:
@@ -1174,6 +1264,11 @@ def memory(r: Result) -> None:
     else:
         print(f"  RSS at 1 min: n/a (the load lasted {end.t:.0f} s)")
     print(f"  RSS at the end: {end.rss_mb:.1f} MB ({end.events:,} events, {end.t:.0f} s)")
+    t_load = r.loads[0].t0
+    print(
+        "  phases (s from the first push): "
+        + ", ".join(f"{ph.name} {ph.t0 - t_load:.0f}..{ph.t1 - t_load:.0f}" for ph in r.loads)
+    )
     print(f"  peak: VmHWM {r.hwm_mb:.1f} MB, ru_maxrss {r.maxrss_mb:.1f} MB")
     if at_min is not None and end.t - at_min.t >= 30:
         tail, what = [x for x in s if x.t >= 60], "after the first minute"
@@ -1198,7 +1293,9 @@ def memory(r: Result) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--events", type=int, default=1_000_000, help="events pushed under load")
+    parser.add_argument(
+        "--events", type=int, default=1_000_000, help="events pushed in each loaded phase"
+    )
     parser.add_argument("--rate", type=float, default=5_000.0, help="events per second")
     parser.add_argument("--quick", action="store_true", help="50,000 events, fewer presses")
     parser.add_argument("--toggles", type=int, help="pause toggles per phase (default 200)")
@@ -1220,6 +1317,30 @@ def main() -> None:
         help="say what the cyclic garbage of the load is (kept until the end: the memory "
         "and GC figures of such a run are not comparable)",
     )
+    parser.add_argument(
+        "--quote-hz",
+        type=float,
+        default=10.0,
+        help="quotes and trades a second per watched symbol in the second loaded phase",
+    )
+    parser.add_argument(
+        "--view-seconds",
+        type=float,
+        default=10.0,
+        help="a loaded phase shows each view (1 grid, 2 watchlist, 4 charts) this long in turn",
+    )
+    parser.add_argument(
+        "--first-frames",
+        type=int,
+        default=5,
+        help="runs of bench/startup.py's first-frame figures after the load (0: none)",
+    )
+    parser.add_argument(
+        "--compare-charts",
+        action="store_true",
+        help="one more loaded phase with quotes, before the other: the charts' live updates "
+        "built on the event loop (as before the fix) rather than in a thread",
+    )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     if args.quick:
@@ -1228,6 +1349,8 @@ def main() -> None:
     args.flattens = args.flattens if args.flattens is not None else (4 if args.quick else 20)
     if args.quick:
         args.pilot_check = min(args.pilot_check, 10)
+        args.view_seconds = min(args.view_seconds, args.events / args.rate / 4)
+        args.first_frames = min(args.first_frames, 2)
     random.seed(args.seed)
 
     print(
@@ -1244,10 +1367,13 @@ def main() -> None:
         env = clean_env(root)
         os.environ.clear()
         os.environ.update(env)
-        with emulator(env, root) as (url, pid):
-            result = asyncio.run(measure(args, url, pid, root))
+        with emulator(env, root) as (url, proc):
+            result = asyncio.run(measure(args, url, proc, root))
     report(args, result, counter)
-    if not result.load.toggle_flip or not result.samples or not result.events_delivered:
+    print()
+    _views.first_frames(args.first_frames)  # FIRST FRAME: bench/startup.py, when it exists
+    measured = all(ph.toggle_flip and ph.events_delivered for ph in result.loads)
+    if not measured or not result.samples:
         raise SystemExit(1)  # nothing measured: not a verdict on speed
 
 

@@ -45,6 +45,10 @@ async def test_a_fill_is_marked_on_its_symbols_chart(
         marker = pane.price.buys[-1]
         assert marker.qty == 5 and marker.price == float(fill.price)
         assert "1 buy" in _title(pane)
+        # a live update is built in a thread (not on the loop a key waits on), then shown
+        plot = pane.query_one("#price-chart", ChartPlot)
+        await until(lambda: plot.threaded >= 1, 10, "a plot built in a thread")
+        await until(lambda: "▲" in str(plot.render()), 10, "the marker drawn")
         assert desk.snapshot().charts.equity.points, "the equity curve is sampled"
         assert pane.equity is not None and pane.equity.equity
 

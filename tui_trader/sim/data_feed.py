@@ -6,7 +6,9 @@ turns what changed into Alpaca's v2 data messages (API.md §11.4.3):
 
 * ``q`` quotes: one per market step (the bid/ask around the price path), or ``quote_hz`` per
   second per symbol when set (a benchmark's load; sizes vary, prices follow the path);
-* ``t`` trades: the last trade when the market booked new ones;
+* ``t`` trades: the last trade when the market booked new ones, or ``trade_hz`` per second per
+  symbol when set (a benchmark's load: each a print at the last trade's price and size, under
+  an id of its own from ``PACED_TRADE_IDS`` up, so none repeats a booked trade's);
 * ``b`` minute bars right after each minute closes, ``d`` the day's bar so far with them;
 * ``u`` updated bars: with ``late_bar_probability`` a finished bar gets a late trade half a
   minute after it was sent (its volume, count, VWAP and maybe high/low change, in the market's
@@ -49,6 +51,7 @@ CHANNEL_OF = {
 LATE_AFTER = timedelta(seconds=90)  # a bar is sent at its start + 60 s; the late trade at +90 s
 PENDING_LIMIT = 200_000  # messages a reader may fall behind before it is a slow client (407)
 DELAY_LIMIT = 500_000  # messages held for delayed_sip
+PACED_TRADE_IDS = 10**15  # trade_hz prints count up from here (the market's own ids are small)
 
 
 @dataclass(eq=False)
@@ -94,6 +97,29 @@ def quote_message(symbol: str, q: Quote, at: datetime, bs: int, asz: int) -> Mes
     }
 
 
+def trade_message(symbol: str, i: int, price: float, size: int, at: datetime) -> Message:
+    return {
+        "T": "t",
+        "S": symbol,
+        "i": i,
+        "x": "V",
+        "p": price,
+        "s": size,
+        "c": ["@"],
+        "z": "C",
+        "t": at,
+    }
+
+
+def _paced(credits: dict[str, float], symbol: str, hz: float, wall_dt: float) -> int:
+    """How many of ``hz`` a second are due for ``symbol`` after ``wall_dt`` s (the fraction
+    carries to the next cycle; a stalled cycle sends at most a second's worth: no flood)."""
+    credit = credits.get(symbol, 0.0) + hz * wall_dt
+    n = min(int(credit), int(hz) + 1)
+    credits[symbol] = min(credit - int(credit), 1.0)
+    return n
+
+
 def bar_message(kind: str, symbol: str, b: Bar) -> Message:
     return {
         "T": kind,
@@ -119,6 +145,8 @@ class _Source:
         self._seqs: dict[str, int] = {}
         self._bars: dict[str, int] = {}
         self._credit: dict[str, float] = {}
+        self._trade_credit: dict[str, float] = {}
+        self._paced_id = PACED_TRADE_IDS
         self._late: list[tuple[datetime, str, Bar]] = []
         self.halted: set[str] = set()
 
@@ -130,6 +158,7 @@ class _Source:
             self._seqs[s] = m.last_trade(s)[3]
             self._bars[s] = len(m.minute_bars(s))
         self._credit.clear()
+        self._trade_credit.clear()
         self.halted = set(halted)
 
     def sample(
@@ -139,6 +168,7 @@ class _Source:
         late_p: float,
         wall_dt: float,
         halted: set[str],
+        trade_hz: float | None = None,
     ) -> list[Message]:
         """The messages of what changed since the last cycle, for the wanted symbols."""
         m = self.market
@@ -149,19 +179,18 @@ class _Source:
             changed = quote is not self._quotes.get(s)
             self._quotes[s] = quote
             if s in wanted.get("quotes", ()):
-                if quote_hz:
-                    credit = self._credit.get(s, 0.0) + quote_hz * wall_dt
-                    n = min(int(credit), int(quote_hz) + 1)  # a stalled cycle: no flood
-                    self._credit[s] = min(credit - int(credit), 1.0)
-                else:
-                    n = 1 if changed else 0
+                n = int(changed) if not quote_hz else _paced(self._credit, s, quote_hz, wall_dt)
                 for _ in range(n):
                     bs, asz = self.rng.randrange(1, 30), self.rng.randrange(1, 30)
                     out.append(quote_message(s, quote, now, bs, asz))
             price, size, at, seq = m.last_trade(s)
-            if seq != self._seqs.get(s, seq) and s in wanted.get("trades", ()):
-                trade = {"T": "t", "S": s, "i": seq, "x": "V", "p": price, "s": size}
-                out.append({**trade, "c": ["@"], "z": "C", "t": at})
+            if s in wanted.get("trades", ()):
+                if trade_hz:
+                    for _ in range(_paced(self._trade_credit, s, trade_hz, wall_dt)):
+                        self._paced_id += 1
+                        out.append(trade_message(s, self._paced_id, price, size, now))
+                elif seq != self._seqs.get(s, seq):
+                    out.append(trade_message(s, seq, price, size, at))
             self._seqs[s] = seq
             bars = m.minute_bars(s)
             fresh = bars[self._bars.get(s, len(bars)) :]
@@ -283,7 +312,7 @@ class DataHub:
             wanted = _wanted(live, market.symbols)
             halted = set(self.emu.exchange.halted)
             msgs = self._live.sample(
-                wanted, cfg.quote_hz, cfg.late_bar_probability, wall_dt, halted
+                wanted, cfg.quote_hz, cfg.late_bar_probability, wall_dt, halted, cfg.trade_hz
             )
             now = market.now
             prompt = [ln for ln in live if not stream_delay(ln.feed)]
@@ -297,7 +326,9 @@ class DataHub:
         if test and self._test is not None:
             self._step_test()
             wanted = _wanted(test, [TEST_SYMBOL])
-            self._fan_out(self._test.sample(wanted, cfg.quote_hz, 0.0, wall_dt, set()), test)
+            self._fan_out(
+                self._test.sample(wanted, cfg.quote_hz, 0.0, wall_dt, set(), cfg.trade_hz), test
+            )
 
     def _step_test(self) -> None:
         assert self._test is not None

@@ -74,11 +74,13 @@ class EmulatorConfig:
     ws_event_ids: bool = True  # False: no event_id/at, as Alpaca's older single-leg samples
     ws_hold_seconds: float = 5.0  # a connection that vanished keeps its account's slot this long
     # market data (API.md §7, §11.4): "free" refuses real-time SIP on REST (403) and on the
-    # stream (409), as Alpaca's free plan; the data websocket's auth window, its quote rate per
-    # symbol (None: one per market step), and the chance a finished bar gets a late trade
+    # stream (409), as Alpaca's free plan; the data websocket's auth window, its quote and
+    # trade rates per symbol (None: one per market step, a trade when the market booked one;
+    # a rate is a benchmark's load), and the chance a finished bar gets a late trade
     plan: Literal["free", "unlimited"] = "unlimited"
     data_auth_timeout: float = 10.0
     quote_hz: float | None = None
+    trade_hz: float | None = None
     late_bar_probability: float = 0.0
     # the Trading host: /v2/events/trades for Trading keys is an undocumented courtesy, and
     # the Broker-only streams answer them 404 (off = as the real Trading host)

@@ -12,12 +12,16 @@ fill sits on the bar of its minute. Ticks say the minute (UTC, as the broker sta
 
 Cheap: a plot is built again only when its data changed (the recorder's versions) and the
 view is shown, at most ``MAX_HZ`` times a second; a change inside that interval is drawn
-when it ends. Building one plot costs milliseconds (bench/charts.py), so it is never done
-per snapshot.
+when it ends. Building one plot costs tens of milliseconds (bench/charts.py: plotext's
+build and rich's ``Text.from_ansi``), too long a stop for the event loop while a trader's key
+waits (bench/ui.py, the charts view under load), so a live update builds the plot in a
+thread and the plot shows it when done; what answers a key or a resize (the first draw,
+``[``/``]``, a new size) is built at once, as before.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
@@ -30,6 +34,7 @@ from textual.app import ComposeResult, RenderResult
 from textual.containers import Horizontal, Vertical
 from textual.timer import Timer
 from textual_plotext import PlotextPlot
+from textual_plotext.plot import Plot
 
 from tui_trader.desk.charts import ChartSeries, EquityCurve
 from tui_trader.desk.snapshot import DeskSnapshot
@@ -111,18 +116,85 @@ def equity_view(curve: EquityCurve, day_start: Decimal | None) -> EquityView:
 class ChartPlot(PlotextPlot):
     """A plot whose x axis is labelled with the minute of its points, as many labels as its
     width holds: plotext drops labels that collide, and which it drops changes between runs
-    (it walks a set of strings, whose order is the process's hash seed)."""
+    (it walks a set of strings, whose order is the process's hash seed).
+
+    Each draw starts from a new plotext figure (:meth:`new_plot`), so a figure being built in
+    a thread (:meth:`publish`) is never changed under it; the loop keeps the latest built
+    text and shows it until a newer one is done."""
+
+    background = True
+    """Live updates are built in a thread (bench/ui.py turns it off to compare)."""
 
     def __init__(self, id: str) -> None:
         super().__init__(id=id)
         self.times: Sequence[datetime] = ()
+        self._version = 0  # of the figure's data: bumped by new_plot
+        self._built: tuple[tuple[int, int], int, Text] | None = None  # (size, version, text)
+        self._building = False
+        self.threaded = 0  # figures built in a thread and shown, for tests and the benchmark
+
+    def new_plot(self) -> Plot:
+        """A fresh figure for the next draw (the one a thread may be building is left be)."""
+        self._plot = Plot()
+        self._version += 1
+        return self._plot
+
+    def publish(self, live: bool) -> None:
+        """Show the new figure: built in a thread when ``live`` (a data update) and a plot
+        of this size is already shown, else at the next render, on the loop."""
+        size = (self.size.width, self.size.height)
+        built = self._built
+        if not (live and self.background and built is not None and built[0] == size):
+            self.refresh()
+            return
+        if not self._building:
+            self._building = True
+            asyncio.get_running_loop().create_task(self._build_in_thread())
+
+    async def _build_in_thread(self) -> None:
+        try:
+            while True:  # until what is shown is the latest figure, at the shown size
+                size, version = (self.size.width, self.size.height), self._version
+                plot, theme, times = self._plot, self._theme_name(), self.times
+                text = await asyncio.to_thread(_build, plot, size, theme, times)
+                if self._version == version and size == (self.size.width, self.size.height):
+                    self._built = (size, version, text)
+                    self.threaded += 1
+                    self.refresh()
+                    return
+                if self._built is None or self._built[0] != size:
+                    return  # resized meanwhile: the next render builds it at once
+        finally:
+            self._building = False
+
+    def _theme_name(self) -> str:
+        return self._get_plotext_theme_name(self.app.theme)
 
     def render(self) -> RenderResult:
-        room = max(2, (self.size.width - 10) // 9 + 1)  # a label is 5 wide; 4 between two
-        ticks = time_ticks(self.times, min(room, TICKS))
-        if ticks:
-            self.plt.xticks([i for i, _ in ticks], [label for _, label in ticks])
-        return super().render()
+        size = (self.size.width, self.size.height)
+        built = self._built
+        # while a thread builds the newer figure, the last one (a title change refreshes
+        # the plot at once, and must not build it here, on the loop)
+        fresh = built is not None and (built[1] == self._version or self._building)
+        if built is not None and built[0] == size and fresh:
+            return built[2]
+        text = _build(self._plot, size, self._theme_name(), self.times)
+        self._built = (size, self._version, text)
+        return text
+
+
+def _build(plot: Plot, size: tuple[int, int], theme: str, times: Sequence[datetime]) -> Text:
+    """What ``PlotextPlot.render`` does, with the time labels: safe in a thread as long as
+    nothing else touches ``plot`` meanwhile."""
+    width, height = size
+    plot.plotsize(width, height)
+    plot._set_size(width, height)  # as PlotextPlot.render: textual-plotext issue 5
+    plot.theme(theme)
+    room = max(2, (width - 10) // 9 + 1)  # a label is 5 wide; 4 between two
+    ticks = time_ticks(times, min(room, TICKS))
+    if ticks:
+        plot.xticks([i for i, _ in ticks], [label for _, label in ticks])
+    return Text.from_ansi(plot.build())
 
 
 def thin(
@@ -186,6 +258,8 @@ class ChartsPane(Vertical):
         self._equity_key: object = None
         self._drawn_at = float("-inf")
         self._timer: Timer | None = None
+        self._hidden = True  # not drawn since last shown: the next draw answers the key 4
+        self._deferred = False
 
     def compose(self) -> ComposeResult:
         yield ChartPlot("price-chart")
@@ -199,6 +273,7 @@ class ChartsPane(Vertical):
         is old enough, else when it is (hidden: when the view is shown again)."""
         self._snap, self._colours = snap, c
         if not self.display:
+            self._hidden = True
             return
         wait = self._drawn_at + 1 / MAX_HZ - self.monotonic()
         if wait > 0:
@@ -220,7 +295,7 @@ class ChartsPane(Vertical):
         symbols = self._snap.symbols
         current = self._shown_symbol(symbols)
         self.symbol = symbols[(symbols.index(current) + step) % len(symbols)]
-        self.draw()
+        self.draw(live=False)
 
     def _later(self) -> None:
         self._timer = None
@@ -233,11 +308,23 @@ class ChartsPane(Vertical):
         return symbols[0] if symbols else ""
 
     # ------------------------------------------------------------------------ drawing
-    def draw(self) -> None:
-        """Build again each plot whose data (or the theme's colours) changed."""
+    def draw(self, live: bool | None = None) -> None:
+        """Build again each plot whose data (or the theme's colours) changed: in a thread
+        when ``live`` (a data update; by default unless the view was just shown), at once
+        when it answers a key."""
         snap, c = self._snap, self._colours
         if snap is None or c is None:
             return
+        if not self.size.area and not self._deferred:
+            # shown but not laid out yet: the plots' width (what the points are thinned to)
+            # is not known; once, after the layout (a frame that depended on when the layout
+            # came drew the whole series unthinned)
+            self._deferred = True
+            self.call_after_refresh(self._later)
+            return
+        self._deferred = False
+        live = not self._hidden if live is None else live
+        self._hidden = False
         self._drawn_at = self.monotonic()
         symbol = self._shown_symbol(snap.symbols)
         charts = snap.charts
@@ -249,7 +336,7 @@ class ChartsPane(Vertical):
         if price_key != self._price_key:
             self._price_key = price_key
             self.price = price_view(symbol, series)
-            self._draw_price(self.price, series, c)
+            self._draw_price(self.price, series, c, live)
         day_start = snap.book.day_start_equity if snap.book.account_known else None
         rooms = tuple(
             _room(self.query_one(f"#{n}", ChartPlot)) for n in ("equity-chart", "drawdown-chart")
@@ -258,13 +345,13 @@ class ChartsPane(Vertical):
         if equity_key != self._equity_key:
             self._equity_key = equity_key
             self.equity = equity_view(charts.equity, day_start)
-            self._draw_equity(self.equity, charts.equity, c)
+            self._draw_equity(self.equity, charts.equity, c, live)
 
-    def _draw_price(self, view: PriceView, series: ChartSeries | None, c: Colours) -> None:
+    def _draw_price(
+        self, view: PriceView, series: ChartSeries | None, c: Colours, live: bool
+    ) -> None:
         widget = self.query_one("#price-chart", ChartPlot)
-        plt = widget.plt
-        plt.clear_data()
-        plt.clear_figure()
+        plt = widget.new_plot()
         if view.closes:
             plt.plot(
                 *thin(view.closes, _room(widget), _last),
@@ -281,7 +368,7 @@ class ChartsPane(Vertical):
                 )
         widget.times = view.times
         self.draws += 1
-        widget.refresh()
+        widget.publish(live)
         title = Text.assemble(
             (f"{view.symbol or '-'}", "bold"),
             f" · minute closes · last {fmt.price(view.closes[-1])}" if view.closes else "",
@@ -295,12 +382,11 @@ class ChartsPane(Vertical):
             title.append(" · waiting for the first minute bar")
         retitle(widget, title, "[ ] symbol")
 
-    def _draw_equity(self, view: EquityView, curve: EquityCurve, c: Colours) -> None:
+    def _draw_equity(self, view: EquityView, curve: EquityCurve, c: Colours, live: bool) -> None:
         up = self.query_one("#equity-chart", ChartPlot)
         down = self.query_one("#drawdown-chart", ChartPlot)
         for widget in (up, down):
-            widget.plt.clear_data()
-            widget.plt.clear_figure()
+            widget.new_plot()
         if view.equity:
             last = view.equity[-1]
             rising = view.day_start is None or last >= view.day_start
@@ -312,7 +398,7 @@ class ChartsPane(Vertical):
             down.plt.plot(*under, fillx=True, color=_rgb(c.loss, (220, 0, 0)))
         for widget in (up, down):
             widget.times = view.times
-            widget.refresh()
+            widget.publish(live)
         self.draws += 1
         title = Text.assemble(("Equity", "bold"))
         if view.equity:
