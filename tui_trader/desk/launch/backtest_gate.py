@@ -18,6 +18,7 @@ old reading: latched for the rest of the run.
 
 from __future__ import annotations
 
+import textwrap
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -48,6 +49,10 @@ RESET_RULE = (
     "rest of its session and is reset at the open of the session {n} later (a trader's "
     "review); a DRAWDOWN reset re-bases the high-water mark to the equity at the reset"
 )
+
+
+WIDTH = 100
+"""The report's lines are wrapped to this (the rule alone is ~250 characters)."""
 
 
 def reset_rule(after: int | None) -> str:
@@ -219,9 +224,12 @@ def resets_text(gate: object, limit: int = 12, *, rule: bool = True) -> str:
     """One line: how many resets and their dates (the first ``limit``), and the rule."""
     resets: list[BreakerReset] = getattr(gate, "resets", [])
     words = reset_rule(getattr(gate, "reset_after", None))
-    how = f" ({words})" if rule else ""
+    how = "\n" + textwrap.fill(f"({words})", WIDTH, initial_indent="  ", subsequent_indent="   ")
+    if not rule:
+        how = ""
     if not resets:
         return f"breaker resets: none{how}"
     dates = ", ".join(f"{r.at:%Y-%m-%d} {'+'.join(r.breakers)}" for r in resets[:limit])
     more = f", ... ({len(resets) - limit} more in --json)" if len(resets) > limit else ""
-    return f"breaker resets: {len(resets)}{how}: {dates}{more}"
+    listed = textwrap.fill(f"breaker resets: {len(resets)}: {dates}{more}", WIDTH)
+    return listed + how

@@ -252,8 +252,12 @@ def report(
     print(_baselines(first))
     denied = _denials(gates["policy"])
     print(
-        "risk gate: the desk's [risk] limits, each order through its RiskEngine; "
-        f"{reset_rule(RESET_AFTER_SESSIONS)}"
+        textwrap.fill(
+            "risk gate: the desk's [risk] limits, each order through its RiskEngine; "
+            f"{reset_rule(RESET_AFTER_SESSIONS)}",
+            100,
+            subsequent_indent="  ",
+        )
     )
     for name, made in gates["policy"].items():
         counts = denied.get(name, {})
