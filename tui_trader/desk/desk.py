@@ -102,7 +102,8 @@ class Desk(BrokerEvents, MarketFeed, AccountSync, OrderWorker, Commands):
         )
         self._state_told = self.risk.state
         self.convexity = ConvexityDetector()
-        self.policy = OnlinePolicy(settings.policy.config(), self.convexity)
+        demo = target.policy_overrides(settings)  # the planted demo market's bar (target.py)
+        self.policy = OnlinePolicy(settings.policy.config(**demo), self.convexity)
         self.sender = OrderSender(self.rest, journal)
         self._clock = options.clock
         self._signals: dict[str, Decision] = {}
@@ -145,6 +146,11 @@ class Desk(BrokerEvents, MarketFeed, AccountSync, OrderWorker, Commands):
         self._listeners: list[Callable[[], None]] = []
         self._fills: deque[FillLine] = deque(maxlen=MAX_FILLS)
         self._starting: str | None = "starting the desk…"  # None once warm (``started``)
+        if demo:
+            self._notice(
+                f"demo market: the policy acts on weaker evidence (min_t {demo['min_t']:g}; "
+                "[policy] min_t sets it)"
+            )
         self.supervisor.on_events(self._on_events)
         self.supervisor.on_reconcile(self._on_reconcile)
         self.supervisor.on_status(self._on_status)
