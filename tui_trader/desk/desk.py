@@ -169,6 +169,8 @@ class Desk(BrokerEvents, MarketFeed, AccountSync, OrderWorker, Commands):
         self._tasks = stream
         try:
             await self._bootstrap()
+            if self._stop.is_set():  # stopped while starting (a quit during the warm-up)
+                return
             self._tasks = [
                 asyncio.create_task(self.supervisor.run(), name="supervisor"),
                 asyncio.create_task(self._market_loop(), name="market"),

@@ -88,6 +88,8 @@ class MarketFeed(Watchlist, LiveData, AccountSync, OrderWorker, Commands):
                 if fed % WARM_UP_SLICE == 0:  # days of bars take seconds: the screen keeps going
                     self._step(f"warming up the policy {fed:,}/{total:,} bars")
                     await asyncio.sleep(0)
+                    if self._stop.is_set():  # a quit while warming up: no need to finish
+                        return
             self._readings[symbol] = self.convexity.reading(symbol)
         # the signals pane shows the policy's view from the start, not after the next bar;
         # nothing is traded on it (the next live bar decides)
