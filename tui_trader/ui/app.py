@@ -104,6 +104,7 @@ frame (bench/startup.py)."""
 def _desk_screen_class() -> type[DeskScreen]:
     return import_module(SCREENS).DeskScreen  # type: ignore[no-any-return]
 
+
 GC_THRESHOLDS = (5_000, 10, 10)
 """Young collections every 5,000 allocations instead of 700: at thousands of events a
 second the default ran a full collection about once a second, each a pause of 100-300 ms
@@ -187,8 +188,10 @@ class TraderApp(App[None]):
             desk = await self.start.open()
             # the desk screen's modules: off the loop, so the start screen keeps turning
             await asyncio.to_thread(import_module, SCREENS)
-        except Exception:
+        except Exception as exc:
             log.exception("start-up failed")
+            if self.start.error is None:  # the screen's side failed: said all the same
+                self.start.error = f"the screen did not start: {type(exc).__name__}: {exc}"
             self.exit(return_code=EXIT_START)
             return
         self.desk = desk

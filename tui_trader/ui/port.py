@@ -81,6 +81,7 @@ class StartPort(Protocol):
     progress: str  # what it is doing now
     done: list[str]  # the steps behind it
     note: str | None  # a word for the trader once started (a paper account file set aside)
+    error: str | None  # why it did not start: one line, printed once the terminal is back
 
     async def open(self) -> DeskPort:
         """The desk, built (not yet running); raises when it cannot start, its one line
