@@ -111,8 +111,8 @@ async def rigs(
 
         desk.policy.observe = observe  # type: ignore[method-assign]
         made.append((rig, journal))
-        if up:
-            await until(lambda: desk._stream_up(), 15, rig.said)
+        if up:  # the stream opens before the warm-up: wait for both, the tests read history
+            await until(lambda: desk._stream_up() and desk.started, 15, rig.said)
         return rig
 
     yield make

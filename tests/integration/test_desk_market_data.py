@@ -67,7 +67,8 @@ async def desk_on(
 
     desk.policy.observe = observe  # type: ignore[method-assign]
     task = asyncio.create_task(desk.run())
-    await until(lambda: desk._stream_up(), 15, "data stream up")
+    # the stream opens before the warm-up: both, since the tests read the warm-up's history
+    await until(lambda: desk._stream_up() and desk.started, 15, "data stream up, desk warm")
     return desk, task, journal, observed
 
 
@@ -79,6 +80,7 @@ async def test_stream_prices_backfill_after_a_gap_and_corrections(
     sim_with: Any, server: DataServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sim = sim_with(speed=60.0)
+    first = sim.call(sim.emulator.clock.now)  # the emulator's first moment: its session's start
     # the stream comes back within a loop turn, so the backfill (not a poll) fills the gap
     desk, task, journal, observed = await desk_on(
         sim, server, tmp_path, monkeypatch, stream={"backoff_base_seconds": 0.01}
@@ -95,6 +97,10 @@ async def test_stream_prices_backfill_after_a_gap_and_corrections(
         await until(lambda: desk._backfill_due is False, 5)
         before = len(in_order(observed, "AAPL"))
         await asyncio.sleep(2.5)  # ~2.5 emulated minutes; the bound under test is the gap
+        assert len(in_order(observed, "AAPL")) == before
+        # the gap must hold minutes of the emulator's first session to check below (its
+        # history has none of them): the desk may be warm within a second of its start
+        await until(lambda: sim.call(sim.emulator.clock.now) >= first + timedelta(minutes=4), 10)
         assert len(in_order(observed, "AAPL")) == before
         await server.cut()
         stream = desk.data_stream

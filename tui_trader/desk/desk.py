@@ -102,7 +102,8 @@ class Desk(BrokerEvents, MarketFeed, AccountSync, OrderWorker, Commands):
         )
         self._state_told = self.risk.state
         self.convexity = ConvexityDetector()
-        self.policy = OnlinePolicy(settings.policy.config(), self.convexity)
+        demo = target.policy_overrides(settings)  # the planted demo market's bar (target.py)
+        self.policy = OnlinePolicy(settings.policy.config(**demo), self.convexity)
         self.sender = OrderSender(self.rest, journal)
         self._clock = options.clock
         self._signals: dict[str, Decision] = {}
@@ -144,28 +145,44 @@ class Desk(BrokerEvents, MarketFeed, AccountSync, OrderWorker, Commands):
         self._tasks: list[asyncio.Task[Any]] = []
         self._listeners: list[Callable[[], None]] = []
         self._fills: deque[FillLine] = deque(maxlen=MAX_FILLS)
+        self._starting: str | None = "starting the desk…"  # None once warm (``started``)
+        if demo:
+            self._notice(
+                f"demo market: the policy acts on weaker evidence (min_t {demo['min_t']:g}; "
+                "[policy] min_t sets it)"
+            )
         self.supervisor.on_events(self._on_events)
         self.supervisor.on_reconcile(self._on_reconcile)
         self.supervisor.on_status(self._on_status)
 
     # ------------------------------------------------------------------------ lifecycle
     async def run(self) -> None:
-        """Run until :meth:`stop` (or an authentication failure)."""
-        await self._bootstrap()
-        self._tasks = [
-            asyncio.create_task(self.supervisor.run(), name="supervisor"),
-            asyncio.create_task(self._market_loop(), name="market"),
-            asyncio.create_task(self._order_loop(), name="orders"),
-        ]
+        """Run until :meth:`stop` (or an authentication failure).
+
+        The data stream opens first, so prices move on the screen while the account is read
+        and the policy warms up; its bars wait in the inbox for the market loop, which starts
+        (with the broker's event streams and the order worker) once the desk is warm:
+        :attr:`started` says when."""
+        stream = []
         if self.data_stream is not None:
-            self._tasks.append(asyncio.create_task(self.data_stream.run(), name="market-data"))
+            stream = [asyncio.create_task(self.data_stream.run(), name="market-data")]
+        self._tasks = stream
         try:
+            await self._bootstrap()
+            if self._stop.is_set():  # stopped while starting (a quit during the warm-up)
+                return
+            self._tasks = [
+                asyncio.create_task(self.supervisor.run(), name="supervisor"),
+                asyncio.create_task(self._market_loop(), name="market"),
+                asyncio.create_task(self._order_loop(), name="orders"),
+                *stream,
+            ]
             await self._tasks[0]  # the supervisor ends on stop() or AUTH_FAILED
         finally:
             self._stop.set()
             if self.data_stream is not None:
                 self.data_stream.stop()  # told, not only cancelled
-            rest = [*self._tasks[1:], *self._background]  # a reconcile's account reading too
+            rest = [*self._tasks, *self._background]  # a reconcile's account reading too
             for task in rest:
                 task.cancel()
             await asyncio.gather(*rest, return_exceptions=True)
@@ -185,8 +202,10 @@ class Desk(BrokerEvents, MarketFeed, AccountSync, OrderWorker, Commands):
         self._listeners.append(listener)
 
     async def _bootstrap(self) -> None:
+        self._step("reading the account…")
         await self._sync_account(None, self._ledger_events, "start-up")
         await self._check_day()
+        self._step("looking up orders sent before…")
         pending = {row.client_order_id: row for row in self.journal.intents(["pending", "unknown"])}
         for result in await self.sender.resolve_pending():
             self._audit("order", result_data(result), result.symbol)
@@ -199,6 +218,7 @@ class Desk(BrokerEvents, MarketFeed, AccountSync, OrderWorker, Commands):
             await self._warm_up()
         if self.risk.paused:
             self._notice("trading is paused (from the journal); resume to trade")
+        self._step(None)
 
     # ------------------------------------------------------------------------- snapshot
     def snapshot(self) -> DeskSnapshot:
@@ -232,4 +252,5 @@ class Desk(BrokerEvents, MarketFeed, AccountSync, OrderWorker, Commands):
             watch=self.watch_lines(),
             demo_speed=self.demo_speed(),
             charts=self.charts.data(),
+            starting=self._starting,
         )

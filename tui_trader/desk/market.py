@@ -43,14 +43,28 @@ class MarketFeed(Watchlist, LiveData, AccountSync, OrderWorker, Commands):
     looks up lost answers (:class:`OrderWorker`), asks the gate (:class:`Commands`) and reads
     the data stream's prices and bars (:class:`LiveData`)."""
 
+    _starting: str | None  # the start-up's step for the header; None once started
+
+    @property
+    def started(self) -> bool:
+        """The start-up is over: the account read (or its retry scheduled), the policy warm."""
+        return self._starting is None
+
+    def _step(self, text: str | None) -> None:
+        """Where the start-up is (None: done), for the screen's header."""
+        self._starting = text
+        self._changed()
+
     async def _warm_up(self) -> None:
         """Feed the policy the recent history (days of minute bars): its model learns from
         all of it, not just the warm-up minimum, so it can act on the first live bar.
         The latest quotes first: every watched symbol shows a price while it learns."""
+        self._step("reading the latest quotes…")
         with contextlib.suppress(AlpacaError):
             for symbol, q in (await self.rest.latest_quotes(list(self.symbols))).items():
                 self._take_quote(symbol, q)
             self._changed()
+        self._step("reading the policy's history…")
         try:
             clock = await self.rest.get_clock()
             now = _parse_time(str(clock.get("timestamp", ""))) or self._clock()
@@ -60,17 +74,22 @@ class MarketFeed(Watchlist, LiveData, AccountSync, OrderWorker, Commands):
         except AlpacaError as exc:
             self._notice(f"no history for the policy ({exc}); it warms up live")
             return
+        total, fed = sum(len(bars) for bars in history.values()), 0
         for symbol, bars in history.items():
             day = bars[-1].timestamp.date() if bars else None
-            for n, bar in enumerate(bars, 1):
+            for bar in bars:
                 if bar.timestamp.date() == day:  # the charts show the latest session
                     self.charts.bar(symbol, bar)
                 self._record_close(symbol, bar.timestamp, bar.close)
                 self._tape(symbol).bar(bar)
                 self.policy.observe(symbol, float(bar.close), bar.timestamp)
                 self._last_bar[symbol] = bar.timestamp
-                if n % WARM_UP_SLICE == 0:  # days of bars take seconds: the screen keeps going
+                fed += 1
+                if fed % WARM_UP_SLICE == 0:  # days of bars take seconds: the screen keeps going
+                    self._step(f"warming up the policy {fed:,}/{total:,} bars")
                     await asyncio.sleep(0)
+                    if self._stop.is_set():  # a quit while warming up: no need to finish
+                        return
             self._readings[symbol] = self.convexity.reading(symbol)
         # the signals pane shows the policy's view from the start, not after the next bar;
         # nothing is traded on it (the next live bar decides)

@@ -112,6 +112,7 @@ class DeskSnapshot:
     watch: Mapping[str, WatchLine] = field(default_factory=dict)  # per watched symbol
     demo_speed: float | None = None  # the embedded emulator's pace when not real time
     charts: ChartData = field(default_factory=ChartData)  # the charts view's bars, fills, equity
+    starting: str | None = None  # the desk's start-up step (account, warm-up); None: started
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,11 @@
 """The Textual app: themes, the desk's lifetime as a worker, help, quit and the palette.
 
 Build it with :func:`build_app`, which takes the desk (the real one or a frozen one in tests),
-the settings and where themes are read from and remembered.
+or the desk's start (``tui-trader``: the first frame is drawn before the desk exists, the
+start runs behind it, :mod:`tui_trader.ui.screens.starting`), the settings and where themes
+are read from and remembered. The desk screen's modules are heavy (the desk's snapshot pulls
+in the core); this module imports them only when the desk screen is built, so the first
+frame does not wait for them.
 """
 
 from __future__ import annotations
@@ -10,8 +14,9 @@ import asyncio
 import contextlib
 import gc
 import logging
+from importlib import import_module
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import work
@@ -23,7 +28,7 @@ from tui_trader.ui import textual_patches
 from tui_trader.ui.palette import DeskCommands
 from tui_trader.ui.screens.confirm import ConfirmScreen
 from tui_trader.ui.screens.help import HelpScreen
-from tui_trader.ui.screens.main import DeskScreen
+from tui_trader.ui.screens.starting import StartScreen
 from tui_trader.ui.themes import (
     ThemeMemory,
     ThemeSet,
@@ -36,7 +41,8 @@ from tui_trader.ui.themes import (
 if TYPE_CHECKING:
     from tui_trader.config import Settings
     from tui_trader.ui.hints import HintMemory
-    from tui_trader.ui.port import DeskPort, ReplayPort
+    from tui_trader.ui.port import DeskPort, ReplayPort, StartPort
+    from tui_trader.ui.screens.main import DeskScreen
 
 log = logging.getLogger("tui_trader.ui")
 
@@ -88,6 +94,17 @@ HelpScreen #dialog { width: 90; }
 
 textual_patches.apply()  # before any strip is made: see tui_trader/ui/textual_patches.py
 
+EXIT_START = 2
+"""The app's return code when the desk could not start (the start keeps the line to say)."""
+SCREENS = "tui_trader.ui.screens.main"
+"""The desk screen's module: imported when the desk screen is built, not before the first
+frame (bench/startup.py)."""
+
+
+def _desk_screen_class() -> type[DeskScreen]:
+    return import_module(SCREENS).DeskScreen  # type: ignore[no-any-return]
+
+
 GC_THRESHOLDS = (5_000, 10, 10)
 """Young collections every 5,000 allocations instead of 700: at thousands of events a
 second the default ran a full collection about once a second, each a pause of 100-300 ms
@@ -114,7 +131,7 @@ class TraderApp(App[None]):
 
     def __init__(
         self,
-        desk: DeskPort,
+        desk: DeskPort | None,
         *,
         themes: ThemeSet,
         theme: str,
@@ -125,12 +142,16 @@ class TraderApp(App[None]):
         freeze_gc: bool = False,
         hints: HintMemory | None = None,
         replay: ReplayPort | None = None,
+        start: StartPort | None = None,
     ) -> None:
         super().__init__()
+        if desk is None and start is None:
+            raise ValueError("a desk, or the start that builds one")
+        self.start = start  # the desk's start, run behind the first frame (desk None until)
         self.hints = hints  # None: no first-run hint (tests, benches)
         self.replay = replay  # a recorded session, read-only (tui-trader replay)
         self.freeze_gc = freeze_gc
-        self.desk = desk
+        self.desk: DeskPort | None = desk
         self.themes = themes
         self.memory = memory
         self.mode = mode
@@ -147,28 +168,62 @@ class TraderApp(App[None]):
         return theme_variable_defaults(self.current_theme)
 
     def on_mount(self) -> None:
-        self.desk_screen = self._desk_screen()
-        self.push_screen(self.desk_screen)
         for problem in self.themes.problems:
             self.notify(f"theme skipped: {problem}", severity="warning", timeout=8)
+        if self.desk is None:  # the first frame now, the desk behind it
+            assert self.start is not None
+            self.push_screen(StartScreen(self.start))
+            self.call_after_refresh(self._begin)
+            return
+        self._show_desk(self.desk)
+
+    def _begin(self) -> None:
+        self.run_worker(self._open_desk(), name="start", group="start", exit_on_error=False)
+
+    async def _open_desk(self) -> None:
+        """The start's steps, then the desk screen over the desk; a start that fails ends the
+        app (its line is printed once the terminal is back: ``run_desk``)."""
+        assert self.start is not None
+        try:
+            desk = await self.start.open()
+            # the desk screen's modules: off the loop, so the start screen keeps turning
+            await asyncio.to_thread(import_module, SCREENS)
+        except Exception as exc:
+            log.exception("start-up failed")
+            if self.start.error is None:  # the screen's side failed: said all the same
+                self.start.error = f"the screen did not start: {type(exc).__name__}: {exc}"
+            self.exit(return_code=EXIT_START)
+            return
+        self.desk = desk
+        await self._show_desk(desk, switch=True)
+        if self.start.note:
+            self.notify(self.start.note, severity="warning", timeout=15)
+
+    def _show_desk(self, desk: DeskPort, *, switch: bool = False) -> Any:
+        self.desk_screen = self._desk_screen(desk)
+        shown = (
+            self.switch_screen(self.desk_screen) if switch else self.push_screen(self.desk_screen)
+        )
         if self.freeze_gc:
             self.set_timer(5.0, _tune_gc)
         if self.start_desk:
             self._desk_worker = self.run_worker(
-                self.desk.run(), name="desk", group="desk", exclusive=True, exit_on_error=False
+                desk.run(), name="desk", group="desk", exclusive=True, exit_on_error=False
             )
+        return shown
 
-    def _desk_screen(self) -> DeskScreen:
+    def _desk_screen(self, desk: DeskPort) -> DeskScreen:
         if self.replay is not None:
             from tui_trader.ui.screens.replay import ReplayScreen
 
             return ReplayScreen(self.replay, self.hz)
         first_run = self.hints is not None and not self.hints.seen()
-        return DeskScreen(self.desk, self.hz, hint=first_run)
+        return _desk_screen_class()(desk, self.hz, hint=first_run)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker is not self._desk_worker:
             return
+        assert self.desk is not None  # the desk worker runs a desk
         if event.state is WorkerState.ERROR:
             log.error("desk stopped", exc_info=event.worker.error)
             self.notify(
@@ -185,7 +240,7 @@ class TraderApp(App[None]):
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             return
-        sections = [("Desk", DeskScreen.BINDINGS), ("App", self.BINDINGS)]
+        sections = [("Desk", _desk_screen_class().BINDINGS), ("App", self.BINDINGS)]
         if self.desk_screen is not None and self.replay is not None:
             sections.insert(0, ("Replay (trading keys are off)", type(self.desk_screen).BINDINGS))
         extra = [
@@ -203,7 +258,10 @@ class TraderApp(App[None]):
 
     @work(group="quit", exclusive=True, exit_on_error=False)
     async def action_request_quit(self) -> None:
-        if not isinstance(self.screen, DeskScreen):
+        if isinstance(self.screen, StartScreen):  # nothing trades yet: nothing to ask
+            self.exit()
+            return
+        if not isinstance(self.screen, _desk_screen_class()):
             return
         lines = await self._quit_lines()
         ok = await self.push_screen_wait(
@@ -216,6 +274,7 @@ class TraderApp(App[None]):
     async def _quit_lines(self) -> list[str | Text]:
         if self.replay is not None:
             return ["Leave the replay? It was read-only: nothing was sent to any broker."]
+        assert self.desk is not None  # the desk screen is up
         try:
             preview = await asyncio.wait_for(self.desk.preview_flatten(), 3)
         except TimeoutError:
@@ -241,6 +300,8 @@ class TraderApp(App[None]):
 
     async def shutdown(self) -> None:
         """Stop the desk and wait for it (bounded), so the journal is closed cleanly."""
+        if self.desk is None:  # never built: the start's close() releases what it opened
+            return
         self.desk.stop()
         worker = self._desk_worker
         if worker is not None:
@@ -252,7 +313,7 @@ class TraderApp(App[None]):
 
 def build_app(
     settings: Settings,
-    desk: DeskPort,
+    desk: DeskPort | None,
     *,
     user_themes: Path | None = None,
     memory: ThemeMemory | None = None,
@@ -260,9 +321,11 @@ def build_app(
     freeze_gc: bool = False,
     hints: HintMemory | None = None,
     replay: ReplayPort | None = None,
+    start: StartPort | None = None,
 ) -> TraderApp:
-    """The app over ``desk``; tests pass a frozen desk, a theme memory in a temp dir and
-    ``start_desk=False`` when the desk must not run."""
+    """The app over ``desk``, or over the desk ``start`` builds behind the first frame (desk
+    None); tests pass a frozen desk, a theme memory in a temp dir and ``start_desk=False``
+    when the desk must not run."""
     themes = load_themes(user_themes if user_themes is not None else user_theme_dir())
     return TraderApp(
         desk,
@@ -275,4 +338,5 @@ def build_app(
         freeze_gc=freeze_gc,
         hints=hints,
         replay=replay,
+        start=start,
     )

@@ -1,7 +1,7 @@
-"""The screen's half of ``tui-trader`` with no command: the Textual app over a desk that
-:func:`tui_trader.desk.launch.screen.run_desk` has wired (consent given, target and journal
-open), run until the trader quits. It lives here, not beside the desk's launcher, because the
-desk never imports the screen; ``cli.py`` hands it to that launcher.
+"""The screen's half of ``tui-trader`` with no command: the Textual app over the desk that
+:func:`tui_trader.desk.launch.screen.run_desk`'s start builds behind the first frame (consent
+given before), run until the trader quits. It lives here, not beside the desk's launcher,
+because the desk never imports the screen; ``cli`` hands it to that launcher.
 """
 
 from __future__ import annotations
@@ -14,11 +14,14 @@ from tui_trader.ui.themes import ThemeMemory
 
 if TYPE_CHECKING:
     from tui_trader.config import Settings
-    from tui_trader.ui.port import DeskPort, ReplayPort
+    from tui_trader.ui.port import ReplayPort, StartPort
 
 
-def show_desk(settings: Settings, desk: DeskPort) -> None:
-    app = build_app(settings, desk, memory=ThemeMemory(), freeze_gc=True, hints=HintMemory())
+def show_desk(settings: Settings, start: StartPort) -> None:
+    """The first frame at once; the desk's start runs behind it (``start.open``)."""
+    app = build_app(
+        settings, None, memory=ThemeMemory(), freeze_gc=True, hints=HintMemory(), start=start
+    )
     app.run()
 
 

@@ -69,3 +69,21 @@ class ReplayPort(DeskPort, Protocol):
     def faster(self) -> float | None: ...
 
     def slower(self) -> float | None: ...
+
+
+class StartPort(Protocol):
+    """The desk's start, run behind the first frame (``tui-trader`` with no command): what
+    the start screen shows while it runs, and the desk it builds
+    (:class:`tui_trader.desk.launch.screen.DeskStart`)."""
+
+    mode: str  # sim, paper or live: the header's badge from the first frame
+    demo_speed: float | None  # the embedded emulator's pace when it is not real time
+    progress: str  # what it is doing now
+    done: list[str]  # the steps behind it
+    note: str | None  # a word for the trader once started (a paper account file set aside)
+    error: str | None  # why it did not start: one line, printed once the terminal is back
+
+    async def open(self) -> DeskPort:
+        """The desk, built (not yet running); raises when it cannot start, its one line
+        then kept for the terminal by the caller."""
+        ...

@@ -1,20 +1,32 @@
 """``tui-trader`` with no command: the desk on a screen.
 
-Wires the target (the embedded emulator, or Alpaca with keys), the journal and the desk, asks
-for the live-account confirmation before anything connects, then hands the desk to the UI: to
-``show``, which ``cli.py`` gives as :func:`tui_trader.ui.launch.show_desk` (the desk never
-imports the screen). Whether the policy sends orders is :mod:`tui_trader.desk.launch.consent`'s
-rule, headless's too.
+The screen comes first: the live-account confirmation is asked at the terminal (before
+anything connects), then the screen is drawn at once and the rest happens behind it, each step
+said on it (:class:`DeskStart`): the embedded emulator starts (or the remote target is set up),
+the journal opens, the desk is built; the desk then reads the account and warms its policy up
+with its own progress in the header. The desk never imports the screen: ``cli`` hands in
+``show`` (:func:`tui_trader.ui.launch.show_desk`). Whether the policy sends orders is
+:mod:`tui_trader.desk.launch.consent`'s rule, headless's too.
+
+A start that fails behind the screen (the paper account's file held by another tui-trader, a
+journal that cannot open) ends the screen at once and is said on stderr once the terminal is
+back, with exit code 2: the same line and code as when it happened before the screen, and the
+line stays in the terminal where the trader can read and copy it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
+import tempfile
+import threading
+import time
 from collections.abc import Callable
+from importlib import import_module
 from typing import TYPE_CHECKING
 
-from tui_trader.config import Settings
+from tui_trader.config import Mode, Settings
 from tui_trader.desk.launch.consent import (
     Ask,
     Consent,
@@ -26,51 +38,158 @@ from tui_trader.desk.launch.consent import (
 )
 
 if TYPE_CHECKING:
+    from tui_trader.broker.journal import Journal
     from tui_trader.desk.desk import Desk
+    from tui_trader.desk.target import Target
+
+log = logging.getLogger("tui_trader.desk")
 
 EXIT_OK, EXIT_USAGE = 0, 2
 
 
-def run_desk(
-    settings: Settings, show: Callable[[Settings, Desk], None], *, trade: bool | None = None
-) -> int:
-    from tui_trader.broker.journal import Journal
-    from tui_trader.desk.desk import Desk, DeskOptions
-    from tui_trader.desk.target import resolve
+class StartFailed(Exception):
+    """The desk could not start; ``str()`` is the one line the trader is told."""
 
+
+class DeskStart:
+    """The desk's start, which the screen runs once its first frame is drawn.
+
+    :meth:`open` starts the target (the embedded emulator, its paper account resumed), opens
+    the journal and builds the desk, saying what it does in ``progress`` (the screen shows it)
+    and what was done in ``done``. A failure leaves its line in ``error``; :meth:`close`
+    releases whatever was opened, however far the start got (even while a step is still
+    running in its thread: it waits for that step)."""
+
+    def __init__(self, settings: Settings, *, trade: bool, persist: bool = True) -> None:
+        self.settings = settings
+        self.trade = trade
+        self.persist = persist  # the embedded emulator keeps its paper account (sim/persist.py)
+        self.mode = settings.mode.value
+        embedded = settings.mode is Mode.SIM
+        speed = settings.sim.speed_for(embedded=True) if embedded else None
+        self.demo_speed: float | None = None if speed in (None, 1.0) else speed
+        self.progress = "starting the paper emulator…" if embedded else "preparing the connection…"
+        self.done: list[str] = []  # the steps behind it, with how long each took
+        self.error: str | None = None
+        self.note: str | None = None  # the emulator's word on its file (a file set aside)
+        self.target: Target | None = None
+        self.journal: Journal | None = None
+        self.desk: Desk | None = None
+        self._scratch: tempfile.TemporaryDirectory[str] | None = None
+        self._lock = threading.Lock()  # a step in its thread and close() never overlap
+        self._closed = False
+
+    async def open(self) -> Desk:
+        """The desk, built; :class:`StartFailed` (its line also in ``error``) when it cannot."""
+        try:
+            return await self._open()
+        except StartFailed as exc:
+            self.error = str(exc)
+            raise
+        except Exception as exc:  # a bug: said in one line, the traceback in the log
+            log.exception("the desk did not start")
+            self.error = f"the desk did not start: {type(exc).__name__}: {exc}"
+            raise StartFailed(self.error) from exc
+
+    async def _open(self) -> Desk:
+        embedded = self.settings.mode is Mode.SIM
+        self._step("starting the paper emulator…" if embedded else "preparing the connection…")
+        began = time.monotonic()
+        # the desk's modules load beside the emulator's start: the emulator waits on its
+        # server thread meanwhile, and the screen's loop keeps turning between the two
+        await asyncio.gather(
+            asyncio.to_thread(self._resolve),
+            asyncio.to_thread(import_module, "tui_trader.desk.desk"),
+        )
+        self._done("paper emulator started" if embedded else "connection set up", began)
+        self._step("opening the journal…")
+        began = time.monotonic()
+        await asyncio.to_thread(self._open_journal)
+        self._done("journal open", began)
+        self._step("building the desk…")
+        began = time.monotonic()
+        from tui_trader.desk.desk import Desk, DeskOptions
+
+        with self._lock:
+            if self._closed or self.target is None or self.journal is None:
+                raise StartFailed("the start was abandoned")
+            options = DeskOptions(trade=self.trade)
+            self.desk = Desk(self.settings, self.target, self.journal, options)
+        self._done("desk built", began)
+        return self.desk
+
+    def _step(self, text: str) -> None:
+        self.progress = text
+        log.info("start-up", extra={"step": text})
+
+    def _done(self, text: str, began: float) -> None:
+        self.done.append(f"{text} ({time.monotonic() - began:.1f} s)")
+
+    def _resolve(self) -> None:
+        from tui_trader.desk.target import resolve
+        from tui_trader.sim.persist import StateError
+
+        with self._lock:
+            if self._closed:
+                return
+            try:  # the embedded emulator keeps its paper account in the data dir
+                self.target = resolve(self.settings, persist=self.persist)
+            except StateError as exc:
+                raise StartFailed(str(exc)) from None
+            embedded = self.target.embedded
+            self.note = embedded.emulator.store_note if embedded is not None else None
+
+    def _open_journal(self) -> None:
+        from tui_trader.broker.journal import Journal
+
+        with self._lock:
+            if self._closed or self.target is None:
+                return
+            path, self._scratch = self.target.journal_file(self.settings.data_dir)
+            try:
+                self.journal = Journal.open(path)
+            except Exception as exc:
+                raise StartFailed(f"journal {path}: {exc}") from None
+
+    def close(self) -> None:
+        """Release the journal, the emulator and the scratch dir, once; waits for a step
+        still running in its thread (a quit during the start)."""
+        with self._lock:
+            self._closed = True
+            if self.journal is not None:
+                self.journal.close()
+                self.journal = None
+            if self.target is not None:
+                self.target.close()
+                self.target = None
+            if self._scratch is not None:
+                self._scratch.cleanup()
+                self._scratch = None
+
+
+def run_desk(
+    settings: Settings,
+    show: Callable[[Settings, DeskStart], None],
+    *,
+    trade: bool | None = None,
+    persist: bool = True,
+) -> int:
+    """Confirm, then ``show`` the screen, which runs the :class:`DeskStart` it is given."""
     try:  # before anything connects (and before the emulator starts)
         consent = screen_consent(settings, trade)
     except Refused as exc:
         print(f"tui-trader: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    trading = consent.trade
-    from tui_trader.sim.persist import StateError
-
-    try:  # the embedded emulator keeps its paper account in the data dir (sim/persist.py)
-        target = resolve(settings, persist=True)
-    except StateError as exc:
-        print(f"tui-trader: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    note = target.embedded.emulator.store_note if target.embedded is not None else None
-    if note:
-        print(f"tui-trader: {note}", file=sys.stderr)
-    path, scratch = target.journal_file(settings.data_dir)
+    start = DeskStart(settings, trade=consent.trade, persist=persist)
     try:
-        journal = Journal.open(path)
-    except Exception as exc:
-        target.close()
-        print(f"tui-trader: error: journal {path}: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        desk = Desk(settings, target, journal, DeskOptions(trade=trading))
-        show(settings, desk)
+        show(settings, start)
     finally:
-        journal.close()
-        target.close()
-        if scratch is not None:
-            scratch.cleanup()
-    if note:  # the screen covered it: said again once the terminal is back
-        print(f"tui-trader: {note}", file=sys.stderr)
+        start.close()
+    if start.error is not None:  # the screen ended at once: said where it stays
+        print(f"tui-trader: error: {start.error}", file=sys.stderr)
+        return EXIT_USAGE
+    if start.note:  # the screen covered it: said again once the terminal is back
+        print(f"tui-trader: {start.note}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -82,9 +201,10 @@ def screen_consent(
     """The screen's side of the rule: ``--trade`` / ``--watch`` / neither; a live account
     is confirmed at the terminal before anything starts (``prompt`` makes the prompt, None
     when there is no terminal; tests inject one)."""
-    from tui_trader.desk.target import resolve
 
     async def number() -> str:
+        from tui_trader.desk.target import resolve
+
         target = resolve(settings)  # a live account is remote: this starts nothing
         try:
             return await broker_account_number(target)

@@ -55,6 +55,9 @@ class DeskHeader(Static):
             text.append_text(_replay_text(snap.replay, c))
         else:
             text.append(str(snap.connection.state), style=conn_style(snap.connection.state, c))
+        if snap.starting is not None:  # the desk's start-up: what it is doing, until warm
+            text.append("  ")
+            text.append(f"⟳ {snap.starting}", style=f"bold {c.warning}")
         if text != self._shown:  # an update repaints the line even when nothing changed
             self._shown = text
             self.update(text, layout=False)  # one line, always: no relayout of the screen
