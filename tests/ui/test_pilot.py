@@ -405,7 +405,8 @@ async def test_q_says_what_stays_resting_n_keeps_running_y_quits(
         await pilot.press("q")
         confirm = await until_screen(app, ConfirmScreen)
         text = text_of(confirm)
-        assert "1 open orders stay resting" in text and "Nothing is canceled" in text
+        assert "1 open order stay resting" not in text  # one order, said as one
+        assert "1 open order stays resting" in text and "Nothing is canceled" in text
         await pilot.press("n")
         await until_screen(app, DeskScreen)
         await pilot.pause()

@@ -284,17 +284,18 @@ class TraderApp(App[None]):
         return self._resting_text(len(preview.open_orders), len(preview.positions))
 
     def _resting_text(self, orders: int | None, positions: int | None) -> list[str | Text]:
-        o = "Any" if orders is None else str(orders)
-        p = "any" if positions is None else str(positions)
+        o = "Any open orders" if orders is None else _count(orders, "open order")
+        p = "any positions" if positions is None else _count(positions, "position")
         if self.mode == "sim":
             return [
-                f"{o} open orders and {p} positions are in the embedded emulator's paper",
+                f"{o} and {p} are in the embedded emulator's paper",
                 "account, kept in the data dir: they are back at the next start.",
             ]
         return [
-            f"{o} open orders stay resting at Alpaca: they can fill while tui-trader is closed",
+            f"{o} {'stays' if orders == 1 else 'stay'} resting at Alpaca: "
+            "they can fill while tui-trader is closed",
             "(day orders expire at the close, GTC orders stay). "
-            f"{p.capitalize()} positions stay open.",
+            f"{p[:1].upper() + p[1:]} {'stays' if positions == 1 else 'stay'} open.",
             "Nothing is canceled. Flatten (f) first to leave nothing behind.",
         ]
 
@@ -309,6 +310,10 @@ class TraderApp(App[None]):
                 await asyncio.wait_for(worker.wait(), 5)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.desk.aclose(), 5)
+
+
+def _count(n: int, thing: str) -> str:
+    return f"{n} {thing}" if n == 1 else f"{n} {thing}s"
 
 
 def build_app(
