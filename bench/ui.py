@@ -851,10 +851,9 @@ async def measure(
     meter = Meter()
     meter.wrap(desk.supervisor, "_on_frames", "frames")
     meter.wrap(desk.supervisor, "_written", "written")
-    listeners = desk.supervisor._event_listeners
-    at = listeners.index(desk._on_events)
+    # the desk's listener (_on_committed) applies each slice through self._on_events: the
+    # instance's wrapped attribute is what it calls
     meter.wrap(desk, "_on_events", "desk_events")
-    listeners[at] = desk._on_events
     meter.wrap(desk, "snapshot", "snapshot")
     meter.wrap(Screen, "_on_timer_update", "compositor")
     meter.wrap(Stylesheet, "update_nodes", "css")

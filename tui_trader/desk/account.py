@@ -37,6 +37,7 @@ class AccountSync(DeskBase):
         """The supervisor's positions and open orders, consistent with the events applied so
         far. The orders join the working book at once; positions wait for the account's
         cash (:meth:`_sync_account`): a position without its cash is phantom equity."""
+        self._drain_events()  # "applied so far" means every committed event
         self.working.merge(orders)
         self._spawn(self._sync_account(positions, self._ledger_events, "reconcile"))
         self._changed()
@@ -59,6 +60,7 @@ class AccountSync(DeskBase):
                 since = self.working.mark()
                 try:
                     if before is None:
+                        self._drain_events()
                         events = self._ledger_events
                         before = await self.rest.list_positions()
                     account = await self.rest.get_account()
@@ -70,6 +72,7 @@ class AccountSync(DeskBase):
                 if account.cash is None:
                     self._account_unread(why, "the account has no cash figure")
                     return False
+                self._drain_events()  # a fill committed meanwhile must count as "applied"
                 if self._ledger_events == events and _holdings(before) == _holdings(after):
                     self._take_account(account, after, orders, since, why)
                     return True

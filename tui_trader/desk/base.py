@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from tui_trader.broker.journal import Journal
     from tui_trader.broker.ordering import OrderSender
     from tui_trader.broker.rest import AlpacaREST
-    from tui_trader.broker.supervisor import Supervisor
+    from tui_trader.broker.supervisor import Delivered, Supervisor
     from tui_trader.config import Settings
     from tui_trader.core.convexity import ConvexityDetector, ConvexityReading
     from tui_trader.core.orders import Order
@@ -125,6 +125,13 @@ class DeskBase:
     _backoffs: deque[tuple[str, float]]
     _account: str | None
     _ledger_events: int
+    _backlog: deque[Delivered]  # committed events waiting for their slice (events.py)
+    _draining: bool
+
+    if TYPE_CHECKING:
+
+        def _drain_events(self) -> None: ...  # events.py: apply what waits for its slice
+
     _account_lock: asyncio.Lock
     _account_delay: float
     _account_retry_at: float | None

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from tui_trader.broker.ordering import OrderSender, Outcome
 from tui_trader.broker.rest import AlpacaREST
-from tui_trader.broker.supervisor import Supervisor, SupervisorOptions
+from tui_trader.broker.supervisor import Delivered, Supervisor, SupervisorOptions
 from tui_trader.core.convexity import ConvexityDetector, ConvexityReading
 from tui_trader.core.models import Bar
 from tui_trader.core.orders import Order
@@ -135,6 +135,8 @@ class Desk(BrokerEvents, MarketFeed, AccountSync, OrderWorker, Commands):
         self.day = TradingDay(options.clock_every)
         self.charts = ChartRecorder(self.symbols)
         self._ledger_events = 0  # trade events that moved the ledger (fills, busts, fixes)
+        self._backlog: deque[Delivered] = deque()  # committed, not yet applied (a slice away)
+        self._draining = False
         self._account_lock = asyncio.Lock()
         self._account_delay = options.account_retry
         self._account_retry_at: float | None = None  # monotonic: read the account again
@@ -151,7 +153,7 @@ class Desk(BrokerEvents, MarketFeed, AccountSync, OrderWorker, Commands):
                 f"demo market: the policy acts on weaker evidence (min_t {demo['min_t']:g}; "
                 "[policy] min_t sets it)"
             )
-        self.supervisor.on_events(self._on_events)
+        self.supervisor.on_events(self._on_committed)
         self.supervisor.on_reconcile(self._on_reconcile)
         self.supervisor.on_status(self._on_status)
 
