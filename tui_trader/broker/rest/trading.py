@@ -39,28 +39,14 @@ class TradingCalls(RESTTransport):
         """The market clock. The Broker API serves it at ``/v1/clock``, Trading at ``/v2``."""
         path = "/v1/clock" if self.api is ApiFamily.BROKER else "/v2/clock"
         response = await self._get(f"{self.base_url}{path}")
-        data = self._body(response)
-        if not isinstance(data, dict):
-            raise AlpacaError(
-                "expected a JSON object for the clock",
-                status=response.status_code,
-                path=response.request.url.path,
-            )
-        return data
+        return self._object(response, "clock")
 
     async def get_asset(self, symbol: str) -> dict[str, Any]:
         """One asset the broker lists (``/v2/assets/{symbol}``; the Broker API's
         ``/v1/assets``): a 404 :class:`AlpacaError` when it lists none by that name."""
         path = "/v1/assets" if self.api is ApiFamily.BROKER else "/v2/assets"
         response = await self._get(f"{self.base_url}{path}/{self._symbol_segment(symbol)}")
-        data = self._body(response)
-        if not isinstance(data, dict):
-            raise AlpacaError(
-                "expected a JSON object for the asset",
-                status=response.status_code,
-                path=response.request.url.path,
-            )
-        return data
+        return self._object(response, "asset")
 
     # --------------------------------------------------------------------------- positions
 

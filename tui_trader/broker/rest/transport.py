@@ -358,6 +358,17 @@ class RESTTransport:
                 path=response.request.url.path,
             ) from None
 
+    def _object(self, response: httpx.Response, what: str) -> dict[str, Any]:
+        """The body as a JSON object (the clock, an asset), or an error naming ``what``."""
+        data = self._body(response)
+        if not isinstance(data, dict):
+            raise AlpacaError(
+                f"expected a JSON object for the {what}",
+                status=response.status_code,
+                path=response.request.url.path,
+            )
+        return data
+
     def _models(self, cls: type[_M], response: httpx.Response) -> list[_M]:
         data = self._body(response)
         if not isinstance(data, list):
