@@ -99,8 +99,16 @@ async def _session(
                 out["positions"] = {
                     s: (p.qty, p.avg_entry) for s, p in desk.snapshot().book.positions.items()
                 }
-                if first:  # every event of the first session is in the journal before quitting
-                    await until(lambda: _types(journal).count("fill") == 1, 20)
+                if first:  # every event of the first session is in the journal before quitting:
+                    # the fill and the resting order's "new" (waiting for the fill alone let the
+                    # limit's events land after the count was taken, once in a fresh clone)
+                    await until(
+                        lambda: (
+                            _types(journal).count("fill") == 1
+                            and out["resting"] in journal_orders(journal)
+                        ),
+                        20,
+                    )
                 else:  # a new event after the restart reaches the journal, once
                     resting = next(iter(journal_orders(journal)))
                     assert (await broker.delete(f"/v2/orders/{resting}")).status_code == 204
@@ -114,6 +122,17 @@ async def _session(
         target.embedded = None
         running.stop()
     return out
+
+
+def _statuses(journal: Journal, order_id: str) -> list[str]:
+    """The event types the journal holds for one order."""
+    import json
+
+    return [
+        e.type
+        for e in journal.events_after(0, "trades")
+        if json.loads(e.payload).get("order", {}).get("id") == order_id
+    ]
 
 
 def _types(journal: Journal) -> list[str]:
