@@ -91,6 +91,7 @@ import httpx
 import textual
 from _isolation import KEY, SECRET, isolated_env  # bench/ is on sys.path
 from _revision import revision
+from _turns import TurnWatch
 from _views import send_key
 from textual.css.stylesheet import Stylesheet
 from textual.screen import Screen
@@ -900,6 +901,7 @@ async def measure(
 
             loop_tid = threading.get_native_id()
             gcw = GcWatch()
+            turns = TurnWatch(asyncio.get_running_loop()) if args.turns else None
 
             def begin(phase: Phase) -> None:
                 lagger.phase = gcw.phase = phase
@@ -1005,6 +1007,8 @@ async def measure(
                 pusher = Pusher(url, args.events, args.rate, env, root)
                 if profiler is not None:
                     profiler.enable()
+                if turns is not None:
+                    turns.armed = True
                 loaded = True  # until every pushed event has reached the desk
                 n = args.toggles + args.flattens
                 spread = max(args.spacing, duration / max(n, 1))  # keys (and views) all along
@@ -1032,6 +1036,8 @@ async def measure(
                     await asyncio.wait_for(key_task, 120)
                 if profiler is not None:
                     profiler.disable()
+                if turns is not None:
+                    turns.armed = False
                 views.stop()
                 keys.views = None
                 load.view_switch, load.view_time = views.switches, views.shown
@@ -1066,12 +1072,15 @@ async def measure(
             await lag_task
             gcw.close()
             profile = ""
+            if turns is not None:
+                turns.close()
+                profile = turns.report() + "\n\n"
             if profiler is not None:
                 out = io.StringIO()
                 stats = pstats.Stats(profiler, stream=out).strip_dirs()
                 stats.sort_stats("tottime").print_stats(25)
                 stats.sort_stats("cumulative").print_stats(25)
-                profile = out.getvalue()
+                profile += out.getvalue()
             await app.shutdown()
     finally:
         await client.aclose()
@@ -1213,7 +1222,7 @@ def report(args: argparse.Namespace, r: Result, counter: Counter) -> None:
     )
     if r.profile:
         print()
-        print("cProfile of the loop thread while loaded:")
+        print("the loop while loaded (--turns, --profile):")
         print(r.profile)
 
 
@@ -1339,6 +1348,11 @@ def main() -> None:
         action="store_true",
         help="one more loaded phase with quotes, before the other: the charts' live updates "
         "built on the event loop (as before the fix) rather than in a thread",
+    )
+    parser.add_argument(
+        "--turns",
+        action="store_true",
+        help="time the loop's turns and callbacks under load: what the long turns hold",
     )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()

@@ -41,6 +41,7 @@ class Script:
     refuse: list[tuple[int, str | None]] = field(default_factory=list)  # per upgrade, in order
     upgrades: list[float] = field(default_factory=list)  # monotonic time of each upgrade
     auths: list[dict[str, Any]] = field(default_factory=list)
+    extensions: list[str | None] = field(default_factory=list)  # what each upgrade offered
     server: Server | None = None
 
     @property
@@ -51,6 +52,7 @@ class Script:
 
     def process_request(self, conn: ServerConnection, request: Request) -> Response | None:
         self.upgrades.append(time.monotonic())
+        self.extensions.append(request.headers.get("Sec-WebSocket-Extensions"))
         if not self.refuse:
             return None
         status, retry_after = self.refuse.pop(0)
@@ -152,6 +154,9 @@ async def test_it_logs_in_listens_and_journals_binary_updates_with_their_own_ids
     h = await on_socket(harness_for, sim, script)
     await h.until(lambda: "ws:new:o-1:0:2026-11-24T15:00:00Z" in h.ids("trades"))
     assert script.auths == [{"action": "auth", "key": "test-key", "secret": "test-secret"}]
+    # no permessage-deflate offered: trade updates are small, and at thousands a second
+    # compressing and inflating each one cost CPU at both ends (bench/ui.py)
+    assert script.extensions == [None]
     assert trades(h).transport == "websocket"
     assert trades(h).state is State.STREAMING
     await until(lambda: trades(h).catch_ups >= 1, 10, "the REST catch-up after the connect")

@@ -10,7 +10,7 @@ import pytest
 
 from tui_trader.broker.sse import AuthRejected, StreamBroken
 from tui_trader.broker.supervisor import fact_for
-from tui_trader.broker.trade_socket import derived_id, frames_of, stream_url
+from tui_trader.broker.trade_socket import derived_id, frames_of, stream_url, trade_update_text
 from tui_trader.core.events import TradeEvent, parse_event
 from tui_trader.core.fastparse import trade_facts
 
@@ -88,6 +88,43 @@ def test_the_fact_is_the_one_rest_polling_derives_so_a_fill_is_journaled_once() 
 def test_binary_and_text_frames_read_alike() -> None:
     text = envelope(NEW_FILL)
     assert frames_of(text.encode()) == frames_of(text)
+
+
+def test_an_update_that_carries_its_id_and_at_is_journaled_as_it_came() -> None:
+    """The fast path hands over the payload's own bytes (key order, spacing, non-ASCII
+    text all kept): it reads the same as the payload, and as the general path's text."""
+    payload = json.dumps({**NEW_FILL, "note": "café ☕"}, ensure_ascii=False, indent=1)
+    frame = '{"stream": "trade_updates", "data": ' + payload + "}"
+    [text] = frames_of(frame.encode())
+    assert text == payload
+    fast = parse_event("trades", text)
+    general = trade_update_text({**NEW_FILL, "note": "café ☕"})  # the dict path's text
+    assert general is not None
+    assert isinstance(fast, TradeEvent)
+    assert (fast.key, fast.at_raw, fast.kind) == (
+        NEW_FILL["event_id"],
+        NEW_FILL["at"],
+        "fill",
+    )
+    assert json.loads(text) == json.loads(general)
+    # an empty or non-string id or at is not "carried": the general path fills them in
+    for odd in ({**NEW_FILL, "event_id": ""}, {**NEW_FILL, "at": 5}, {**NEW_FILL, "at": ""}):
+        [filled] = frames_of(envelope(odd))
+        event = parse_event("trades", filled)
+        assert event.key and event.at_raw
+
+
+def test_a_list_frame_and_unicode_take_the_general_path_intact() -> None:
+    frame = json.dumps(
+        [
+            {"stream": "trade_updates", "data": {**OLD_FILL, "note": "ünïcode"}},
+            {"stream": "trade_updates", "data": NEW_FILL},
+        ]
+    )
+    first, second = frames_of(frame)
+    assert json.loads(first)["note"] == "ünïcode"
+    assert parse_event("trades", first).key == derived_id(OLD_FILL)
+    assert parse_event("trades", second).key == NEW_FILL["event_id"]
 
 
 def test_data_null_and_unknown_messages_are_tolerated() -> None:

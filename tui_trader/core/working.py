@@ -350,8 +350,9 @@ class WorkingOrders:
             return False  # no size at all: nothing to count
         if qty == 0 or notional == 0:
             return self._finish(cid) is not None
-        self._put(
-            Working(
+        self._seq += 1
+        self._orders[cid] = (
+            Working(  # built with its seq: a replace() per event was a fifth of observe()
                 cid,
                 symbol,
                 side,
@@ -368,6 +369,7 @@ class WorkingOrders:
                 ),
                 created_at=news.created_at or (current.created_at if current else None),
                 time_in_force=news.time_in_force or (current.time_in_force if current else ""),
+                seq=self._seq,
             )
         )
         return True
