@@ -1077,6 +1077,8 @@ async def measure(
                 profile = turns.report() + "\n\n"
             if profiler is not None:
                 out = io.StringIO()
+                if args.profile_out is not None:
+                    profiler.dump_stats(args.profile_out)
                 stats = pstats.Stats(profiler, stream=out).strip_dirs()
                 stats.sort_stats("tottime").print_stats(25)
                 stats.sort_stats("cumulative").print_stats(25)
@@ -1319,6 +1321,9 @@ def main() -> None:
     )
     parser.add_argument("--sample", type=float, default=1.0, help="seconds between RSS samples")
     parser.add_argument("--profile", action="store_true", help="cProfile the loop under load")
+    parser.add_argument(
+        "--profile-out", type=Path, help="also keep the profile in this file (pstats)"
+    )
     parser.add_argument(
         "--gc-census",
         action="store_true",

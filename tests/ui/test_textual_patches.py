@@ -4,16 +4,23 @@ changes underneath them (a new version, or a changed function a patch replaces o
 from __future__ import annotations
 
 import ast
+import asyncio
 import gc
 import hashlib
 import importlib
 import inspect
+import threading
+from collections.abc import Callable
 from importlib.metadata import version
 
 import pytest
 from rich.segment import Segment
 from rich.style import Style
+from textual import events
+from textual.app import App
+from textual.binding import Binding
 from textual.cache import LRUCache
+from textual.driver import Driver
 from textual.strip import Strip
 
 import tui_trader.ui.app  # noqa: F401  (installs the patches, as the app does)
@@ -186,3 +193,85 @@ def test_a_cleared_cache_works_as_before() -> None:
     cache.set("e", 5)
     cache.set("f", 6)
     assert cache.get("e") == 5 and cache.get("f") == 6 and len(cache) == 2
+
+
+# ---------------------------------------------------------------- Driver: a key one turn sooner
+
+
+class _Keyed(App[None]):
+    BINDINGS = [Binding("p", "hit", priority=True)]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.turns = 0
+        self.hit_at: int | None = None
+
+    def action_hit(self) -> None:
+        self.hit_at = self.turns
+
+
+async def _turns_to_binding(app: _Keyed, send: Callable[[Driver, events.Key], None]) -> int:
+    """Loop turns from a key's send to its binding's action, counted by a callback that runs
+    once a turn (a callback's call_soon lands in the next turn). Sent on the loop's thread:
+    both sends schedule through call_soon_threadsafe, as from the input thread."""
+    loop = asyncio.get_running_loop()
+    app.turns, app.hit_at = 0, None
+
+    def tick() -> None:
+        app.turns += 1
+        if app.hit_at is None and app.turns < 50:
+            loop.call_soon(tick)
+
+    loop.call_soon(tick)
+    key = events.Key("p", "p")
+    key.set_sender(app)
+    assert app._driver is not None
+    send(app._driver, key)
+    for _ in range(100):
+        if app.hit_at is not None:
+            break
+        await asyncio.sleep(0.01)
+    assert app.hit_at is not None, "the key never reached its binding"
+    return app.hit_at
+
+
+async def test_a_key_reaches_its_binding_one_loop_turn_sooner() -> None:
+    """Textual's send_message takes three turns (make the task, post, handle), ours two: under
+    load each turn carries tens of milliseconds of other work (bench/ui.py)."""
+    assert Driver.send_message is textual_patches.send_message
+    app = _Keyed()
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        ours = await _turns_to_binding(app, textual_patches.send_message)
+        theirs = await _turns_to_binding(app, patch("send_message").original)
+        again = await _turns_to_binding(app, textual_patches.send_message)
+    assert (ours, theirs, again) == (2, 3, 2)
+
+
+async def test_keys_sent_from_another_thread_arrive_in_order() -> None:
+    order: list[str] = []
+
+    class Typed(App[None]):
+        def on_key(self, event: events.Key) -> None:
+            order.append(event.key)
+
+    app = Typed()
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        assert app._driver is not None
+        driver = app._driver
+
+        def typing() -> None:
+            for key in "abcdefghij":
+                event = events.Key(key, key)
+                event.set_sender(app)
+                driver.send_message(event)
+
+        thread = threading.Thread(target=typing)
+        thread.start()
+        await asyncio.to_thread(thread.join, 5)
+        for _ in range(100):
+            if len(order) == 10:
+                break
+            await asyncio.sleep(0.01)
+    assert "".join(order) == "abcdefghij"

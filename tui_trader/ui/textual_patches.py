@@ -1,9 +1,10 @@
 """Every change this program makes to Textual's internals, in one place, checked on Textual 8.2.8.
 
-Each patch replaces one method of Textual's with one that gives the same answers but leaves no
-reference cycle behind. Under load, cycles were most of what the cyclic garbage collector found,
-and its full collections paused the screen for up to half a second, long enough to hold up a key
-(``bench/ui.py --gc-census``). The patches, with what each works around:
+Each patch replaces one method of Textual's with one that gives the same answers. Three leave no
+reference cycle behind where Textual's do: under load, cycles were most of what the cyclic
+garbage collector found, and its full collections paused the screen for up to half a second,
+long enough to hold up a key (``bench/ui.py --gc-census``). The patches, with what each works
+around:
 
 * ``Strip.divide`` and ``Strip.crop_extend`` (``textual.strip``): two of a strip's caches store
   the strip in itself. ``divide`` caches ``[self]`` when the only cut is the strip's own end,
@@ -19,6 +20,17 @@ and its full collections paused the screen for up to half a second, long enough 
   the cyclic collector. A ``DataTable`` clears its caches whenever its rows change (a position
   opened or closed), widgets clear theirs on DOM and style changes. ``clear`` here empties each
   link first, so the values go by reference counting, as they do when a full cache evicts one.
+
+One patch is about time, not cycles:
+
+* ``Driver.send_message`` (``textual.driver``): how a key (and every input event) reaches the
+  app from the driver's input thread. Textual schedules a coroutine there
+  (``run_coroutine_threadsafe(app._post_message(message))``), whose task only posts the message
+  on its first step: a loop turn to make the task, one to post, one for the app to handle it.
+  Under 5,000 events a second a loop turn carries tens of milliseconds of other work, so the
+  hop cost a key about a third of its latency (bench/ui.py). Here the input thread schedules
+  ``app.post_message`` itself, which is what the coroutine ran: the same message, in the same
+  order, one turn sooner.
 
 :func:`apply` installs them; the app module calls it when it is imported, before any strip is
 made. ``tests/ui/test_textual_patches.py`` fails loudly when Textual changes underneath them:
@@ -39,7 +51,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.style import Style
+from textual import messages
 from textual.cache import LRUCache
+from textual.driver import Driver
 from textual.strip import Strip
 
 TEXTUAL_VERSION = "8.2.8"
@@ -48,6 +62,7 @@ TEXTUAL_VERSION = "8.2.8"
 _divide = Strip.divide
 _crop_extend = Strip.crop_extend
 _clear = LRUCache.clear
+_send_message = Driver.send_message
 
 
 def divide(self: Strip, cuts: Iterable[int]) -> Sequence[Strip]:
@@ -67,6 +82,12 @@ def clear(self: LRUCache[Any, Any]) -> None:
     for link in self._cache.values():
         link.clear()
     _clear(self)
+
+
+def send_message(self: Driver, message: messages.Message) -> None:
+    # call_soon_threadsafe from any thread (the bench's keys come from the loop's own): a key
+    # takes two turns whoever sends it, as it does from the input thread
+    self._loop.call_soon_threadsafe(self._app.post_message, message)
 
 
 @dataclass(frozen=True)
@@ -110,6 +131,18 @@ PATCHES: tuple[Patch, ...] = (
             "textual.cache.LRUCache.clear": "134283f89000e1b3",
             # builds the ring of [prev, next, key, value] links that clear() empties
             "textual.cache.LRUCache.set": "647a1817717c198f",
+        },
+    ),
+    Patch(
+        Driver,
+        "send_message",
+        _send_message,
+        send_message,
+        {
+            "textual.driver.Driver.send_message": "39e4661e0edfd6e1",
+            # what Textual's coroutine ran (_post_message returns post_message(message))
+            "textual.message_pump.MessagePump._post_message": "8d33139e4f091bfd",
+            "textual.message_pump.MessagePump.post_message": "281884294d835544",
         },
     ),
 )
