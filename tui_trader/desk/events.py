@@ -22,10 +22,12 @@ if TYPE_CHECKING:
 # trade events that book, undo or amend executions: the ledger needs the full model
 LEDGER_KINDS = FILL_KINDS | {"trade_bust", "trade_correct"}
 ACCEPT_KINDS = frozenset({"new", "fill", "partial_fill"})  # the broker took the order
-SLICE = 200
+SLICE = 100
 """Committed events applied per turn of the event loop. The journal commits up to ~1,000 rows
 at a time; applied at once they held the loop ~70 ms (bench/ui.py --profile: 113 batches, 8 s
-under 5,000 events/s), and a trader's key waited behind them. A slice is ~15 ms."""
+under 5,000 events/s), and a trader's key waited behind them. A key waits for every callback
+of the turns it crosses, so the slice is small: 100 events, a few ms (bench/ui.py --turns);
+the loop turns hundreds of times a second, so 5,000 events a second still keep up."""
 
 
 class BrokerEvents(DeskBase):
