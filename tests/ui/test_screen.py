@@ -16,8 +16,9 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.strip import Strip
 
-from tests.ui.frozen import FrozenDesk, halted
+from tests.ui.frozen import FrozenDesk, halted, streams
 from tests.waiting import until
+from tui_trader.broker.status import State
 from tui_trader.config import load_settings
 from tui_trader.core.portfolio import Portfolio
 from tui_trader.ui.app import TraderApp, build_app
@@ -311,6 +312,37 @@ async def test_a_repaint_draws_its_two_halves_on_consecutive_ticks(run_app: Run)
         frames = screen.frames
         screen._tick()  # nothing new: nothing drawn
         assert screen.frames == frames
+
+
+async def test_in_an_event_storm_the_desk_repaints_five_times_a_second(run_app: Run) -> None:
+    """Past 1,000 broker events a second a repaint waits 0.2 s after the last one (10 Hz at
+    5,000 events/s: compositions were the longest thing a key waited behind); below, every
+    tick with news repaints as before."""
+    desk = FrozenDesk()
+    async with run_app(desk) as (app, _pilot):
+        screen = app.desk_screen
+        assert screen is not None and screen.hz == 10
+        now = [1_000.0]
+        screen.monotonic = lambda: now[0]
+
+        def ticks(n: int) -> int:
+            """Frames drawn over ``n`` ticks of 0.05 s (20 Hz), news on every one."""
+            frames = screen.frames
+            for _ in range(n):
+                desk.emit("fill", "SPY", "fill 1 @ 589.00")
+                now[0] += 0.05
+                screen._tick()
+            return screen.frames - frames
+
+        screen.paint()
+        assert ticks(40) == 20  # 2 s at 4.6 events/s: 10 repaints a second (two ticks each)
+        desk.connection = streams(State.STREAMING, events_per_sec=5_000.0)
+        screen.paint()
+        assert ticks(40) == 10  # 2 s in a storm: one repaint every 0.2 s
+        assert log_text(screen.query_one(EventsPane))[-1].endswith("fill 1 @ 589.00")
+        desk.connection = streams(State.STREAMING)
+        screen.paint()
+        assert ticks(40) == 20
 
 
 async def test_the_footer_shows_the_keys_greys_what_does_not_apply_and_takes_clicks(

@@ -52,6 +52,12 @@ log = logging.getLogger("tui_trader.ui")
 
 MAX_HZ = 20.0
 """The screen's repaint timer never ticks faster than this (the issue's cap)."""
+STORM_EVENTS_PER_S = 1_000.0
+"""Past this many broker events a second the desk is in a storm: it repaints at
+``STORM_HZ``. Text changing ten times a second is no easier to read than five, and at
+5,000 events/s each repaint's composition (and the young objects it leaves for the garbage
+collector) was the longest thing a key waited behind (bench/ui.py --turns)."""
+STORM_HZ = 5.0
 COVERED_HZ = 1.0
 """Repaints per second while a modal (confirm, order entry, help) covers the desk. Under
 the dimmed modal a repaint costs a whole-screen composition: at 10 Hz and 5,000 events/s a
@@ -77,6 +83,7 @@ class DeskScreen(OrderKeys, MarketKeys, Screen[None]):
         self.frames = 0  # repaints done, for the benchmark's frame rate
         self.monotonic = time.monotonic  # the repaint clock (tests step it)
         self.last_paint: float = 0.0
+        self._painted_at: float = 0.0  # the first half of the last repaint
         self._ages_at: float = 0.0
         self._keys: tuple[object, ...] | None = None  # what check_action depends on
         self._notices: frozenset[str] = frozenset()  # the desk's notices already shown
@@ -138,22 +145,33 @@ class DeskScreen(OrderKeys, MarketKeys, Screen[None]):
         half). Each half is one compositor pass of about half the screen, so a key pressed
         meanwhile waits for half a repaint at most, not a whole one (bench/ui.py). Without
         news, only the connection pane, once a second, for its ages and the retry countdown.
-        Under a modal, at most ``COVERED_HZ``."""
+        Under a modal, at most ``COVERED_HZ``; in an event storm, at most ``STORM_HZ``."""
         if self.app.screen is not self and self.monotonic() - self.last_paint < 1 / COVERED_HZ:
             return
         if self._events_due:
             self._paint_events()
             return
+        now = self.monotonic()
         if self._dirty:
+            # half a tick's grace: the timer's ticks jitter, a repaint due now is not put off
+            if self._storm() and now - self._painted_at < 1 / STORM_HZ - 0.5 / self.tick_hz:
+                return
             self.paint(events=False)
             return
-        now = self.monotonic()
         if self.snap is not None and now - self._ages_at >= 1.0:
             self._ages_at = now
             snap = self.desk.snapshot()
             self.snap = snap
             if self._colours is not None:
                 self.query_one(ConnectionPane).render_snapshot(snap, self._colours)
+
+    def _storm(self) -> bool:
+        """The broker's events arrive faster than :data:`STORM_EVENTS_PER_S` (as of the last
+        repaint's snapshot)."""
+        snap = self.snap
+        if snap is None or self.hz <= STORM_HZ:
+            return False
+        return sum(s.events_per_sec for s in snap.connection.streams) >= STORM_EVENTS_PER_S
 
     def paint(self, events: bool = True) -> None:
         """One coalesced repaint from one snapshot; every pane diff-updates itself. With
@@ -194,7 +212,7 @@ class DeskScreen(OrderKeys, MarketKeys, Screen[None]):
                 self.notify(text, severity="warning" if "HALTED" in text else "information")
         self._notices = frozenset(snap.notices)
         self.frames += 1
-        self.last_paint = self._ages_at = self.monotonic()
+        self.last_paint = self._ages_at = self._painted_at = self.monotonic()
         # the footer only when a key's availability can have changed (what check_action
         # reads): the keys are looked up and drawn again then, not on every frame
         self._show_keys()
