@@ -51,9 +51,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.style import Style
-from textual import messages
 from textual.cache import LRUCache
 from textual.driver import Driver
+from textual.message import Message
 from textual.strip import Strip
 
 TEXTUAL_VERSION = "8.2.8"
@@ -84,7 +84,7 @@ def clear(self: LRUCache[Any, Any]) -> None:
     _clear(self)
 
 
-def send_message(self: Driver, message: messages.Message) -> None:
+def send_message(self: Driver, message: Message) -> None:
     # call_soon_threadsafe from any thread (the bench's keys come from the loop's own): a key
     # takes two turns whoever sends it, as it does from the input thread
     self._loop.call_soon_threadsafe(self._app.post_message, message)
