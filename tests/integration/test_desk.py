@@ -431,3 +431,63 @@ async def test_review_04_an_order_whose_answer_was_lost_counts_until_the_broker_
     async with _broker(sim) as c:
         placed = (await c.get("/v2/orders", params={"status": "all"})).json()
     assert cid not in {o["client_order_id"] for o in placed}
+
+
+async def test_an_account_read_while_the_trade_stream_is_down_books_no_fill_twice(
+    sim: RunningEmulator, desk_for: Any
+) -> None:
+    """The trade stream is down (its reconnects refused) when a fill happens and the trading
+    day rolls. The day's account reading must not adopt a position whose fill is still to
+    come: the stream's replay books it when it returns, and it would count twice (measured
+    on the old code: the desk adopted AAPL 5 at the roll, booked the replayed fill on top,
+    held 10 against the broker's 5 until the reconnect's reconcile corrected it). The
+    websocket chaos test met the same hole through a reconcile's retried reading."""
+    desk: Desk = await desk_for(sim, options={"clock_every": 0.5})
+    await ready(desk)
+
+    def trades() -> Any:
+        return next(s for s in desk.snapshot().connection.streams if s.name == "trades")
+
+    async with _broker(sim) as c:
+        refuse = {"kind": "connect", "scope": "sse", "stream": "trades", "count": 1000}
+        assert (await c.post("/_emulator/faults", json=refuse)).status_code == 200
+        await c.post("/_emulator/disconnect")
+        await until(lambda: trades().state.value != "STREAMING", 10, "the trade stream down")
+        order = {
+            "symbol": "AAPL",
+            "qty": "5",
+            "side": "buy",
+            "type": "market",
+            "time_in_force": "day",
+        }
+        assert (await c.post("/v2/orders", json=order)).status_code == 200
+        await until(
+            lambda: sim.call(lambda: "AAPL" in sim.emulator.exchange.default_account.positions), 10
+        )
+        rolls = len(desk.journal.audit_entries(kind="day"))
+        await c.post("/_emulator/clock/advance", json={"seconds": 6.5 * 3600})  # to tomorrow
+        await until(lambda: len(desk.journal.audit_entries(kind="day")) > rolls, 10, "the roll")
+        assert trades().state.value != "STREAMING"  # the roll was read while it was down
+        assert (await c.delete("/_emulator/faults")).status_code == 200
+        await until(lambda: trades().state.value == "STREAMING", 15, "the trade stream back")
+
+        def journaled() -> bool:  # by the stream's replay, or the poller standing in
+            return any(r.type == "fill" for r in desk.journal.events_after(0, stream="trades"))
+
+        await until(journaled, 20, "the fill journaled")
+        await until(lambda: not desk.supervisor.reconciling, 15, "the reconcile")
+        positions = (await c.get("/v2/positions")).json()
+        broker_qty = {p["symbol"]: Decimal(p["qty"]) for p in positions}
+
+        def settled() -> bool:
+            p = desk.snapshot().book.positions.get("AAPL")
+            return p is not None and p.qty == 5
+
+        await until(settled, 15, "the ledger settled on the broker's position")
+    assert broker_qty["AAPL"] == 5
+    corrections = [
+        (e.data.get("why"), e.data.get("corrections"))
+        for e in desk.journal.audit_entries(kind="reconcile")
+        if e.data.get("why") != "start-up"
+    ]
+    assert not corrections, corrections

@@ -39,10 +39,17 @@ class AccountSync(DeskBase):
         cash (:meth:`_sync_account`): a position without its cash is phantom equity."""
         self._drain_events()  # "applied so far" means every committed event
         self.working.merge(orders)
-        self._spawn(self._sync_account(positions, self._ledger_events, "reconcile"))
+        settled = self.supervisor.trades_settled()
+        self._spawn(self._sync_account(positions, self._ledger_events, "reconcile", settled))
         self._changed()
 
-    async def _sync_account(self, first: list[Position] | None, events: int, why: str) -> bool:
+    async def _sync_account(
+        self,
+        first: list[Position] | None,
+        events: int,
+        why: str,
+        settled: int | None = None,
+    ) -> bool:
         """Take positions, cash and open orders from the broker as one consistent snapshot.
 
         The account (cash, ``last_equity``) and the open orders are read between two
@@ -53,15 +60,26 @@ class AccountSync(DeskBase):
         (so it neither has one the snapshot lacks, nor lacks one it has). A fill between the
         two reads fails the first test: the snapshot is dropped and read again, a few times;
         then left to the next reconcile. Positions are never taken without their cash.
+
+        Nor while fills may still be on their way: after start-up, a snapshot is taken only
+        if the trade stream stayed live throughout (:meth:`Supervisor.trades_settled`, read
+        with ``first`` when it was taken, else before ``before``). Read while the stream was
+        down, the positions hold fills that its replay or catch-up books when it returns,
+        and they counted twice. Then only a new day's start is taken from the reading
+        (:meth:`_start_day_only`); positions and cash wait for the reconcile that follows
+        the stream's return.
         """
         async with self._account_lock:
             before = first
+            live = False
+            account: Account | None = None
             for attempt in range(ACCOUNT_TRIES):
                 since = self.working.mark()
                 try:
                     if before is None:
                         self._drain_events()
                         events = self._ledger_events
+                        settled = self.supervisor.trades_settled()
                         before = await self.rest.list_positions()
                     account = await self.rest.get_account()
                     orders = await self.rest.list_orders("open")
@@ -73,13 +91,45 @@ class AccountSync(DeskBase):
                     self._account_unread(why, "the account has no cash figure")
                     return False
                 self._drain_events()  # a fill committed meanwhile must count as "applied"
+                now = self.supervisor.trades_settled()
+                live = why == "start-up" or (settled is not None and settled == now)
+                if not live:
+                    break  # no use reading again soon: the stream's return brings a reconcile
                 if self._ledger_events == events and _holdings(before) == _holdings(after):
                     self._take_account(account, after, orders, since, why)
                     return True
                 before = None
                 await asyncio.sleep(ACCOUNT_SETTLE * (attempt + 1))
+            if not live and account is not None:
+                return self._start_day_only(account, why)
             self._account_unread(why, "trades kept arriving while it was read")
             return False
+
+    def _start_day_only(self, account: Account, why: str) -> bool:
+        """The account was read while the trade stream was not live: its positions and
+        cash are not taken (they may hold fills still to come). A new day still starts
+        from the broker's previous close, if the ledger's cash and positions were taken
+        once (at start-up); else the account stays unknown (REDUCING) until a reading
+        with the stream live."""
+        detail = "the trade stream is not live: fills may still be on their way"
+        if self.portfolio.snapshot().account_known:
+            log.info("account not adopted", extra={"why": why, "detail": detail})
+            return False
+        if self._account is None:
+            self._account_unread(why, detail)
+            return False
+        last = account.last_equity
+        self.portfolio.start_day(last if last is not None and last > 0 else None)
+        start = self.portfolio.snapshot().day_start_equity
+        self._audit("day", {"why": why, "day_start": str(start), "last_equity": str(last)})
+        self._notice(
+            f"day P&L from {start:,.2f}"
+            + (" (the broker's previous close)" if last else " (no previous close: from now)")
+            + "; positions and cash are taken again once the trade stream is back"
+        )
+        self._evaluate_risk()
+        self._changed()
+        return True
 
     def _take_account(
         self,

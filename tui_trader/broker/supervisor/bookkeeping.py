@@ -75,6 +75,7 @@ class StreamState:
         self.received = 0  # rows handed to the journal writer, before de-duplication
         self.polling = False
         self.internal_error = False
+        self.epoch = 0  # changes with every change of state: one unbroken connection, one value
         self.watch = watch  # its silence bound; the heartbeat cadence is the host's
         self.stalls: deque[tuple[float, float]] = deque(maxlen=32)  # (silence, bound) seen
         self.live_anchor: datetime | None = None
@@ -236,6 +237,8 @@ class Bookkeeping:
         retry_after: float | None = None,
     ) -> None:
         before = s.shown_state
+        if state is not s.state:
+            s.epoch += 1
         s.state, s.reason = state, reason
         s.attempt, s.next_retry_at = attempt, next_retry_at
         if s.shown_state is before and state is not State.BACKOFF:

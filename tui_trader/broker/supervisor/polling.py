@@ -38,6 +38,23 @@ class Polling(StreamLoop):
             and time.monotonic() - last <= POLL_FRESH * self.options.poll_interval
         )
 
+    def trades_settled(self) -> int | None:
+        """A token that stays the same for as long as every trade event the broker makes is
+        sure to reach the journal in order, live: the trade stream is STREAMING, on one
+        connection, its REST catch-up delivered (0 when no trade stream runs). None
+        otherwise: fills made now are still to come (a stream's replay, a catch-up, a
+        poll), and a position read now already holds them.
+
+        Whoever adopts the broker's positions compares this before and after reading them:
+        adopted while it was None, the fills still to come would be booked a second time
+        on top (the desk's day roll and a reconcile's late retry both did)."""
+        s = self._streams.get("trades")
+        if s is None:
+            return 0
+        if s.state is not State.STREAMING or self._holding or self._catchups:
+            return None
+        return s.epoch
+
     async def _poll_loop(self) -> None:
         s = self._streams["trades"]
         poller = self._poller
