@@ -127,7 +127,8 @@ async def test_x_closes_the_selected_position_only(
         pane = app.desk_screen.query_one(PositionsPane)
         pane.focus()
         await pilot.pause()
-        await until(lambda: pane.selected == "AAPL", 5, "AAPL selected")
+        # both rows (and the total) drawn: the desk holding MSFT comes before its next repaint
+        await until(lambda: pane.selected == "AAPL" and pane.row_count == 3, 5, "both rows")
         await pilot.press("down")
         assert pane.selected == "MSFT"
         await pilot.press("p")  # closing is allowed while paused: it reduces
