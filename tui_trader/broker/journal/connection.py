@@ -14,7 +14,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Final, Self
@@ -55,9 +55,12 @@ class JournalConnection:
         # cursor moves of the open batch, written once at commit (not once per event)
         self._cursor_moves: dict[str, tuple[str, str | None]] = {}
         self._checkpointer: tuple[threading.Thread, threading.Event] | None = None
-        # held by a background round and by the writer's restart: SQLite answers a
-        # checkpoint tried during another one with "busy" at once, without waiting
+        # held by a background round, by the writer's restart (SQLite answers a checkpoint
+        # tried during another one with "busy" at once, without waiting) and by every COMMIT
+        # (the WAL-reset bug: a commit that starts the WAL over must not meet a round)
         self._checkpointing = threading.Lock()
+        self._commit_turn: AbstractContextManager[object] = self._checkpointing  # a bench
+        # (bench/journal_race.py) sets it to nullcontext() to measure the unguarded baseline
         self._closed = False
         self._fact_memory: FactMemory | None = None  # loaded at the first write
         self._wal = f"{path}-wal"
@@ -114,11 +117,22 @@ class JournalConnection:
         rounds and that restart take turns (SQLite refuses a checkpoint during another one
         without waiting): on a slow disk the rounds ran nearly back to back, every restart
         came back busy and the WAL grew regardless (5.3 MB past a 256 KB limit in CI).
+
+        Every COMMIT takes its turn with the rounds too. The SQLite this runs on (3.40 with
+        Python 3.11; the bug is in 3.7.0-3.51.2) has the WAL-reset bug: a round that starts
+        just after a complete checkpoint, while another connection commits the transaction
+        that starts the WAL over, records frames as copied that are not, and the file is
+        corrupt ("database disk image is malformed": once in CI, and 2 of ~400 runs of
+        ``bench/journal_race.py`` here with rounds back to back; none once commits take
+        turns). A commit waits at most for one round under way.
         """
         with self._lock:
             if self._checkpointer is not None or self._closed:
                 return
             self._conn.execute("PRAGMA wal_autocheckpoint = 0")
+            # a transaction writes WAL frames only at COMMIT (no spill of a big batch half-way),
+            # so the COMMIT is the one moment it can start the WAL over (see _commit)
+            self._conn.execute("PRAGMA cache_spill = OFF")
             self._conn.execute(f"PRAGMA journal_size_limit = {_WAL_RESTART_BYTES}")
             stop = threading.Event()
 
@@ -196,8 +210,14 @@ class JournalConnection:
                 self._conn.executemany(
                     _SET_CURSOR, [(s, i, a) for s, (i, a) in self._cursor_moves.items()]
                 )
-            self._conn.execute("COMMIT")
-            if self._checkpointer is not None:
+            if self._checkpointer is None:
+                self._conn.execute("COMMIT")
+            else:
+                # never while a background round runs: SQLite <= 3.51.2's WAL-reset bug
+                # (https://www.sqlite.org/wal.html#walresetbug) corrupts the file when a
+                # commit that starts the WAL over meets a checkpoint on another connection
+                with self._commit_turn:
+                    self._conn.execute("COMMIT")
                 self._restart_big_wal()
         self._cursor_moves.clear()
         self._pending = 0
