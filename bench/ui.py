@@ -101,6 +101,7 @@ from tui_trader.broker.status import State
 from tui_trader.config import load_settings
 from tui_trader.desk.desk import Desk, DeskOptions
 from tui_trader.desk.target import Target
+from tui_trader.heap_trim import trimmer
 from tui_trader.ui.app import TraderApp, build_app
 from tui_trader.ui.panes.charts import ChartPlot, ChartsPane
 from tui_trader.ui.panes.events import EventsPane
@@ -835,6 +836,9 @@ async def measure(
     desk = Desk(settings, target, journal, DeskOptions(trade=False))
     probe = Probe(desk)
     app = build_app(settings, desk, user_themes=root / "themes", memory=None, freeze_gc=True)
+    trim = None if args.no_trim else trimmer()  # as ui/launch.py runs the app
+    if trim is not None:
+        trim.start()
     updates = 0
     display = app._display
 
@@ -1085,6 +1089,8 @@ async def measure(
                 profile += out.getvalue()
             await app.shutdown()
     finally:
+        if trim is not None:
+            trim.stop()
         await client.aclose()
         journal.close()
     return Result(
@@ -1291,6 +1297,18 @@ def memory(r: Result) -> None:
         f"  slope {what}: {per_s * 60:+.2f} MB/min, {per_ev * 100_000:+.2f} MB per 100k "
         f"events; {grow:+.1f} MB from {tail[0].t:.0f} s to {tail[-1].t:.0f} s   target: flat"
     )
+    # the phases carry different loads (quotes on the data socket in the second): a step
+    # between them is that load's working set, so the slope within each says more
+    for ph in r.loads:
+        lo, hi = ph.t0 - t_load, ph.t1 - t_load
+        inside = [x for x in s if max(lo + 20, 60) <= x.t <= hi]
+        if len(inside) >= 10:
+            within = slope([(x.events, x.rss_mb) for x in inside])
+            print(
+                f"  within {ph.name} ({inside[0].t:.0f}..{inside[-1].t:.0f} s): "
+                f"{within * 100_000:+.2f} MB per 100k events, "
+                f"{inside[-1].rss_mb - inside[0].rss_mb:+.1f} MB end to end"
+            )
     step = max(1, len(s) // 20)
     picked = s[::step] if s[-1] in s[::step] else [*s[::step], s[-1]]
     print(f"  {'t (s)':>7}{'events':>12}{'pushed':>12}{'behind':>9}{'RSS MB':>9}")
@@ -1308,6 +1326,11 @@ def main() -> None:
     )
     parser.add_argument("--rate", type=float, default=5_000.0, help="events per second")
     parser.add_argument("--quick", action="store_true", help="50,000 events, fewer presses")
+    parser.add_argument(
+        "--no-trim",
+        action="store_true",
+        help="without the app's malloc_trim thread (tui_trader.heap_trim): RSS as it was",
+    )
     parser.add_argument("--toggles", type=int, help="pause toggles per phase (default 200)")
     parser.add_argument("--flattens", type=int, help="flattens per phase (default 20)")
     parser.add_argument("--pilot-check", type=int, default=20, help="idle presses via Pilot")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from tui_trader.heap_trim import trimmer
 from tui_trader.ui.app import build_app
 from tui_trader.ui.hints import HintMemory
 from tui_trader.ui.themes import ThemeMemory
@@ -22,7 +23,14 @@ def show_desk(settings: Settings, start: StartPort) -> None:
     app = build_app(
         settings, None, memory=ThemeMemory(), freeze_gc=True, hints=HintMemory(), start=start
     )
-    app.run()
+    trim = trimmer()  # a day of events must not creep the RSS up (tui_trader.heap_trim)
+    if trim is not None:
+        trim.start()
+    try:
+        app.run()
+    finally:
+        if trim is not None:
+            trim.stop()
 
 
 def show_replay(settings: Settings, desk: ReplayPort) -> None:
