@@ -118,6 +118,13 @@ class AccountSync(DeskBase):
         if self._account is None:
             self._account_unread(why, detail)
             return False
+        self._start_day(account, why, "; positions and cash are taken once the stream is back")
+        self._evaluate_risk()
+        self._changed()
+        return True
+
+    def _start_day(self, account: Account, why: str, more: str = "") -> None:
+        """The day's P&L from the broker's previous close (``last_equity``), said and audited."""
         last = account.last_equity
         self.portfolio.start_day(last if last is not None and last > 0 else None)
         start = self.portfolio.snapshot().day_start_equity
@@ -125,11 +132,8 @@ class AccountSync(DeskBase):
         self._notice(
             f"day P&L from {start:,.2f}"
             + (" (the broker's previous close)" if last else " (no previous close: from now)")
-            + "; positions and cash are taken again once the trade stream is back"
+            + more
         )
-        self._evaluate_risk()
-        self._changed()
-        return True
 
     def _take_account(
         self,
@@ -154,14 +158,7 @@ class AccountSync(DeskBase):
         gone = self.working.sync(orders, since=since)
         book = self.portfolio.snapshot()
         if not book.account_known:  # never read, or a new day: the broker's previous close
-            last = account.last_equity
-            self.portfolio.start_day(last if last is not None and last > 0 else None)
-            start = self.portfolio.snapshot().day_start_equity
-            self._audit("day", {"why": why, "day_start": str(start), "last_equity": str(last)})
-            self._notice(
-                f"day P&L from {start:,.2f}"
-                + (" (the broker's previous close)" if last else " (no previous close: from now)")
-            )
+            self._start_day(account, why)
         self._account_retry_at = None
         self._account_delay = self.options.account_retry
         if corrections or gone:
