@@ -763,7 +763,9 @@ class HeapWatch:
         return sqlite + (
             f"malloc heap {m.arena / mb:.1f} MB (in use {m.uordblks / mb:.1f}, free "
             f"{m.fordblks / mb:.1f} in {m.ordblks:,} chunks), mmapped {m.hblkhd / mb:.1f} MB "
-            f"in {m.hblks} blocks; RSS {proc_status_kib(b'VmRSS:') / 1024:.1f} MB"
+            f"in {m.hblks} blocks; RSS {proc_status_kib(b'VmRSS:') / 1024:.1f} MB (anonymous "
+            f"{proc_status_kib(b'RssAnon:') / 1024:.1f}, "
+            f"files {proc_status_kib(b'RssFile:') / 1024:.1f})"
         )
 
     def mark(self, at: float) -> None:

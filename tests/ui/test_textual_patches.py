@@ -14,6 +14,7 @@ from collections.abc import Callable
 from importlib.metadata import version
 
 import pytest
+from rich.console import Console
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -162,6 +163,82 @@ def test_other_cuts_and_crops_are_textuals_own() -> None:
     assert left.text == "hello" and right.text == " world"
     assert line.crop_extend(6, 14, None).text == "world   "
     assert line.crop_extend(-3, line.cell_length, None) is line
+
+
+# ---------------------------------------------------------------- Strip: caches on first use
+
+
+def textuals_strip(segments: list[Segment]) -> Strip:
+    """A strip as Textual's own ``__init__`` makes it (every cache at once)."""
+    line = Strip.__new__(Strip)
+    textual_patches._strip_init(line, segments)
+    return line
+
+
+def test_a_new_strip_makes_no_cache_until_one_is_asked_for() -> None:
+    assert Strip.__init__ is textual_patches.strip_init
+    line = make()
+    for name in textual_patches.STRIP_CACHES:
+        with pytest.raises(AttributeError):
+            object.__getattribute__(line, name)  # the slot is empty: nothing made
+    line.crop(0, 5)
+    made = {n for n in textual_patches.STRIP_CACHES if _slot_set(line, n)}
+    assert made == {"_crop_cache"}
+    with pytest.raises(AttributeError):
+        line.no_such_attribute  # noqa: B018  (only the caches are made on demand)
+
+
+def _slot_set(line: Strip, name: str) -> bool:
+    try:
+        object.__getattribute__(line, name)
+    except AttributeError:
+        return False
+    return True
+
+
+def test_the_caches_made_on_demand_are_textuals_own_sizes() -> None:
+    theirs = textuals_strip([Segment("x")])
+    for name, size in textual_patches.STRIP_CACHES.items():
+        assert getattr(theirs, name)._maxsize == size, name
+        assert getattr(make(), name)._maxsize == size, name
+    # and Textual's __init__ makes no cache this patch does not know of
+    slots = {n for n in Strip.__slots__ if n.endswith("_cache") and n != "_render_cache"}
+    assert slots == set(textual_patches.STRIP_CACHES)
+
+
+CONSOLE = Console(color_system="truecolor", force_terminal=True, width=80)
+
+
+def test_strips_answer_as_textuals_do_and_the_collector_tracks_far_fewer_objects() -> None:
+    segments = [Segment("hello ", Style(bold=True)), Segment("world", Style(italic=True))]
+
+    def work(line: Strip) -> list[str]:
+        out = [
+            line.crop(2, 9).text,
+            line.crop(2, 9).text,  # from the cache the first call filled
+            line.crop_extend(3, 20, Style(dim=True)).text,
+            line.apply_style(Style(underline=True)).render(CONSOLE),
+            line.extend_cell_length(15).text,
+            line.adjust_cell_length(8).text,
+            *(part.text for part in line.divide([3, 7, 11])),
+            line.simplify().text,
+            line.apply_offsets(1, 2).render(CONSOLE),
+        ]
+        return out
+
+    assert work(Strip(segments)) == work(textuals_strip(segments))
+    gc.collect()
+    before = len(gc.get_objects())
+    lines = [Strip(segments) for _ in range(1_000)]
+    ours = len(gc.get_objects()) - before
+    del lines
+    gc.collect()
+    before = len(gc.get_objects())
+    lines = [textuals_strip(segments) for _ in range(1_000)]
+    theirs = len(gc.get_objects()) - before
+    del lines
+    # two objects a strip (itself, its segment list) against nine
+    assert ours <= 2_100 and theirs >= 8_000, (ours, theirs)
 
 
 # ---------------------------------------------------------------- LRUCache: the patch's effect
