@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tui_trader.cli.arguments import Parser
-from tui_trader.config import Settings
+
+if TYPE_CHECKING:
+    from tui_trader.config import Settings
 
 
 def _speed(text: str) -> float | None:

@@ -15,10 +15,12 @@ import sys
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tui_trader.cli.arguments import EXIT_OK, EXIT_USAGE, Parser, positive, timestamp
-from tui_trader.config import Settings
+
+if TYPE_CHECKING:
+    from tui_trader.config import Settings
 
 
 def say(text: str) -> None:

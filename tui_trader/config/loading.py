@@ -15,15 +15,10 @@ from pydantic_settings import SettingsError
 
 from tui_trader.config.errors import ConfigError
 from tui_trader.config.messages import from_settings_error, from_validation_error
+from tui_trader.config.names import CONFIG_ENV, ENV_PREFIX, config_path
 from tui_trader.config.sections import SECTIONS
 from tui_trader.config.settings import Settings
-from tui_trader.config.sources import (
-    CONFIG_ENV,
-    ENV_PREFIX,
-    FILE_DATA,
-    config_path,
-    read_toml,
-)
+from tui_trader.config.sources import FILE_DATA, read_toml
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:

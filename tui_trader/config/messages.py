@@ -17,9 +17,9 @@ from pydantic_core import ErrorDetails
 from pydantic_settings import SettingsError
 
 from tui_trader.config.errors import ConfigError
+from tui_trader.config.names import ALPACA_ENV, ENV_PREFIX
 from tui_trader.config.sections import SECTIONS
 from tui_trader.config.settings import Settings
-from tui_trader.config.sources import ALPACA_ENV, ENV_PREFIX
 
 
 def _env_names(parts: tuple[str, ...]) -> list[str]:

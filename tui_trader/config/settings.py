@@ -9,7 +9,6 @@ live by surprise.
 from __future__ import annotations
 
 import ipaddress
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit
@@ -18,6 +17,16 @@ from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_v
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from tui_trader.config.errors import ConfigError
+from tui_trader.config.modes import ApiFamily, Mode
+from tui_trader.config.names import (
+    BASE_URL_ENV,
+    ENV_PREFIX,
+    KEY_ID_ENV,
+    SECRET_KEY_ENV,
+    default_config_file,
+    default_data_dir,
+    default_log_dir,
+)
 from tui_trader.config.parsing import blank_to_none, lower
 from tui_trader.config.sections import (
     DataSettings,
@@ -27,17 +36,7 @@ from tui_trader.config.sections import (
     StreamSettings,
     UiSettings,
 )
-from tui_trader.config.sources import (
-    BASE_URL_ENV,
-    ENV_PREFIX,
-    KEY_ID_ENV,
-    SECRET_KEY_ENV,
-    AlpacaEnvSource,
-    FileSource,
-    default_config_file,
-    default_data_dir,
-    default_log_dir,
-)
+from tui_trader.config.sources import AlpacaEnvSource, FileSource
 
 LIVE_HOSTS = frozenset({"api.alpaca.markets", "broker-api.alpaca.markets"})
 _PAPER_HOSTS = frozenset({"paper-api.alpaca.markets", "broker-api.sandbox.alpaca.markets"})
@@ -45,21 +44,6 @@ _TRADING_HOSTS = frozenset({"api.alpaca.markets", "paper-api.alpaca.markets"})
 _DATA_URL = "https://data.alpaca.markets"
 _DATA_SANDBOX_URL = "https://data.sandbox.alpaca.markets"
 _KEYS_HINT = f"export {KEY_ID_ENV} and {SECRET_KEY_ENV}, or set key_id and secret_key in the file"
-
-
-class Mode(StrEnum):
-    """Where orders go: the embedded emulator, Alpaca paper, or real money."""
-
-    SIM = "sim"
-    PAPER = "paper"
-    LIVE = "live"
-
-
-class ApiFamily(StrEnum):
-    """Which Alpaca API the base URL speaks; decides routes and the auth scheme."""
-
-    TRADING = "trading"
-    BROKER = "broker"
 
 
 def normalize_url(value: str) -> str:

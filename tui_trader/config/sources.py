@@ -1,5 +1,5 @@
-"""Where settings come from, other than the command line: the names of the environment
-variables (ours and Alpaca's own, API.md §1.3), the per-user paths, and the TOML file.
+"""Where settings come from, other than the command line: the environment (its names are in
+:mod:`~tui_trader.config.names`, with the per-user paths) and the TOML file.
 
 ``Settings.settings_customise_sources`` reads them in this order: command line >
 ``TUI_TRADER_*`` > ``APCA_*`` > TOML file > defaults. The file is parsed here, before
@@ -16,43 +16,11 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-import platformdirs
 from pydantic.fields import FieldInfo
 from pydantic_settings import PydanticBaseSettingsSource
 
 from tui_trader.config.errors import ConfigError
-
-APP_NAME = "tui-trader"
-ENV_PREFIX = "TUI_TRADER_"
-CONFIG_ENV = "TUI_TRADER_CONFIG"
-KEY_ID_ENV = "APCA_API_KEY_ID"
-SECRET_KEY_ENV = "APCA_API_SECRET_KEY"
-BASE_URL_ENV = "APCA_API_BASE_URL"
-DATA_URL_ENV = "APCA_API_DATA_URL"
-DATA_STREAM_URL_ENV = "APCA_API_DATA_STREAM_URL"
-
-# Alpaca's variables, read below the TUI_TRADER_ names and above the file.
-ALPACA_ENV: dict[str, str] = {
-    "key_id": KEY_ID_ENV,
-    "secret_key": SECRET_KEY_ENV,
-    "base_url": BASE_URL_ENV,
-    "data_url": DATA_URL_ENV,
-    "data_stream_url": DATA_STREAM_URL_ENV,
-}
-
-
-def default_config_file() -> Path:
-    """Per-user config file path (``TUI_TRADER_CONFIG`` or an argument overrides it)."""
-    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "config.toml"
-
-
-def default_data_dir() -> Path:
-    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
-
-
-def default_log_dir() -> Path:
-    return Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
-
+from tui_trader.config.names import ALPACA_ENV
 
 # The parsed TOML file for the Settings being built by load_settings (empty otherwise).
 FILE_DATA: ContextVar[Mapping[str, Any] | None] = ContextVar("tui_trader_file_data", default=None)
@@ -84,16 +52,6 @@ class AlpacaEnvSource(PydanticBaseSettingsSource):
             if value is not None:
                 data[key] = value
         return data
-
-
-def config_path(argument: Path | None) -> tuple[Path, str | None]:
-    """The file to read, and for an explicitly named one, how the user named it."""
-    if argument is not None:
-        return Path(argument).expanduser(), "check the config file path given"
-    from_env = os.environ.get(CONFIG_ENV, "").strip()
-    if from_env:
-        return Path(from_env).expanduser(), f"check {CONFIG_ENV}"
-    return default_config_file(), None
 
 
 _TOML_WHERE = re.compile(

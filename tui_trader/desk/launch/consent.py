@@ -25,9 +25,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from tui_trader.config import Mode, Settings
+from tui_trader.config import Mode
 
 if TYPE_CHECKING:
+    from tui_trader.config import Settings
     from tui_trader.desk.target import Target
 
 EXIT_USAGE = 2
