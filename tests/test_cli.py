@@ -8,13 +8,18 @@ is bounded by a timeout and killed in a ``finally``. Output is drained by thread
 
 from __future__ import annotations
 
+import fcntl
 import os
+import pty
 import queue
 import re
+import select
 import signal
 import socket
+import struct
 import subprocess
 import sys
+import termios
 import threading
 import time
 from collections.abc import Iterator
@@ -423,6 +428,74 @@ def test_sim_ignores_alpaca_settings_it_does_not_use(env: dict[str, str]) -> Non
         code, _ = cli.stop()
         assert code == 0
         assert SECRET not in cli.stdout and SECRET not in cli.stderr
+
+
+# ------------------------------------------------------------------ the screen at a terminal
+ESCAPES = re.compile(
+    r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[PX^_][^\x1b]*\x1b\\|.)"
+)
+
+
+def run_on_a_terminal(
+    args: list[str], env: dict[str, str], timeout: float = 30.0
+) -> tuple[int, str]:
+    """Run to completion on a pseudo-terminal of 100x30: (exit code, what the terminal got,
+    escapes taken out)."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+    proc = subprocess.Popen(
+        [str(TUI_TRADER), *args],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env={**env, "TERM": "xterm-256color"},
+        start_new_session=True,
+    )
+    os.close(slave)
+    got = b""
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.1)
+            chunk = b""
+            if ready:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:  # the child's side closed
+                    chunk = b""
+            got += chunk
+            if not chunk and proc.poll() is not None:
+                break
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=STOP_TIMEOUT)
+        os.close(master)
+    return proc.returncode, ESCAPES.sub("", got.decode("utf-8", "replace"))
+
+
+def test_at_a_terminal_a_wrong_setting_found_behind_the_first_frame_is_said_once_back(
+    env: dict[str, str],
+) -> None:
+    """Settings that cannot be live: the start screen is drawn before they are read; a wrong
+    one ends it and is said in the terminal, the same line as before any screen, exit 2."""
+    env["TUI_TRADER_SIM__SPEED"] = "fast"
+    code, screen = run_on_a_terminal([], env)
+    assert code == 2, screen[-600:]
+    assert "reading the settings" in screen, screen[-600:]  # the first frame came first
+    assert "config error: sim.speed" in screen and "Traceback" not in screen, screen[-600:]
+
+
+def test_at_a_terminal_settings_that_could_be_live_are_read_before_any_screen(
+    env: dict[str, str],
+) -> None:
+    """A live account is confirmed at the terminal before anything is drawn: here the live
+    settings lack their keys, which is said before any screen."""
+    env["TUI_TRADER_MODE"] = "live"
+    code, screen = run_on_a_terminal([], env)
+    assert code == 2, screen[-600:]
+    assert "reading the settings" not in screen, screen[-600:]
+    assert "config error: mode: live trading needs" in screen, screen[-600:]
 
 
 def test_version(env: dict[str, str]) -> None:

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.waiting import until
-from tui_trader.config import Settings, load_settings
+from tui_trader.config import ConfigError, Settings, load_settings
 from tui_trader.desk.desk import Desk
-from tui_trader.desk.launch.screen import DeskStart, run_desk
+from tui_trader.desk.launch.screen import DeskStart, run_desk, run_desk_first
 from tui_trader.sim.persist import AccountStore, state_path
 from tui_trader.ui.app import build_app
 from tui_trader.ui.screens.main import DeskScreen
@@ -140,3 +141,97 @@ def test_a_paper_account_held_by_another_desk_ends_the_screen_and_says_why(
     assert shown and shown[0].desk is None and shown[0].target is None
     lines = [line for line in err.splitlines() if line.startswith("tui-trader:")]
     assert len(lines) == 1 and "error:" in lines[0] and "Traceback" not in err, err
+
+
+# ------------------------------------------------------- the settings behind the first frame
+def sim_settings(tmp_path: Path, **ui: Any) -> Settings:
+    return load_settings(
+        data_dir=tmp_path / "data",
+        sim={"symbols": SYMBOLS, "heartbeat_seconds": 1.0},
+        ui={"refresh_hz": 4, **ui},
+    )
+
+
+async def test_the_settings_are_read_behind_the_first_frame(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """``tui-trader`` at a terminal, settings that cannot be live: the start screen is drawn
+    before the settings exist (no badge yet), then the badge, the configured theme and the
+    desk follow."""
+    gate = threading.Event()
+
+    def load() -> Settings:
+        assert gate.wait(30), "the test never let the settings load"
+        return sim_settings(tmp_path, theme="amber")
+
+    start = DeskStart(None, trade=None, load=load)
+    app = build_app(None, None, user_themes=tmp_path / "themes", start=start)
+    try:
+        async with app.run_test(size=(140, 42)) as pilot:
+            try:
+                await pilot.pause()
+                assert isinstance(app.screen, StartScreen)
+                first = header(app.screen)
+                assert "reading the settings" in first and "SIM" not in first, first
+                assert app.theme == "desk-dark" and start.settings is None
+                gate.set()
+                await until(lambda: "SIM" in header(app.screen), 30, lambda: header(app.screen))
+                assert app.theme == "amber"  # the configured theme, none chosen with t
+                await until(lambda: isinstance(app.screen, DeskScreen), 60, "no desk screen")
+                assert start.trade is True  # the embedded emulator: the policy trades
+                assert start.done[0].startswith("settings read")
+                assert app.desk is start.desk and app.hz == 4
+            finally:
+                await app.shutdown()
+    finally:
+        start.close()
+
+
+def run_first(
+    tmp_path: Path, load: Callable[[], Settings], capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str, list[DeskStart]]:
+    shown: list[DeskStart] = []
+
+    def show(settings: Settings | None, start: DeskStart) -> None:
+        assert settings is None
+        shown.append(start)
+        app = build_app(None, None, user_themes=tmp_path / "themes", start=start)
+        app.run(headless=True, size=(100, 30))
+
+    code = run_desk_first(load, show)
+    return code, capsys.readouterr().err, shown
+
+
+def test_a_wrong_setting_found_behind_the_screen_is_said_as_the_command_line_says_it(
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("TUI_TRADER_SIM__SPEED", "fast")
+    with pytest.raises(ConfigError) as wrong:
+        load_settings()
+    code, err, shown = run_first(tmp_path, load_settings, capsys)
+    assert code == 2 and err == f"{wrong.value}\n", err
+    assert shown and shown[0].target is None and shown[0].desk is None
+
+
+def test_live_settings_found_behind_the_screen_start_nothing(
+    settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Could not happen through ``could_be_live``; if it did, the start refuses (it cannot
+    ask for the account number at the terminal any more) before anything connects."""
+
+    def live() -> Settings:
+        return load_settings(
+            mode="live",
+            base_url="http://127.0.0.1:9",
+            key_id="kid",
+            secret_key="sec",
+            data_dir=tmp_path / "data",
+        )
+
+    code, err, shown = run_first(tmp_path, live, capsys)
+    assert code == 2 and err.count("\n") == 1, err
+    assert "account number typed at a terminal" in err and "nothing was started" in err, err
+    assert shown and shown[0].target is None and shown[0].mode is None

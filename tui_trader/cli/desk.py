@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from tui_trader.cli.arguments import Parser, positive, timestamp
-from tui_trader.config import Settings
+
+if TYPE_CHECKING:
+    from tui_trader.config import Settings
 
 
 def _periods_per_year(text: str) -> float:
@@ -262,3 +265,17 @@ def cmd_desk(settings: Settings, args: argparse.Namespace) -> int:
     from tui_trader.ui.launch import show_desk
 
     return run_desk(settings, show_desk, trade=args.trade)
+
+
+def cmd_desk_first(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
+    """The default command when its settings cannot be live: the screen first, the settings
+    built behind it (``load_settings`` with the same overrides; its errors said the same)."""
+    from tui_trader.desk.launch.screen import run_desk_first
+    from tui_trader.ui.launch import show_desk
+
+    def load() -> Settings:
+        from tui_trader.config import load_settings
+
+        return load_settings(args.config, **overrides)
+
+    return run_desk_first(load, show_desk, trade=args.trade)

@@ -17,11 +17,12 @@ from tui_trader.cli.desk import (
     add_headless_parser,
     add_lever_parsers,
     cmd_desk,
+    cmd_desk_first,
     cmd_headless,
 )
 from tui_trader.cli.replay import add_replay_parser, cmd_replay
 from tui_trader.cli.sim import add_sim_parser, cmd_sim
-from tui_trader.config import ConfigError, load_settings
+from tui_trader.config.early import could_be_live
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,6 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _draw_first(args: argparse.Namespace) -> bool:
+    """Whether the screen draws before the settings are built: at a terminal, and when they
+    cannot be live (a live account is confirmed at the terminal before any screen)."""
+    return sys.stdin.isatty() and sys.stdout.isatty() and not could_be_live(args.config)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _main(argv)
@@ -81,6 +88,10 @@ def _main(argv: Sequence[str] | None) -> int:
             api=args.api,
             account_id=args.account_id,
         )
+    if args.command is None and _draw_first(args):  # the screen before the settings
+        return cmd_desk_first(args, overrides)
+    from tui_trader.config import ConfigError, load_settings
+
     try:
         settings = load_settings(args.config, **overrides)
     except ConfigError as exc:

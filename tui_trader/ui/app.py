@@ -134,10 +134,10 @@ class TraderApp(App[None]):
         desk: DeskPort | None,
         *,
         themes: ThemeSet,
-        theme: str,
+        theme: str | None,
         memory: ThemeMemory | None,
         hz: float = 10.0,
-        mode: str = "sim",
+        mode: str | None = "sim",
         start_desk: bool = True,
         freeze_gc: bool = False,
         hints: HintMemory | None = None,
@@ -154,6 +154,7 @@ class TraderApp(App[None]):
         self.desk: DeskPort | None = desk
         self.themes = themes
         self.memory = memory
+        self.configured_theme = theme
         self.mode = mode
         self.hz = hz
         self.start_desk = start_desk
@@ -185,6 +186,7 @@ class TraderApp(App[None]):
         app (its line is printed once the terminal is back: ``run_desk``)."""
         assert self.start is not None
         try:
+            self._adopt(await self.start.prepare())
             desk = await self.start.open()
             # the desk screen's modules: off the loop, so the start screen keeps turning
             await asyncio.to_thread(import_module, SCREENS)
@@ -198,6 +200,18 @@ class TraderApp(App[None]):
         await self._show_desk(desk, switch=True)
         if self.start.note:
             self.notify(self.start.note, severity="warning", timeout=15)
+
+    def _adopt(self, settings: Settings) -> None:
+        """The settings read behind the first frame (``build_app`` had none): the badge's
+        mode, the repaint rate, and the configured theme unless one was chosen with ``t``."""
+        self.mode = settings.mode.value
+        self.hz = settings.ui.refresh_hz
+        if self.configured_theme is None:
+            self.configured_theme = settings.ui.theme
+            remembered = self.memory.get() if self.memory else None
+            theme = pick_theme(self.available_themes, remembered, settings.ui.theme)
+            if theme != self.theme:
+                self.theme = theme
 
     def _show_desk(self, desk: DeskPort, *, switch: bool = False) -> Any:
         self.desk_screen = self._desk_screen(desk)
@@ -317,7 +331,7 @@ def _count(n: int, thing: str) -> str:
 
 
 def build_app(
-    settings: Settings,
+    settings: Settings | None,
     desk: DeskPort | None,
     *,
     user_themes: Path | None = None,
@@ -330,15 +344,18 @@ def build_app(
 ) -> TraderApp:
     """The app over ``desk``, or over the desk ``start`` builds behind the first frame (desk
     None); tests pass a frozen desk, a theme memory in a temp dir and ``start_desk=False``
-    when the desk must not run."""
+    when the desk must not run. ``settings`` None: the start reads them behind the first
+    frame, which is drawn in the remembered theme (or ours) and with no badge until then."""
     themes = load_themes(user_themes if user_themes is not None else user_theme_dir())
+    if settings is None and start is None:
+        raise ValueError("no settings: only a start can read them")
     return TraderApp(
         desk,
         themes=themes,
-        theme=settings.ui.theme,
+        theme=settings.ui.theme if settings is not None else None,
         memory=memory,
-        hz=settings.ui.refresh_hz,
-        mode=settings.mode.value,
+        hz=settings.ui.refresh_hz if settings is not None else 10.0,
+        mode=settings.mode.value if settings is not None else None,
         start_desk=start_desk,
         freeze_gc=freeze_gc,
         hints=hints,

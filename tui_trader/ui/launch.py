@@ -18,8 +18,9 @@ if TYPE_CHECKING:
     from tui_trader.ui.port import ReplayPort, StartPort
 
 
-def show_desk(settings: Settings, start: StartPort) -> None:
-    """The first frame at once; the desk's start runs behind it (``start.open``)."""
+def show_desk(settings: Settings | None, start: StartPort) -> None:
+    """The first frame at once; the desk's start runs behind it (``start.open``), and with
+    ``settings`` None it reads them first (``start.prepare``)."""
     app = build_app(
         settings, None, memory=ThemeMemory(), freeze_gc=True, hints=HintMemory(), start=start
     )

@@ -7,12 +7,15 @@ built from the same core objects but frozen, so a picture never depends on the n
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from tui_trader.broker.ordering import FlattenReport
 from tui_trader.core.orders import Order
 from tui_trader.core.risk import Verdict
 from tui_trader.desk.snapshot import DeskSnapshot, FlattenPreview
+
+if TYPE_CHECKING:
+    from tui_trader.config import Settings
 
 
 class DeskPort(Protocol):
@@ -76,12 +79,17 @@ class StartPort(Protocol):
     the start screen shows while it runs, and the desk it builds
     (:class:`tui_trader.desk.launch.screen.DeskStart`)."""
 
-    mode: str  # sim, paper or live: the header's badge from the first frame
+    mode: str | None  # sim, paper or live: the header's badge, None until the settings are read
     demo_speed: float | None  # the embedded emulator's pace when it is not real time
     progress: str  # what it is doing now
     done: list[str]  # the steps behind it
     note: str | None  # a word for the trader once started (a paper account file set aside)
     error: str | None  # why it did not start: one line, printed once the terminal is back
+
+    async def prepare(self) -> Settings:
+        """The settings (built behind the first frame when they were not given), the
+        consent decided on them; raises when they are wrong."""
+        ...
 
     async def open(self) -> DeskPort:
         """The desk, built (not yet running); raises when it cannot start, its one line

@@ -30,7 +30,7 @@ class StartScreen(Screen[None]):
     def __init__(self, start: StartPort) -> None:
         super().__init__(id="starting")
         self.start = start
-        self._shown: tuple[str, int] | None = None
+        self._shown: tuple[str, int, str | None] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="desk-header")  # the desk header's place and look
@@ -42,19 +42,21 @@ class StartScreen(Screen[None]):
 
     def paint(self) -> None:
         start = self.start
-        state = (start.progress, len(start.done))
+        state = (start.progress, len(start.done), start.mode)
         if state == self._shown:
             return
         self._shown = state
         c = Colours.of(self.app)
-        mode = start.mode.upper()
-        badge_style = {
-            "SIM": f"bold reverse {c.primary}",
-            "PAPER": f"bold reverse {c.warning}",
-            "LIVE": f"bold reverse {c.tripped}",
-        }.get(mode, "bold reverse")
-        badge = " ◆ LIVE MONEY ◆ " if mode == "LIVE" else f" {mode} "
-        header = Text.assemble((badge, badge_style), " ")
+        header = Text()
+        if start.mode is not None:  # None: the settings are still being read
+            mode = start.mode.upper()
+            badge_style = {
+                "SIM": f"bold reverse {c.primary}",
+                "PAPER": f"bold reverse {c.warning}",
+                "LIVE": f"bold reverse {c.tripped}",
+            }.get(mode, "bold reverse")
+            badge = " ◆ LIVE MONEY ◆ " if mode == "LIVE" else f" {mode} "
+            header.append_text(Text.assemble((badge, badge_style), " "))
         if start.demo_speed is not None:
             header.append(f" DEMO {start.demo_speed:g}x ", style=f"bold reverse {c.warning}")
             header.append(" ")
