@@ -25,9 +25,9 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from importlib import import_module
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tui_trader.config import Mode
 from tui_trader.desk.launch.consent import (
@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("tui_trader.desk")
 
 EXIT_OK, EXIT_USAGE = 0, 2
+T = TypeVar("T")
 
 
 class StartFailed(Exception):
@@ -111,7 +112,9 @@ class DeskStart:
         would need a live account confirmed at the terminal, which is no longer there."""
         if self.settings is not None:
             return self.settings
-        assert self._load is not None
+        return await self._failing(self._prepare())
+
+    async def _prepare(self) -> Settings:
         began = time.monotonic()
         settings = await asyncio.to_thread(self._read_settings)
         try:  # never asks: a live account is confirmed before the screen (could_be_live)
@@ -144,8 +147,12 @@ class DeskStart:
 
     async def open(self) -> Desk:
         """The desk, built; :class:`StartFailed` (its line also in ``error``) when it cannot."""
+        return await self._failing(self._open())
+
+    async def _failing(self, step: Coroutine[Any, Any, T]) -> T:
+        """``step``'s result; any failure as :class:`StartFailed` with its line in ``error``."""
         try:
-            return await self._open()
+            return await step
         except StartFailed as exc:
             self.error = str(exc)
             raise
