@@ -99,6 +99,7 @@ from textual.screen import Screen
 from tui_trader.broker.journal import Journal
 from tui_trader.broker.status import State
 from tui_trader.config import load_settings
+from tui_trader.core.portfolio.state import MAX_EXECS
 from tui_trader.desk.desk import Desk, DeskOptions
 from tui_trader.desk.target import Target
 from tui_trader.heap_trim import trimmer
@@ -593,6 +594,7 @@ class Sample:
     rss_mb: float
     events: int  # delivered to the desk since the load started
     pushed: int
+    execs: int  # executions the ledger remembers (a window of MAX_EXECS: it fills, then holds)
 
 
 class Pusher:
@@ -981,6 +983,7 @@ async def measure(
                             proc_status_kib(b"VmRSS:") / 1024,
                             desk.supervisor.status().events - base_events,
                             base_pushed + written,
+                            desk.portfolio.remembered_execs,
                         )
                     )
                     if pusher is not None:
@@ -1313,11 +1316,13 @@ def memory(r: Result) -> None:
             )
     step = max(1, len(s) // 20)
     picked = s[::step] if s[-1] in s[::step] else [*s[::step], s[-1]]
-    print(f"  {'t (s)':>7}{'events':>12}{'pushed':>12}{'behind':>9}{'RSS MB':>9}")
-    print("  (events: delivered to the desk; pushed: as the pusher last said, <= 0.2 s old)")
+    print(f"  {'t (s)':>7}{'events':>12}{'pushed':>12}{'behind':>9}{'RSS MB':>9}{'execs':>9}")
+    print("  (events: delivered to the desk; pushed: as the pusher last said, <= 0.2 s old;")
+    print(f"   execs: the ledger's remembered executions, {MAX_EXECS:,} at most, halved when full)")
     for x in picked:
         print(
-            f"  {x.t:>7.0f}{x.events:>12,}{x.pushed:>12,}{x.pushed - x.events:>9,}{x.rss_mb:>9.1f}"
+            f"  {x.t:>7.0f}{x.events:>12,}{x.pushed:>12,}{x.pushed - x.events:>9,}"
+            f"{x.rss_mb:>9.1f}{x.execs:>9,}"
         )
 
 

@@ -741,7 +741,8 @@ def test_a_long_session_forgets_old_executions_without_changing_the_book() -> No
         f = fill(side, str(1 + i % 5), str(100 + (i % 17)), symbol=symbol)
         fills.append(f)
         assert capped.apply(f) == full.apply(f)
-        assert len(capped._execs) <= 50
+        assert capped.remembered_execs <= 50
+    assert full.remembered_execs == 400 and capped.remembered_execs >= 25  # halved, not emptied
     for symbol in ("AAPL", "MSFT", "TSLA"):
         a, b = held(capped, symbol), held(full, symbol)
         assert (a.qty, a.avg_entry, a.realized) == (b.qty, b.avg_entry, b.realized)

@@ -47,6 +47,12 @@ class LedgerState:
         self._peak = cash
         self._snap: BookSnapshot | None = None
 
+    @property
+    def remembered_execs(self) -> int:
+        """Executions remembered by key (corrections' ids included): at most ``max_execs``
+        before the older half is folded away, so memory grows with it only until then."""
+        return len(self._execs)
+
     def _line(self, symbol: str) -> Line:
         key = symbol_key(symbol)
         line = self._lines.get(key)
