@@ -127,6 +127,29 @@ async def test_flatten_confirm_focuses_cancel_and_escape_sends_nothing(run_app: 
         assert desk.calls.count("flatten") == 1
 
 
+async def test_a_confirm_empties_the_young_generations_before_it_is_answered(
+    run_app: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dialog's own objects must not make the collector's next middle-generation pass
+    (35-80 ms under load) land on the trader's answer: it runs as the dialog opens."""
+    collected: list[int] = []
+    real = gc.collect
+
+    def collect(generation: int = 2) -> int:
+        collected.append(generation)
+        return real(generation)
+
+    desk = FrozenDesk()
+    async with run_app(desk) as (_app, pilot):
+        monkeypatch.setattr(gc, "collect", collect)
+        await pilot.press("f")
+        await until_screen(pilot, ConfirmScreen)
+        assert collected == [1]
+        await pilot.press("y")
+        await until(lambda: "flatten" in desk.calls, 2, "flatten called")
+        assert collected == [1]  # nothing more at the answer
+
+
 async def test_reset_asks_then_resets_the_tripped_breaker(run_app: Run) -> None:
     desk = halted()
     async with run_app(desk) as (_app, pilot):
