@@ -52,6 +52,17 @@ class Colours:
             muted=pick("foreground-muted", "secondary"),
         )
 
+    def mode_badge(self, mode: str) -> tuple[str, str]:
+        """The header's badge for ``mode`` (sim, paper, live) and its style: live money
+        cannot be mistaken for paper."""
+        mode = mode.upper()
+        style = {
+            "SIM": f"bold reverse {self.primary}",
+            "PAPER": f"bold reverse {self.warning}",
+            "LIVE": f"bold reverse {self.tripped}",
+        }.get(mode, "bold reverse")
+        return (" ◆ LIVE MONEY ◆ " if mode == "LIVE" else f" {mode} "), style
+
     def signed(self, text: str, value: Decimal | float | None) -> Text:
         """Green above zero, red below, plain at zero: the P&L convention."""
         if value is None or value == 0:

@@ -18,14 +18,8 @@ class DeskHeader(Static):
         self._shown: Text | None = None
 
     def render_snapshot(self, snap: DeskSnapshot, c: Colours) -> None:
-        mode = snap.mode.upper()
-        self.set_class(mode == "LIVE", "-live")
-        badge_style = {
-            "SIM": f"bold reverse {c.primary}",
-            "PAPER": f"bold reverse {c.warning}",
-            "LIVE": f"bold reverse {c.tripped}",
-        }.get(mode, "bold reverse")
-        badge = " ◆ LIVE MONEY ◆ " if mode == "LIVE" else f" {mode} "
+        self.set_class(snap.mode.upper() == "LIVE", "-live")
+        badge, badge_style = c.mode_badge(snap.mode)
         if snap.replay is not None:  # a recording, whatever account it was
             badge, badge_style = " ◀ REPLAY ", f"bold reverse {c.warning}"
         book = snap.book

@@ -49,14 +49,7 @@ class StartScreen(Screen[None]):
         c = Colours.of(self.app)
         header = Text()
         if start.mode is not None:  # None: the settings are still being read
-            mode = start.mode.upper()
-            badge_style = {
-                "SIM": f"bold reverse {c.primary}",
-                "PAPER": f"bold reverse {c.warning}",
-                "LIVE": f"bold reverse {c.tripped}",
-            }.get(mode, "bold reverse")
-            badge = " ◆ LIVE MONEY ◆ " if mode == "LIVE" else f" {mode} "
-            header.append_text(Text.assemble((badge, badge_style), " "))
+            header.append_text(Text.assemble(c.mode_badge(start.mode), " "))
         if start.demo_speed is not None:
             header.append(f" DEMO {start.demo_speed:g}x ", style=f"bold reverse {c.warning}")
             header.append(" ")
