@@ -102,7 +102,8 @@ from tui_trader.config import load_settings
 from tui_trader.core.portfolio.state import MAX_EXECS
 from tui_trader.desk.desk import Desk, DeskOptions
 from tui_trader.desk.target import Target
-from tui_trader.heap_trim import trimmer
+from tui_trader.heap_trim import EVERY_S as TRIM_EVERY_S
+from tui_trader.heap_trim import limit_arenas, trimmer
 from tui_trader.ui.app import TraderApp, build_app
 from tui_trader.ui.panes.charts import ChartPlot, ChartsPane
 from tui_trader.ui.panes.events import EventsPane
@@ -211,6 +212,33 @@ def slope(points: list[tuple[float, float]]) -> float:
     if sxx == 0:
         return math.nan
     return sum((x - mx) * (y - my) for x, y in points) / sxx
+
+
+def block_slope(points: list[tuple[float, float]], block: float) -> tuple[float, float, int]:
+    """Slope of y over x with its standard error, fitted to the means of consecutive blocks
+    of ``block`` in x: the RSS moves in a sawtooth (the heap trimmer's period, the ledger's
+    window), so neighbouring samples are not independent and a slope over them alone would
+    claim more certainty than the data holds. Returns (slope, standard error, blocks)."""
+    if not points:
+        return math.nan, math.nan, 0
+    x0 = points[0][0]
+    groups: dict[int, list[tuple[float, float]]] = {}
+    for x, y in points:
+        groups.setdefault(int((x - x0) // block), []).append((x, y))
+    means = [
+        (sum(x for x, _ in g) / len(g), sum(y for _, y in g) / len(g))
+        for g in groups.values()
+        if len(g) >= 2
+    ]
+    k = len(means)
+    b = slope(means)
+    if k < 4 or math.isnan(b):
+        return b, math.nan, k
+    mx = sum(x for x, _ in means) / k
+    my = sum(y for _, y in means) / k
+    sxx = sum((x - mx) ** 2 for x, _ in means)
+    resid = sum((y - my - b * (x - mx)) ** 2 for x, y in means)
+    return b, math.sqrt(resid / (k - 2) / sxx), k
 
 
 def proc_status_kib(field_name: bytes, pid: int | str = "self") -> int:
@@ -595,6 +623,7 @@ class Sample:
     events: int  # delivered to the desk since the load started
     pushed: int
     execs: int  # executions the ledger remembers (a window of MAX_EXECS: it fills, then holds)
+    heap: tuple[float, ...] = ()  # --heap-columns: see HeapWatch.columns
 
 
 class Pusher:
@@ -770,6 +799,29 @@ class HeapWatch:
             f"files {proc_status_kib(b'RssFile:') / 1024:.1f})"
         )
 
+    @staticmethod
+    def columns() -> tuple[float, ...]:
+        """MB: anonymous RSS, glibc's heap in use and free (all arenas), mmapped by malloc,
+        and Python's small-object blocks (count, thousands): which of them the RSS follows."""
+        try:
+            libc = ctypes.CDLL("libc.so.6")
+        except OSError:
+            return ()
+
+        class MallInfo2(ctypes.Structure):
+            _fields_ = [(name, ctypes.c_size_t) for name in MALLINFO2_FIELDS.split()]
+
+        libc.mallinfo2.restype = MallInfo2
+        m = libc.mallinfo2()
+        mb = 1024 * 1024
+        return (
+            proc_status_kib(b"RssAnon:") / 1024,
+            m.uordblks / mb,
+            m.fordblks / mb,
+            m.hblkhd / mb,
+            sys.getallocatedblocks() / 1000,
+        )
+
     def mark(self, at: float) -> None:
         self.at = at
         self.blocks = sys.getallocatedblocks()
@@ -840,6 +892,8 @@ async def measure(
     desk = Desk(settings, target, journal, DeskOptions(trade=False))
     probe = Probe(desk)
     app = build_app(settings, desk, user_themes=root / "themes", memory=None, freeze_gc=True)
+    if not args.no_trim:
+        limit_arenas()  # as ui/launch.py runs the app
     trim = None if args.no_trim else trimmer()  # as ui/launch.py runs the app
     if trim is not None:
         trim.start()
@@ -984,6 +1038,7 @@ async def measure(
                             desk.supervisor.status().events - base_events,
                             base_pushed + written,
                             desk.portfolio.remembered_execs,
+                            HeapWatch.columns() if args.heap_columns else (),
                         )
                     )
                     if pusher is not None:
@@ -1309,20 +1364,36 @@ def memory(r: Result) -> None:
         inside = [x for x in s if max(lo + 20, 60) <= x.t <= hi]
         if len(inside) >= 10:
             within = slope([(x.events, x.rss_mb) for x in inside])
+            b, se, k = block_slope([(x.t, x.rss_mb) for x in inside], TRIM_EVERY_S)
+            trend = (
+                f"; {b * 3600:+.1f} +/- {2 * se * 3600:.1f} MB an hour at this load "
+                f"(slope of {k} {TRIM_EVERY_S:.0f} s means, +/- 2 SE)"
+                if not math.isnan(se)
+                else ""
+            )
             print(
                 f"  within {ph.name} ({inside[0].t:.0f}..{inside[-1].t:.0f} s): "
                 f"{within * 100_000:+.2f} MB per 100k events, "
-                f"{inside[-1].rss_mb - inside[0].rss_mb:+.1f} MB end to end"
+                f"{inside[-1].rss_mb - inside[0].rss_mb:+.1f} MB end to end{trend}"
             )
     step = max(1, len(s) // 20)
     picked = s[::step] if s[-1] in s[::step] else [*s[::step], s[-1]]
-    print(f"  {'t (s)':>7}{'events':>12}{'pushed':>12}{'behind':>9}{'RSS MB':>9}{'execs':>9}")
+    heap = ("anon", "used", "free", "mmap", "kblk") if s[-1].heap else ()
+    print(
+        f"  {'t (s)':>7}{'events':>12}{'pushed':>12}{'behind':>9}{'RSS MB':>9}{'execs':>9}"
+        + "".join(f"{h:>8}" for h in heap)
+    )
     print("  (events: delivered to the desk; pushed: as the pusher last said, <= 0.2 s old;")
     print(f"   execs: the ledger's remembered executions, {MAX_EXECS:,} at most, halved when full)")
     for x in picked:
         print(
             f"  {x.t:>7.0f}{x.events:>12,}{x.pushed:>12,}{x.pushed - x.events:>9,}"
-            f"{x.rss_mb:>9.1f}{x.execs:>9,}"
+            f"{x.rss_mb:>9.1f}{x.execs:>9,}" + "".join(f"{h:>8.1f}" for h in x.heap)
+        )
+    if heap:
+        print(
+            "  (--heap-columns, MB: anonymous RSS; glibc's heap in use and free, all arenas; "
+            "mmapped by malloc; kblk: Python's allocated blocks, thousands)"
         )
 
 
@@ -1336,7 +1407,7 @@ def main() -> None:
     parser.add_argument(
         "--no-trim",
         action="store_true",
-        help="without the app's malloc_trim thread (tui_trader.heap_trim): RSS as it was",
+        help="without the app's malloc_trim thread and arena limit (tui_trader.heap_trim)",
     )
     parser.add_argument("--toggles", type=int, help="pause toggles per phase (default 200)")
     parser.add_argument("--flattens", type=int, help="flattens per phase (default 20)")
@@ -1348,6 +1419,12 @@ def main() -> None:
         "--heap-census",
         action="store_true",
         help="say what the collector tracks at the end of the load, by type and module",
+    )
+    parser.add_argument(
+        "--heap-columns",
+        action="store_true",
+        help="the RSS table also says glibc's heap in use / free, malloc's mmaps and "
+        "Python's allocated blocks at each sample: which of them the RSS follows",
     )
     parser.add_argument("--sample", type=float, default=1.0, help="seconds between RSS samples")
     parser.add_argument("--profile", action="store_true", help="cProfile the loop under load")

@@ -3,6 +3,9 @@ gives their pages back, and the trimmer calls it on a thread of its own until st
 
 from __future__ import annotations
 
+import ctypes
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -68,3 +71,52 @@ def test_a_failing_trim_ends_the_thread_not_the_app() -> None:
     assert failed.wait(10)
     t.stop()
     assert t.trims == 0
+
+
+ARENA_PROBE = r"""
+import ctypes, os, re, sys, tempfile, threading
+from tui_trader.heap_trim import limit_arenas
+if sys.argv[1] == "limit":
+    assert limit_arenas(2)
+held = []
+ready = threading.Barrier(7)
+def work():
+    held.append([bytes(4096) for _ in range(50)])  # malloc's chunks, from this thread's arena
+    ready.wait(10)
+threads = [threading.Thread(target=work) for _ in range(6)]
+for t in threads:
+    t.start()
+ready.wait(10)  # all six alive at once: none can hand its arena on to the next
+libc = ctypes.CDLL("libc.so.6")
+libc.fopen.restype = ctypes.c_void_p
+libc.fopen.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
+libc.fclose.argtypes = [ctypes.c_void_p]
+path = os.path.join(tempfile.mkdtemp(), "info.xml")
+f = libc.fopen(path.encode(), b"w")
+libc.malloc_info(0, f)
+libc.fclose(f)
+for t in threads:
+    t.join()
+print(len(re.findall(r'<heap nr="', open(path).read())))
+"""
+
+
+def _arenas(how: str) -> int:
+    out = subprocess.run(
+        [sys.executable, "-c", ARENA_PROBE, how],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return int(out.stdout.split()[-1])
+
+
+def test_the_arena_limit_keeps_every_thread_on_two_arenas() -> None:
+    """Six threads allocating at once: glibc would give each an arena of its own (each then
+    keeps its own free space); under the limit they share two."""
+    if trimmer() is None or not hasattr(ctypes.CDLL(None), "malloc_info"):
+        pytest.skip("not glibc")
+    assert _arenas("free") > 2  # the probe can tell: without the limit, more arenas
+    assert _arenas("limit") <= 2

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tui_trader.heap_trim import trimmer
+from tui_trader.heap_trim import limit_arenas, trimmer
 from tui_trader.ui.app import build_app
 from tui_trader.ui.hints import HintMemory
 from tui_trader.ui.themes import ThemeMemory
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 def show_desk(settings: Settings | None, start: StartPort) -> None:
     """The first frame at once; the desk's start runs behind it (``start.open``), and with
     ``settings`` None it reads them first (``start.prepare``)."""
+    limit_arenas()  # before the app's threads: see tui_trader.heap_trim
     app = build_app(
         settings, None, memory=ThemeMemory(), freeze_gc=True, hints=HintMemory(), start=start
     )
