@@ -102,7 +102,6 @@ from tui_trader.config import load_settings
 from tui_trader.core.portfolio.state import MAX_EXECS
 from tui_trader.desk.desk import Desk, DeskOptions
 from tui_trader.desk.target import Target
-from tui_trader.heap_trim import EVERY_S as TRIM_EVERY_S
 from tui_trader.heap_trim import limit_arenas, trimmer
 from tui_trader.ui.app import TraderApp, build_app
 from tui_trader.ui.panes.charts import ChartPlot, ChartsPane
@@ -214,6 +213,11 @@ def slope(points: list[tuple[float, float]]) -> float:
     return sum((x - mx) * (y - my) for x, y in points) / sxx
 
 
+TREND_BLOCK_S = 30.0
+"""The RSS's trend is fitted to means of this many seconds (its sawtooth: the heap trims, the
+ledger's window; see :func:`block_slope`)."""
+
+
 def block_slope(points: list[tuple[float, float]], block: float) -> tuple[float, float, int]:
     """Slope of y over x with its standard error, fitted to the means of consecutive blocks
     of ``block`` in x: the RSS moves in a sawtooth (the heap trimmer's period, the ledger's
@@ -308,6 +312,8 @@ class Phase:
     machine_busy: float = 0.0  # CPU-seconds used on the whole machine
     gc: dict[int, list[float]] = field(default_factory=lambda: {0: [], 1: [], 2: []})  # ms
     gc_collected: list[int] = field(default_factory=list)  # what each full collection freed
+    gc_spans: list[tuple[float, float, int]] = field(default_factory=list)  # start, end, gen
+    slow: list[tuple[str, float, str]] = field(default_factory=list)  # key, ms, GC inside
     objects: int = 0  # GC-tracked objects at the phase's end
     # the loaded phases'
     quotes: tuple[float, float] = (0.0, 0.0)  # emulator's rates asked: quotes, trades /s/symbol
@@ -437,7 +443,9 @@ class GcWatch:
         if stage == "start":
             self._start = time.perf_counter()
         elif self.phase is not None:
-            self.phase.gc[info["generation"]].append((time.perf_counter() - self._start) * 1000)
+            end = time.perf_counter()
+            self.phase.gc[info["generation"]].append((end - self._start) * 1000)
+            self.phase.gc_spans.append((self._start, end, info["generation"]))
             if info["generation"] == 2:
                 self.phase.gc_collected.append(info["collected"])
 
@@ -495,6 +503,23 @@ async def until(check: Callable[[], Any], seconds: float, step: float = 0.005) -
     return True
 
 
+SLOW_MS = 50.0
+"""A key action slower than this is listed with the collector's pauses inside it."""
+
+
+def note_slow(phase: Phase, key: str, t0: float, ms: float) -> None:
+    """Keep a slow key action with the GC pauses that overlapped it (generation: ms)."""
+    if ms <= SLOW_MS:
+        return
+    t1 = t0 + ms / 1000
+    inside = [
+        f"gen{gen} {(min(e, t1) - max(s, t0)) * 1000:.0f}"
+        for s, e, gen in phase.gc_spans
+        if s < t1 and e > t0
+    ]
+    phase.slow.append((key, ms, ", ".join(inside) or "no GC"))
+
+
 class Keys:
     """Presses the trading keys and records how long the desk takes to act."""
 
@@ -520,11 +545,13 @@ class Keys:
         send_key(self.app, "p")
         ok = await self.probe.wait_for("done", 30)
         flip, done = self.probe.ms("flip"), self.probe.ms("done")
+        pressed = self.probe.t0 or 0.0
         self.probe.disarm()
         if not ok or flip is None or done is None:
             phase.timeouts += 1
             return
         phase.toggle_flip.append(flip)
+        note_slow(phase, "p", pressed, flip)
         phase.toggle_done.append(done)
         phase.flip_by_view.setdefault(view, []).append(flip)
 
@@ -579,11 +606,13 @@ class Keys:
         ok = await self.probe.wait_for("flat", 90)
         marks = {k: self.probe.ms(k) for k in ("enter", "flip", "cancel", "flat")}
         report = self.probe.report
+        pressed = self.probe.t0 or 0.0
         self.probe.disarm()
         if not ok or any(v is None for v in marks.values()):
             phase.timeouts += 1
             return
         phase.flat_enter.append(marks["enter"])  # type: ignore[arg-type]
+        note_slow(phase, "y", pressed, marks["enter"] or 0.0)
         phase.flat_paused.append(marks["flip"])  # type: ignore[arg-type]
         phase.flat_cancel.append(marks["cancel"])  # type: ignore[arg-type]
         phase.flat_done.append(marks["flat"])  # type: ignore[arg-type]
@@ -1277,6 +1306,12 @@ def report(args: argparse.Namespace, r: Result, counter: Counter) -> None:
 
         line(f"GC gen{gen} pauses: n/total ms/max ms", gcs)
     line("GC-tracked objects at the end", lambda ph: f"{ph.objects:,}")
+    for ph in phases:
+        if ph.slow:
+            print(
+                f"  {ph.name}: key actions over {SLOW_MS:.0f} ms (GC pauses inside, ms): "
+                + "; ".join(f"{k} {ms:.0f} ({gcs})" for k, ms, gcs in ph.slow)
+            )
     print()
     breakdown(phases)
     print()
@@ -1364,10 +1399,10 @@ def memory(r: Result) -> None:
         inside = [x for x in s if max(lo + 20, 60) <= x.t <= hi]
         if len(inside) >= 10:
             within = slope([(x.events, x.rss_mb) for x in inside])
-            b, se, k = block_slope([(x.t, x.rss_mb) for x in inside], TRIM_EVERY_S)
+            b, se, k = block_slope([(x.t, x.rss_mb) for x in inside], TREND_BLOCK_S)
             trend = (
                 f"; {b * 3600:+.1f} +/- {2 * se * 3600:.1f} MB an hour at this load "
-                f"(slope of {k} {TRIM_EVERY_S:.0f} s means, +/- 2 SE)"
+                f"(slope of {k} {TREND_BLOCK_S:.0f} s means, +/- 2 SE)"
                 if not math.isnan(se)
                 else ""
             )
