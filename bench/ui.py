@@ -49,7 +49,10 @@ first minute; per key also by the view shown at the press), then the first-frame
 no pass/fail beyond sanity (it exits 1 only if nothing could be measured).
 
 Run: ``make bench`` or ``.venv/bin/python bench/ui.py [--quick] [--events N] [--rate R]``;
-``--gc-census`` also says what the cyclic garbage of the load was (by type and module).
+``--gc-census`` also says what the cyclic garbage of the load was (by type and module);
+``--heap-columns`` adds glibc's heap in use and free, malloc's mmaps and Python's allocated
+blocks to the RSS table (which of them the RSS follows). Each key action over 50 ms is listed
+with the collector's pauses inside it; each phase's RSS trend is given with its uncertainty.
 The default, 1,000,000 events a loaded phase at 5,000/s, takes at least eight minutes (the
 idle phase, twice 200 s of pushing, and however long the desk needs to catch up);
 ``--quick`` (50,000 events a phase) about one.
@@ -73,6 +76,7 @@ import os
 import platform
 import pstats
 import random
+import re
 import resource
 import signal
 import subprocess
@@ -849,6 +853,32 @@ class HeapWatch:
             m.fordblks / mb,
             m.hblkhd / mb,
             sys.getallocatedblocks() / 1000,
+            *HeapWatch.pymalloc(),
+        )
+
+    @staticmethod
+    def pymalloc() -> tuple[float, float]:
+        """MB in Python's small-object arenas, and in the blocks allocated in them
+        (``sys._debugmallocstats``, which writes to the C stderr: read back from a file)."""
+        with tempfile.TemporaryFile() as f:
+            sys.stderr.flush()
+            saved = os.dup(2)
+            try:
+                os.dup2(f.fileno(), 2)
+                sys._debugmallocstats()
+            finally:
+                os.dup2(saved, 2)
+                os.close(saved)
+            f.seek(0)
+            text = f.read().decode(errors="replace")
+        arenas = re.search(r"# arenas allocated current\s*=\s*([\d,]+)", text)
+        used = re.search(r"# bytes in allocated blocks\s*=\s*([\d,]+)", text)
+        if arenas is None or used is None:
+            return (math.nan, math.nan)
+        mb = 1024 * 1024
+        return (
+            int(arenas[1].replace(",", "")) * 1048576 / mb,
+            int(used[1].replace(",", "")) / mb,
         )
 
     def mark(self, at: float) -> None:
@@ -1413,7 +1443,7 @@ def memory(r: Result) -> None:
             )
     step = max(1, len(s) // 20)
     picked = s[::step] if s[-1] in s[::step] else [*s[::step], s[-1]]
-    heap = ("anon", "used", "free", "mmap", "kblk") if s[-1].heap else ()
+    heap = ("anon", "used", "free", "mmap", "kblk", "pyar", "pyuse") if s[-1].heap else ()
     print(
         f"  {'t (s)':>7}{'events':>12}{'pushed':>12}{'behind':>9}{'RSS MB':>9}{'execs':>9}"
         + "".join(f"{h:>8}" for h in heap)
@@ -1428,7 +1458,8 @@ def memory(r: Result) -> None:
     if heap:
         print(
             "  (--heap-columns, MB: anonymous RSS; glibc's heap in use and free, all arenas; "
-            "mmapped by malloc; kblk: Python's allocated blocks, thousands)"
+            "mmapped by malloc; kblk: Python's allocated blocks, thousands; pyar, pyuse: Python's "
+            "small-object arenas and the blocks in use in them)"
         )
 
 
