@@ -95,7 +95,10 @@ async def test_replace_moves_the_price_and_the_book_and_journal_follow(
             else None
         ),
         15,
-        "the book holds the new order only",
+        lambda: (
+            f"the book holds the new order only: {desk.snapshot().working_orders}; "
+            f"the replace: {[e.data for e in desk.journal.audit_entries(kind='replace')]}"
+        ),
     )
     assert line.limit_price == new_price
     async with broker(sim) as b:

@@ -107,3 +107,31 @@ async def test_review_12_each_poll_costs_the_same_as_the_history_grows(
     # since the cursor, the open orders (none: market orders fill at once, so not asked
     # again); then 100 + 100 + 40 + empty, and the orders
     assert requests == [5] * 8, requests
+
+
+async def test_a_polled_order_the_broker_has_only_accepted_is_not_said_to_be_new(
+    sim_with: Any, harness_for: Any
+) -> None:
+    """An order the broker has taken in but not routed reads ``accepted``, and cannot be
+    replaced yet (API.md §5.3). Polled, it was told as a ``new`` event, so the desk's book
+    showed it working at the venue, and a replace sent on that word was refused (422); the
+    real ``new`` later was then dropped as the same fact. It is told as ``accepted`` now,
+    and ``new`` once a poll reads it routed. (The emulator routes on its tick, here only
+    when the test moves the clock.)"""
+    sim: RunningEmulator = sim_with(tick_seconds=3600.0)
+    await admin(sim, "/_emulator/faults", {"kind": "not_offered", "stream": "trades"})
+    h: Harness = await harness_for(sim, streams=("trades",), poll_interval=0.2, reconcile=False)
+    await h.until(lambda: h.supervisor.status().streams[0].state is State.POLLING, 10)
+    (order_id,) = _resting(sim, 1)
+    await h.until(lambda: order_id in _events(h, "accepted") | _events(h, "new"), 10)
+    assert order_id in _events(h, "accepted") and order_id not in _events(h, "new")
+    await admin(sim, "/_emulator/clock/advance", {"seconds": 1})  # routed: status new
+    await h.until(lambda: order_id in _events(h, "new"), 10)
+    kinds = [
+        d.type
+        for d in h.delivered
+        if isinstance(d.event, TradeEvent)
+        and d.event.order is not None
+        and str(d.event.order.id) == order_id
+    ]
+    assert kinds == ["accepted", "new"], kinds

@@ -229,9 +229,12 @@ def synth_fill(act: Activity, order: WireOrder) -> Item:
 
 
 _STATUS_EVENT = {
+    # taken in or routed, not yet working at the venue: said as such (Alpaca's own events),
+    # not as ``new``: such an order cannot be replaced yet (API.md §5.3), and a polled
+    # ``new`` would take the fact ``new:<id>`` the real one needs when it comes
+    "accepted": "accepted",
+    "pending_new": "pending_new",
     "new": "new",
-    "accepted": "new",
-    "pending_new": "new",
     "partially_filled": "new",
     "canceled": "canceled",
     "expired": "expired",
