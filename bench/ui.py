@@ -875,10 +875,10 @@ class HeapWatch:
         used = re.search(r"# bytes in allocated blocks\s*=\s*([\d,]+)", text)
         if arenas is None or used is None:
             return (math.nan, math.nan)
-        mb = 1024 * 1024
+        # an arena is 1 MiB (Python >= 3.10), so arenas count MB
         return (
-            int(arenas[1].replace(",", "")) * 1048576 / mb,
-            int(used[1].replace(",", "")) / mb,
+            float(int(arenas[1].replace(",", ""))),
+            int(used[1].replace(",", "")) / (1024 * 1024),
         )
 
     def mark(self, at: float) -> None:
