@@ -22,6 +22,7 @@ from tui_trader.broker.status import State
 from tui_trader.config import load_settings
 from tui_trader.core.portfolio import Portfolio
 from tui_trader.ui.app import TraderApp, build_app
+from tui_trader.ui.collector import EVERY, QUIET, YOUNG_PASSES, Collector
 from tui_trader.ui.palette import DeskCommands
 from tui_trader.ui.panes.events import KEEP, PER_FRAME, EventsPane
 from tui_trader.ui.panes.footer import DeskFooter
@@ -148,6 +149,35 @@ async def test_a_confirm_empties_the_young_generations_before_it_is_answered(
         await pilot.press("y")
         await until(lambda: "flatten" in desk.calls, 2, "flatten called")
         assert collected == [1]  # nothing more at the answer
+
+
+async def test_the_apps_full_collections_wait_for_quiet_keys_and_no_dialog(run_app: Run) -> None:
+    """Automatic full collections are off (``ui/collector.py``); the app runs them when the
+    trader has not pressed a key for a moment and no dialog is open, never on a key."""
+    now = [0.0]
+    collected: list[int] = []
+    collector = Collector(
+        clock=lambda: now[0], collect=collected.append, count=lambda: (0, 0, YOUNG_PASSES)
+    )
+    desk = FrozenDesk()
+    async with run_app(desk) as (app, pilot):
+        app.collector = collector
+        now[0] = EVERY
+        await pilot.press("p")  # the key is seen by the app's collector
+        assert desk.calls == ["pause"]
+        app._collect_when_quiet()
+        assert collected == []  # a key a moment ago
+        now[0] += QUIET
+        await pilot.press("f")  # a dialog: the trader is about to answer it
+        await until_screen(pilot, ConfirmScreen)
+        now[0] += 10 * QUIET
+        app._collect_when_quiet()
+        assert collected == []
+        await pilot.press("escape")
+        await until_screen(pilot, DeskScreen)
+        now[0] += 10 * QUIET
+        app._collect_when_quiet()
+        assert collected == [2]
 
 
 async def test_reset_asks_then_resets_the_tripped_breaker(run_app: Run) -> None:

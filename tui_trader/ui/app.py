@@ -12,19 +12,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding
 from textual.worker import Worker, WorkerState
 
 from tui_trader.ui import textual_patches
+from tui_trader.ui.collector import TICK, Collector, take_over
 from tui_trader.ui.palette import DeskCommands
 from tui_trader.ui.screens.confirm import ConfirmScreen
 from tui_trader.ui.screens.help import HelpScreen
@@ -105,17 +105,11 @@ def _desk_screen_class() -> type[DeskScreen]:
     return import_module(SCREENS).DeskScreen  # type: ignore[no-any-return]
 
 
-GC_THRESHOLDS = (5_000, 10, 10)
+GC_YOUNG = (5_000, 10)
 """Young collections every 5,000 allocations instead of 700: at thousands of events a
 second the default ran a full collection about once a second, each a pause of 100-300 ms
-(bench/ui.py). Much higher (10,000, 20, 20) made full collections rare but 1.6 s long."""
-
-
-def _tune_gc() -> None:
-    """Once the desk has started: its start-up objects (history, CSS, widgets) leave the
-    collector's scans for good, and collections run less often."""
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
+(bench/ui.py). Much higher (10,000, 20) made the collections rare but long. Full ones are
+the app's own, off the trader's keys (tui_trader/ui/collector.py)."""
 
 
 class TraderApp(App[None]):
@@ -159,6 +153,7 @@ class TraderApp(App[None]):
         self.hz = hz
         self.start_desk = start_desk
         self.desk_screen: DeskScreen | None = None
+        self.collector: Collector | None = None  # once the desk has started (freeze_gc)
         self._desk_worker: Worker[None] | None = None
         for t in themes.themes.values():
             self.register_theme(t)
@@ -219,12 +214,32 @@ class TraderApp(App[None]):
             self.switch_screen(self.desk_screen) if switch else self.push_screen(self.desk_screen)
         )
         if self.freeze_gc:
-            self.set_timer(5.0, _tune_gc)
+            self.set_timer(5.0, self._take_over_gc)
         if self.start_desk:
             self._desk_worker = self.run_worker(
                 desk.run(), name="desk", group="desk", exclusive=True, exit_on_error=False
             )
         return shown
+
+    def _take_over_gc(self) -> None:
+        """Once the desk has started: its start-up objects (history, CSS, widgets) leave the
+        collector's scans for good, and full collections wait for a moment without keys."""
+        collector = self.collector = Collector()
+        take_over(collector, GC_YOUNG)
+        self.set_interval(TICK, self._collect_when_quiet)
+
+    def _collect_when_quiet(self) -> None:
+        if self.collector is not None:
+            self.collector.tick(dialog_open=self.screen is not self.desk_screen)
+
+    async def on_event(self, event: events.Event) -> None:
+        if (
+            self.collector is not None
+            and isinstance(event, events.InputEvent)
+            and not isinstance(event, events.MouseMove)
+        ):
+            self.collector.input_seen()
+        await super().on_event(event)
 
     def _desk_screen(self, desk: DeskPort) -> DeskScreen:
         if self.replay is not None:

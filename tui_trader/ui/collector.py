@@ -1,0 +1,93 @@
+"""Full garbage collections moved off the trader's keys.
+
+CPython runs a full (generation 2) collection when enough objects have outlived the younger
+generations. Under the bench's load (``bench/ui.py``: 5,000 events a second) that is about once
+a minute and holds the loop 60-150 ms, walking every object the desk keeps (the ledger's
+executions, the panes' rows). The allocation that tips it over is often a key's own work (a
+confirm dialog's widgets, a flatten's orders), so the pause fell on the key: flatten's ``y``
+waited 72 ms on one (2026-12-04's full run), where the target is 50 ms.
+
+So the app turns the automatic full collections off once it has started, and
+:class:`Collector` runs them itself, from a timer, at a moment the trader is not acting: no
+key or click for :data:`QUIET` seconds and no dialog open (a trader reading a dialog is about
+to answer it). People do not press keys 10 times a second, so a collection started then is
+over before the next key in all but rare cases. Young collections stay automatic: they are
+short (a few ms to ~20 ms).
+
+A full collection still runs at most every :data:`EVERY` seconds and only once the young
+generations have been collected :data:`YOUNG_PASSES` times since the last one (CPython's own
+condition), so an idle desk seldom runs one, and past :data:`LONGEST` seconds one runs whatever
+the trader is doing, so the garbage that only a full collection frees cannot pile up.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Callable
+from typing import Final
+
+QUIET: Final = 0.25
+"""Seconds without a key or click before a full collection may run."""
+EVERY: Final = 30.0
+"""Seconds at least between two full collections."""
+LONGEST: Final = 300.0
+"""Seconds after which a full collection runs even while the trader acts."""
+YOUNG_PASSES: Final = 10
+"""Middle-generation collections since the last full one before another is worth running
+(``gc.get_count()[2]``; CPython's default third threshold)."""
+NEVER: Final = 1 << 30
+"""A third GC threshold the count never reaches: no automatic full collection."""
+TICK: Final = 0.1
+"""Seconds between the app's checks (a clock read and ``gc.get_count()``)."""
+
+
+class Collector:
+    """When to run a full collection; the app calls :meth:`input_seen` on each key or click
+    and :meth:`tick` every :data:`TICK` seconds. The clock and the collector are injectable."""
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        collect: Callable[[int], object] = gc.collect,
+        count: Callable[[], tuple[int, int, int]] = gc.get_count,
+        quiet: float = QUIET,
+        every: float = EVERY,
+        longest: float = LONGEST,
+        young_passes: int = YOUNG_PASSES,
+    ) -> None:
+        self._clock, self._collect, self._count = clock, collect, count
+        self.quiet, self.every, self.longest = quiet, every, longest
+        self.young_passes = young_passes
+        now = clock()
+        self._last_full = now
+        self._last_input = now - quiet
+        self.runs = 0
+        self.overdue_runs = 0  # of which ran while the trader was acting (past LONGEST)
+
+    def input_seen(self) -> None:
+        self._last_input = self._clock()
+
+    def tick(self, *, dialog_open: bool = False) -> bool:
+        """Run a full collection if one is due and the trader is not acting; True if it ran."""
+        now = self._clock()
+        since = now - self._last_full
+        if since < self.every or self._count()[2] < self.young_passes:
+            return False
+        acting = dialog_open or now - self._last_input < self.quiet
+        if acting and since < self.longest:
+            return False
+        self._collect(2)
+        self._last_full = self._clock()
+        self.runs += 1
+        self.overdue_runs += acting
+        return True
+
+
+def take_over(collector: Collector, young: tuple[int, int]) -> None:
+    """The process's collector from now on: start-up's objects frozen out of every scan (they
+    live as long as the app), young thresholds ``young``, full collections only by
+    ``collector``."""
+    gc.freeze()
+    gc.set_threshold(young[0], young[1], NEVER)
