@@ -142,7 +142,11 @@ async def test_a_forced_loss_halts_the_desk_and_flatten_still_works(
     more = OrderBuilder().symbol("AAPL").buy(1).market().day().build()
     verdict = await desk.submit(more)
     assert not verdict.allowed and str(verdict).startswith("HALTED")
-    report = await desk.flatten()
+    pending = desk.flatten()
+    # trading is paused in the caller's own turn (the key's), before the loop runs anything
+    # else: a flatten task that only paused once it ran waited behind a loaded loop's turn
+    assert desk.snapshot().risk.paused
+    report = await pending
     assert report.flat, report.summary()
     async with httpx.AsyncClient(
         base_url=sim.url, headers={"APCA-API-KEY-ID": KEY, "APCA-API-SECRET-KEY": SECRET}

@@ -94,8 +94,14 @@ class Commands(DeskBase):
         self._changed()
         return str(state)
 
-    async def flatten(self) -> FlattenReport:
-        """Pause, cancel everything, close everything, check until flat; stay paused."""
+    def flatten(self) -> asyncio.Task[FlattenReport]:
+        """Pause now, then (the task returned) cancel everything, close everything and check
+        until flat; trading stays paused.
+
+        The pause happens in the caller's turn, the trader's key: no order the desk decides
+        from then on goes out. Under load a task waits a loop turn (tens of ms) before it
+        starts, and the pause used to wait with it (``bench/ui.py``).
+        """
         verdict = self.risk.check(
             Flatten(),
             RiskBook(self.portfolio.snapshot(), self._prices),
@@ -104,6 +110,9 @@ class Commands(DeskBase):
         )
         assert verdict.allowed  # flatten always passes
         self.pause("flatten")
+        return asyncio.get_running_loop().create_task(self._flatten(), name="flatten")
+
+    async def _flatten(self) -> FlattenReport:
         report = await flatten(self.rest)
         self._audit(
             "flatten",

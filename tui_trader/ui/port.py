@@ -6,7 +6,7 @@ built from the same core objects but frozen, so a picture never depends on the n
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Protocol
 
 from tui_trader.broker.ordering import FlattenReport
@@ -39,7 +39,9 @@ class DeskPort(Protocol):
 
     async def preview_flatten(self) -> FlattenPreview: ...
 
-    async def flatten(self) -> FlattenReport: ...
+    def flatten(self) -> Awaitable[FlattenReport]:
+        """Pauses at once (the real desk: in the caller's turn); the awaitable does the rest."""
+        ...
 
     async def cancel_all(self) -> str: ...
 

@@ -318,10 +318,10 @@ class DeskScreen(OrderKeys, MarketKeys, Screen[None]):
         if not preview.empty:
             lines += _listing("Cancel {} open orders:", preview.open_orders)
             lines += _listing("Close {} positions:", [f"{s} {q:+}" for s, q in preview.positions])
-        started: list[asyncio.Task[FlattenReport]] = []
+        started: list[asyncio.Future[FlattenReport]] = []
 
-        def go() -> None:  # at the key press: the desk acts before the modal has closed
-            started.append(asyncio.create_task(self.desk.flatten()))
+        def go() -> None:  # at the key press: the desk pauses before the modal has closed
+            started.append(asyncio.ensure_future(self.desk.flatten()))
 
         ok = await self.app.push_screen_wait(
             ConfirmScreen("Flatten everything?", lines, "Flatten", on_confirm=go)
