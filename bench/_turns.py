@@ -21,6 +21,8 @@ from typing import Any
 
 SLOW_TURN_MS = 25.0
 """A turn at least this long is a "long" one: three of them make a key miss 50 ms+."""
+RECENT_MS = 5.0
+"""Callbacks at least this long are kept with their time, to say what a slow key waited on."""
 
 
 def _label(callback: Any) -> str:
@@ -52,6 +54,8 @@ class TurnWatch:
         self.slow: dict[str, list[float]] = collections.defaultdict(lambda: [0, 0.0, 0.0])
         self.everywhere: dict[str, list[float]] = collections.defaultdict(lambda: [0, 0.0, 0.0])
         self._turn: list[tuple[str, float]] = []
+        # the last callbacks of >= RECENT_MS: (perf_counter at their end, label, ms)
+        self.recent: collections.deque[tuple[float, str, float]] = collections.deque(maxlen=4000)
         self._busy = 0.0  # ms of callbacks in the turn under way (not the wait in select)
         self._loop = loop
         self._run_once = loop._run_once  # type: ignore[attr-defined]
@@ -86,6 +90,8 @@ class TurnWatch:
             watch._busy += ms
             if ms >= 1.0:
                 label = _label(callback)
+                if ms >= RECENT_MS:
+                    watch.recent.append((clock(), label, ms))
                 watch._turn.append((label, ms))
                 row = watch.everywhere[label]
                 row[0] += 1
@@ -94,6 +100,10 @@ class TurnWatch:
 
         loop._run_once = run_once  # type: ignore[attr-defined]
         asyncio.Handle._run = handle_run  # type: ignore[method-assign]
+
+    def between(self, t0: float, t1: float) -> list[tuple[str, float]]:
+        """Callbacks of >= RECENT_MS that ran (at least partly) between ``t0`` and ``t1``."""
+        return [(label, ms) for end, label, ms in self.recent if end > t0 and end - ms / 1000 < t1]
 
     def close(self) -> None:
         self._loop._run_once = self._run_once  # type: ignore[attr-defined]

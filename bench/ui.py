@@ -30,7 +30,7 @@ between two key actions, and spread the key actions over the whole load:
 * key -> desk acting: ``p`` until ``desk.risk.pause()``/``resume()`` returned (the flag
   flipped) and until ``desk.pause()``/``resume()`` returned (journal written); flatten as ``f``,
   wait until the confirm modal is drawn (a trader answers what is on the screen) and 50 ms
-  more, then ``y`` -> ``desk.flatten()`` entered, -> trading paused, -> the first cancel
+  more, then ``y`` -> ``desk.flatten()`` called, -> trading paused, -> the first cancel
   request handed to httpx (an httpx request hook), and separately -> the whole flatten done
   (cancel, close, poll until flat). A position (5 MSFT, a market order straight to
   the emulator) is reopened before every flatten;
@@ -88,7 +88,7 @@ import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import _views
 import httpx
@@ -294,7 +294,7 @@ class Phase:
     toggle_flip: list[float] = field(default_factory=list)  # ms, press -> risk flag flipped
     toggle_done: list[float] = field(default_factory=list)  # ms, press -> desk.pause returned
     pilot_flip: list[float] = field(default_factory=list)  # ms, same via pilot.press
-    flat_enter: list[float] = field(default_factory=list)  # ms, y -> desk.flatten() entered
+    flat_enter: list[float] = field(default_factory=list)  # ms, y -> desk.flatten() called
     flat_paused: list[float] = field(default_factory=list)  # ms, y -> risk paused
     flat_cancel: list[float] = field(default_factory=list)  # ms, y -> cancel request sent
     flat_done: list[float] = field(default_factory=list)  # ms, y -> flatten complete
@@ -371,12 +371,17 @@ class Probe:
             self.mark("done")
             return state
 
-        async def flatten_() -> Any:
+        def flatten_() -> Any:
             self.mark("enter")
-            report = await flatten()
-            self.report = report
-            self.mark("flat")
-            return report
+            task = flatten()  # pauses now; the task cancels, closes and checks
+
+            def done(t: asyncio.Task[Any]) -> None:
+                if not t.cancelled() and t.exception() is None:
+                    self.report = t.result()
+                    self.mark("flat")
+
+            task.add_done_callback(done)
+            return task
 
         async def on_request(request: httpx.Request) -> None:
             if request.method == "DELETE" and request.url.path.endswith("/orders"):
@@ -521,7 +526,16 @@ def note_slow(phase: Phase, key: str, t0: float, ms: float) -> None:
         for s, e, gen in phase.gc_spans
         if s < t1 and e > t0
     ]
-    phase.slow.append((key, ms, ", ".join(inside) or "no GC"))
+    waited = (
+        "; callbacks: " + ", ".join(f"{label} {cms:.0f}" for label, cms in TURNS[0].between(t0, t1))
+        if TURNS
+        else ""
+    )
+    phase.slow.append((key, ms, (", ".join(inside) or "no GC") + waited))
+
+
+TURNS: list[TurnWatch] = []
+"""--turns: the loop's turn watch, for :func:`note_slow`."""
 
 
 class Keys:
@@ -657,6 +671,7 @@ class Sample:
     pushed: int
     execs: int  # executions the ledger remembers (a window of MAX_EXECS: it fills, then holds)
     heap: tuple[float, ...] = ()  # --heap-columns: see HeapWatch.columns
+    classes: dict[int, tuple[int, int, int]] = field(default_factory=dict)  # HeapWatch.classes
 
 
 class Pusher:
@@ -798,6 +813,9 @@ class HeapWatch:
     containers grew while the events flowed (an unbounded set or cache makes RSS climb)."""
 
     SIZES = (dict, list, set, frozenset, collections.deque)
+    classes: ClassVar[dict[int, tuple[int, int, int]]] = {}
+    """pymalloc's size classes at the last :meth:`pymalloc`: block size -> (pools, blocks in
+    use, free blocks in those pools)."""
 
     def __init__(self) -> None:
         self.marked: dict[int, tuple[str, int]] = {}
@@ -871,6 +889,10 @@ class HeapWatch:
                 os.close(saved)
             f.seek(0)
             text = f.read().decode(errors="replace")
+        HeapWatch.classes = {
+            int(m[2]): (int(m[3]), int(m[4]), int(m[5]))
+            for m in re.finditer(r"(?m)^\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*$", text)
+        }
         arenas = re.search(r"# arenas allocated current\s*=\s*([\d,]+)", text)
         used = re.search(r"# bytes in allocated blocks\s*=\s*([\d,]+)", text)
         if arenas is None or used is None:
@@ -916,7 +938,22 @@ class HeapWatch:
         start = time.perf_counter()
         gc.collect()
         print(f"a full collection after the load: {(time.perf_counter() - start) * 1000:.0f} ms")
+        start = time.perf_counter()
+        gc.collect()
+        again = (time.perf_counter() - start) * 1000
+        print(f"  and the next one, with nothing to free: {again:.0f} ms")
         live = gc.get_objects()
+        big = sorted(
+            (o for o in live if isinstance(o, self.SIZES) and len(o) >= 1000),
+            key=len,
+            reverse=True,
+        )
+        print(
+            "  the largest tracked containers: "
+            + ", ".join(
+                f"{type(o).__qualname__} {len(o):,} in {self.owner(o, live)}" for o in big[:12]
+            )
+        )
         by_type = collections.Counter(type(o).__qualname__ for o in live)
         by_module = collections.Counter(getattr(type(o), "__module__", "?") for o in live)
         print(f"GC-tracked objects at the end of the load: {len(live):,}")
@@ -1023,6 +1060,7 @@ async def measure(
             loop_tid = threading.get_native_id()
             gcw = GcWatch()
             turns = TurnWatch(asyncio.get_running_loop()) if args.turns else None
+            TURNS[:] = [turns] if turns is not None else []
 
             def begin(phase: Phase) -> None:
                 lagger.phase = gcw.phase = phase
@@ -1098,6 +1136,7 @@ async def measure(
                             base_pushed + written,
                             desk.portfolio.remembered_execs,
                             HeapWatch.columns() if args.heap_columns else (),
+                            dict(HeapWatch.classes) if args.heap_columns else {},
                         )
                     )
                     if pusher is not None:
@@ -1297,7 +1336,7 @@ def report(args: argparse.Namespace, r: Result, counter: Counter) -> None:
         row(f"  of which with the {view} view shown", lambda ph, v=view: ph.flip_by_view.get(v, []))
     row("p -> desk.pause/resume returned", lambda ph: ph.toggle_done)
     row("p via pilot.press -> flipped (idle only)", lambda ph: ph.pilot_flip)
-    row("y -> desk.flatten() entered", lambda ph: ph.flat_enter, True)
+    row("y -> desk.flatten() called", lambda ph: ph.flat_enter, True)
     row("y -> trading paused", lambda ph: ph.flat_paused)
     row("y -> first cancel request sent", lambda ph: ph.flat_cancel)
     row("y -> whole flatten done (not a target)", lambda ph: ph.flat_done)
@@ -1461,6 +1500,27 @@ def memory(r: Result) -> None:
             "mmapped by malloc; kblk: Python's allocated blocks, thousands; pyar, pyuse: Python's "
             "small-object arenas and the blocks in use in them)"
         )
+        first = next((x for x in s if x.t >= 60 and x.classes), None)
+        if first is not None and s[-1].classes and first is not s[-1]:
+            pool_kib = 16  # CPython >= 3.10
+            grew = sorted(
+                (
+                    (s[-1].classes[size][0] - first.classes.get(size, (0, 0, 0))[0], size)
+                    for size in s[-1].classes
+                ),
+                reverse=True,
+            )
+            print(
+                f"  pymalloc size classes whose pools grew most from {first.t:.0f} s to the end "
+                "(block bytes: pools, blocks in use, free blocks in them; a pool is 16 KiB):"
+            )
+            for more, size in grew[:8]:
+                then, last = first.classes.get(size, (0, 0, 0)), s[-1].classes[size]
+                print(
+                    f"    {size:>4} B: {more * pool_kib / 1024:+.2f} MB; "
+                    f"pools {then[0]:,} -> {last[0]:,}, in use {then[1]:,} -> {last[1]:,}, "
+                    f"free {then[2]:,} -> {last[2]:,}"
+                )
 
 
 def main() -> None:
