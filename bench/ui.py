@@ -663,7 +663,7 @@ class Keys:
             await (self.flatten(phase) if action == "f" else self.toggle(phase))
 
 
-@dataclass
+@dataclass(slots=True)
 class Sample:
     t: float  # seconds since the load started
     rss_mb: float
@@ -671,7 +671,8 @@ class Sample:
     pushed: int
     execs: int  # executions the ledger remembers (a window of MAX_EXECS: it fills, then holds)
     heap: tuple[float, ...] = ()  # --heap-columns: see HeapWatch.columns
-    classes: dict[int, tuple[int, int, int]] = field(default_factory=dict)  # HeapWatch.classes
+    # HeapWatch.classes, kept only at the first sample after a minute
+    classes: dict[int, tuple[int, int, int]] = field(default_factory=dict)
 
 
 class Pusher:
@@ -1136,7 +1137,13 @@ async def measure(
                             base_pushed + written,
                             desk.portfolio.remembered_execs,
                             HeapWatch.columns() if args.heap_columns else (),
-                            dict(HeapWatch.classes) if args.heap_columns else {},
+                            # once, at the first minute: a copy at every sample grew the
+                            # very blocks it counts (tens of thousands of ints and tuples)
+                            dict(HeapWatch.classes)
+                            if args.heap_columns
+                            and now - t_load >= 60
+                            and not any(x.classes for x in samples)
+                            else {},
                         )
                     )
                     if pusher is not None:
@@ -1500,14 +1507,12 @@ def memory(r: Result) -> None:
             "mmapped by malloc; kblk: Python's allocated blocks, thousands; pyar, pyuse: Python's "
             "small-object arenas and the blocks in use in them)"
         )
-        first = next((x for x in s if x.t >= 60 and x.classes), None)
-        if first is not None and s[-1].classes and first is not s[-1]:
+        first = next((x for x in s if x.classes), None)
+        last = HeapWatch.classes  # as the last sample read it
+        if first is not None and last and first is not s[-1]:
             pool_kib = 16  # CPython >= 3.10
             grew = sorted(
-                (
-                    (s[-1].classes[size][0] - first.classes.get(size, (0, 0, 0))[0], size)
-                    for size in s[-1].classes
-                ),
+                ((last[size][0] - first.classes.get(size, (0, 0, 0))[0], size) for size in last),
                 reverse=True,
             )
             print(
@@ -1515,11 +1520,11 @@ def memory(r: Result) -> None:
                 "(block bytes: pools, blocks in use, free blocks in them; a pool is 16 KiB):"
             )
             for more, size in grew[:8]:
-                then, last = first.classes.get(size, (0, 0, 0)), s[-1].classes[size]
+                then, end = first.classes.get(size, (0, 0, 0)), last[size]
                 print(
                     f"    {size:>4} B: {more * pool_kib / 1024:+.2f} MB; "
-                    f"pools {then[0]:,} -> {last[0]:,}, in use {then[1]:,} -> {last[1]:,}, "
-                    f"free {then[2]:,} -> {last[2]:,}"
+                    f"pools {then[0]:,} -> {end[0]:,}, in use {then[1]:,} -> {end[1]:,}, "
+                    f"free {then[2]:,} -> {end[2]:,}"
                 )
 
 
