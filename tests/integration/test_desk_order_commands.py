@@ -186,3 +186,27 @@ async def test_close_one_position_while_paused_leaves_the_other(
     assert held == {"MSFT": "3"}
     assert still == []
     assert desk.snapshot().risk.paused
+
+
+async def test_an_order_alpaca_has_not_routed_is_not_sent_a_replace(
+    sim_with: Any, desk_for: Any
+) -> None:
+    """Alpaca refuses to replace an order it has only ``accepted`` (API.md §5.3, 422): the
+    gate says so and nothing is sent. (The emulator routes on its tick, held back here.)"""
+    sim: RunningEmulator = sim_with(tick_seconds=3600.0)
+    desk: Desk = await desk_for(sim)
+    await ready(desk)
+    price = half(desk, "AAPL")
+    assert (await desk.submit(limit_buy("AAPL", 2, price))).allowed
+    line = await until(
+        lambda: next((o for o in desk.snapshot().working_orders if o.order_id), None), 10
+    )
+    assert line.status == "accepted" and not line.replaceable
+
+    verdict = await desk.replace(line.client_order_id, limit_buy("AAPL", 2, price - 1))
+
+    assert not verdict.allowed and verdict.code == "NOT_REPLACEABLE", verdict
+    async with broker(sim) as b:
+        orders = (await b.get("/v2/orders?status=all")).json()
+    assert [(o["status"], Decimal(o["limit_price"])) for o in orders] == [("accepted", price)]
+    assert not desk.journal.audit_entries(kind="replace")

@@ -65,6 +65,24 @@ def test_a_queued_order_shows_queued_and_cannot_be_replaced_yet() -> None:
     assert line.status == "queued" and line.order_id is None and not line.replaceable
 
 
+def test_an_order_alpaca_has_not_routed_or_is_changing_cannot_be_replaced() -> None:
+    """API.md §5.3: no replace while ``accepted``, ``pending_new``, ``pending_cancel`` or
+    ``pending_replace`` (Alpaca answers 422): the orders view greys ``e`` out for them."""
+    for event, status in [
+        ("accepted", "accepted"),
+        ("pending_new", "pending_new"),
+        ("pending_cancel", "pending_cancel"),
+        ("pending_replace", "pending_replace"),
+    ]:
+        book = WorkingOrders()
+        news = news_from_payload(payload(event, status))
+        assert news is not None
+        book.observe(news)
+        line = working_line(book.orders()[0])
+        assert line.status == status and line.order_id == "o1"
+        assert not line.replaceable, status
+
+
 def test_a_replacement_sends_only_what_differs() -> None:
     book = WorkingOrders()
     news = news_from_payload(payload("new", "new", type="limit", stop_price=None, side="buy"))

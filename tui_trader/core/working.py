@@ -33,6 +33,7 @@ from tui_trader.core.portfolio import symbol_key
 __all__ = [
     "LIST_PAGE",
     "TERMINAL_STATUSES",
+    "UNREPLACEABLE_STATUSES",
     "OrderNews",
     "WorkState",
     "Working",
@@ -46,6 +47,9 @@ TERMINAL_STATUSES = TERMINAL_ORDER_STATUSES | {"done_for_day"}
 """Order statuses after which an order cannot fill today. ``done_for_day`` may resume next
 session: it is not remembered as finished, so its next news (or the open-order list read at
 the day's roll) brings it back."""
+UNREPLACEABLE_STATUSES = frozenset({"accepted", "pending_new", "pending_cancel", "pending_replace"})
+"""Statuses in which Alpaca refuses to replace an order (422; API.md §5.3): not routed yet,
+or a cancel or replace already in flight."""
 LIST_PAGE = 500
 """Alpaca's page of orders: an open-order list this long may be cut, so nothing absent from
 it is taken as finished."""

@@ -17,7 +17,7 @@ from tui_trader.broker.ordering import FlattenReport, Outcome, flatten
 from tui_trader.broker.rest import AlpacaError
 from tui_trader.core.orders import Order
 from tui_trader.core.risk import ALLOWED, Cancel, Flatten, TradingState, Verdict
-from tui_trader.core.working import Working, news_from_wire
+from tui_trader.core.working import UNREPLACEABLE_STATUSES, Working, news_from_wire
 from tui_trader.desk.base import DeskBase, RiskBook
 from tui_trader.desk.orders import replace_fields
 from tui_trader.desk.snapshot import FlattenPreview
@@ -185,6 +185,8 @@ class Commands(DeskBase):
             return Verdict.deny("NOT_WORKING", client_order_id=client_order_id)
         if old.order_id is None:
             return Verdict.deny("NOT_AT_BROKER", client_order_id=client_order_id)
+        if old.status in UNREPLACEABLE_STATUSES:  # Alpaca would refuse it (422)
+            return Verdict.deny("NOT_REPLACEABLE", status=old.status)
         if not replace_fields(old, order):
             return Verdict.deny("NO_CHANGE", symbol=order.symbol)
         others = tuple(w for w in self.working.orders() if w.client_order_id != client_order_id)

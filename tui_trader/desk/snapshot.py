@@ -16,6 +16,7 @@ from tui_trader.core.convexity import ConvexityReading
 from tui_trader.core.policy import Decision
 from tui_trader.core.portfolio import BookSnapshot
 from tui_trader.core.risk import RiskSnapshot, Verdict
+from tui_trader.core.working import UNREPLACEABLE_STATUSES
 from tui_trader.desk.charts import ChartData
 
 
@@ -139,8 +140,14 @@ class WorkingOrderLine:
 
     @property
     def replaceable(self) -> bool:
-        """Alpaca replaces only priced or sized orders it has taken, never notional ones."""
-        return self.order_id is not None and self.qty is not None and self.order_type != "market"
+        """Alpaca replaces only priced or sized orders it has taken and routed, never
+        notional ones, nor while a cancel or replace is in flight."""
+        return (
+            self.order_id is not None
+            and self.qty is not None
+            and self.order_type != "market"
+            and self.status not in UNREPLACEABLE_STATUSES
+        )
 
 
 @dataclass(frozen=True)
