@@ -108,7 +108,7 @@ def test_a_trader_who_never_stops_pressing_keys_still_gets_one_when_overdue(
 def test_take_over_turns_off_automatic_full_collections_and_keeps_the_young_ones() -> None:
     saved = gc.get_threshold()
     try:
-        take_over(Collector(), (5_000, 10))
+        take_over((5_000, 10))
         assert gc.get_threshold() == (5_000, 10, NEVER)
         assert gc.get_freeze_count() > 0
     finally:

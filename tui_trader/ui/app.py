@@ -224,8 +224,8 @@ class TraderApp(App[None]):
     def _take_over_gc(self) -> None:
         """Once the desk has started: its start-up objects (history, CSS, widgets) leave the
         collector's scans for good, and full collections wait for a moment without keys."""
-        collector = self.collector = Collector()
-        take_over(collector, GC_YOUNG)
+        self.collector = Collector()
+        take_over(GC_YOUNG)
         self.set_interval(TICK, self._collect_when_quiet)
 
     def _collect_when_quiet(self) -> None:

@@ -86,9 +86,9 @@ class Collector:
         return True
 
 
-def take_over(collector: Collector, young: tuple[int, int]) -> None:
+def take_over(young: tuple[int, int]) -> None:
     """The process's collector from now on: start-up's objects frozen out of every scan (they
-    live as long as the app), young thresholds ``young``, full collections only by
-    ``collector``."""
+    live as long as the app), young thresholds ``young``, no automatic full collections (a
+    :class:`Collector` runs them)."""
     gc.freeze()
     gc.set_threshold(young[0], young[1], NEVER)
