@@ -13,7 +13,8 @@ per symbol, a few fills, 390 equity samples), the charts view shown (key ``4``).
    * ``equity``: a new equity sample (the equity and drawdown plots are built again; about
      once a second live);
    * ``full``: a new bar and an equity sample (all three plots; once a minute live).
-   Also the plotext build alone (``ChartPlot.render``), per plot.
+   Also a figure's build alone (``charts._build``: plotext, then its lines), per plot size;
+   a live update runs it in a thread, so it is not in the loop's CPU above.
 2. The loop's share over ``--seconds``: the desk says something changed 20 times a second
    (a bar and an equity sample each time: far faster than live, so the view's 4 Hz cap is
    what bounds it), measured with the desk view shown (the baseline: the charts are never
@@ -48,7 +49,8 @@ from tui_trader.core.models import Bar
 from tui_trader.desk.charts import ChartData, ChartRecorder
 from tui_trader.desk.snapshot import DeskSnapshot
 from tui_trader.ui.app import TraderApp, build_app
-from tui_trader.ui.panes.charts import ChartPlot, ChartsPane
+from tui_trader.ui.panes import charts
+from tui_trader.ui.panes.charts import ChartsPane
 from tui_trader.ui.themes import ThemeMemory
 
 SIZE = (140, 42)
@@ -126,16 +128,16 @@ def ms(values: list[float]) -> str:
 async def per_redraw(cycles: int) -> None:
     desk = BenchDesk()
     builds: dict[str, list[float]] = {}
-    original: Callable[[ChartPlot], Any] = ChartPlot.render
+    original: Callable[..., Any] = charts._build
 
-    def timed(self: ChartPlot) -> Any:
-        t = time.perf_counter()
+    def timed(plot: Any, size: tuple[int, int], *args: Any) -> Any:
+        t = time.thread_time()  # the thread's own CPU: the loop contends for the same cores
         try:
-            return original(self)
+            return original(plot, size, *args)
         finally:
-            builds.setdefault(str(self.id), []).append(time.perf_counter() - t)
+            builds.setdefault(f"{size[0]}x{size[1]}", []).append(time.thread_time() - t)
 
-    ChartPlot.render = timed  # type: ignore[method-assign]
+    charts._build = timed  # type: ignore[assignment]
     try:
         with tempfile.TemporaryDirectory() as tmp:
             app = make_app(desk, Path(tmp))
@@ -159,13 +161,13 @@ async def per_redraw(cycles: int) -> None:
                         await pilot.pause()
                         cpu[kind].append(time.thread_time() - start)
     finally:
-        ChartPlot.render = original  # type: ignore[method-assign]
+        charts._build = original
     print(f"1. one redraw at {SIZE[0]}x{SIZE[1]}, loop-thread CPU per cycle ({cycles} each):")
     base = statistics.median(cpu["empty"])
     for kind in kinds:
         extra = statistics.median(cpu[kind]) - base
         print(f"   {kind:<7} {ms(cpu[kind])}   over empty: {1000 * extra:+6.2f} ms")
-    print("   plotext build alone (ChartPlot.render), per plot:")
+    print("   a figure's build alone (charts._build, in its thread's CPU), per plot size:")
     for plot, values in sorted(builds.items()):
         print(f"   {plot:<15} {ms(values)}  ({len(values)} builds)")
 

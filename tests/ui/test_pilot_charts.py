@@ -44,7 +44,7 @@ async def test_a_fill_is_marked_on_its_symbols_chart(
         assert (fill.side, fill.qty) == ("buy", 5)
         marker = pane.price.buys[-1]
         assert marker.qty == 5 and marker.price == float(fill.price)
-        assert "1 buy" in _title(pane)
+        await until(lambda: "1 buy" in _title(pane), 10, "the title with its figure")
         # a live update is built in a thread (not on the loop a key waits on), then shown
         plot = pane.query_one("#price-chart", ChartPlot)
         await until(lambda: plot.threaded >= 1, 10, "a plot built in a thread")

@@ -12,16 +12,17 @@ fill sits on the bar of its minute. Ticks say the minute (UTC, as the broker sta
 
 Cheap: a plot is built again only when its data changed (the recorder's versions) and the
 view is shown, at most ``MAX_HZ`` times a second; a change inside that interval is drawn
-when it ends. Building one plot costs tens of milliseconds (bench/charts.py: plotext's
-build and rich's ``Text.from_ansi``), too long a stop for the event loop while a trader's key
-waits (bench/ui.py, the charts view under load), so a live update builds the plot in a
-thread and the plot shows it when done; what answers a key or a resize (the first draw,
-``[``/``]``, a new size) is built at once, as before.
+when it ends. Building one plot costs 10-20 ms at 140x42 (bench/charts.py: plotext's build,
+rich's ``Text.from_ansi``, the lines Textual draws), too long a stop for the event loop while
+a trader's key waits (bench/ui.py, the charts view under load), so a live update builds the
+plot and its lines in a thread and the plot shows them when done; what answers a key or a
+resize (the first draw, ``[``/``]``, a new size) is built at once, as before.
 """
 
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
@@ -29,9 +30,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from rich.console import Console
+from rich.segment import Segment
+from rich.style import Style as RichStyle
 from rich.text import Text
 from textual.app import ComposeResult, RenderResult
 from textual.containers import Horizontal, Vertical
+from textual.strip import Strip
 from textual.timer import Timer
 from textual_plotext import PlotextPlot
 from textual_plotext.plot import Plot
@@ -113,6 +118,17 @@ def equity_view(curve: EquityCurve, day_start: Decimal | None) -> EquityView:
     )
 
 
+@dataclass(frozen=True)
+class Built:
+    """A figure drawn for one size and style: its text (for tests) and its lines."""
+
+    size: tuple[int, int]
+    version: int
+    base: RichStyle  # the widget's colours under the plot's own
+    text: Text
+    lines: tuple[Strip, ...]
+
+
 class ChartPlot(PlotextPlot):
     """A plot whose x axis is labelled with the minute of its points, as many labels as its
     width holds: plotext drops labels that collide, and which it drops changes between runs
@@ -120,7 +136,13 @@ class ChartPlot(PlotextPlot):
 
     Each draw starts from a new plotext figure (:meth:`new_plot`), so a figure being built in
     a thread (:meth:`publish`) is never changed under it; the loop keeps the latest built
-    text and shows it until a newer one is done."""
+    figure and shows it until a newer one is done.
+
+    The figure is served line by line (Textual's line API, :meth:`render_line`) from strips
+    made with it, in the thread: through ``render`` Textual turned the plot's text into
+    strips on the loop, ~8 ms a plot, twice an update (the title's repaint, then the new
+    figure's), which was most of a redraw's cost to the loop (bench/charts.py). The border
+    title changes with the figure it describes, in one repaint."""
 
     background = True
     """Live updates are built in a thread (bench/ui.py turns it off to compare)."""
@@ -129,7 +151,8 @@ class ChartPlot(PlotextPlot):
         super().__init__(id=id)
         self.times: Sequence[datetime] = ()
         self._version = 0  # of the figure's data: bumped by new_plot
-        self._built: tuple[tuple[int, int], int, Text] | None = None  # (size, version, text)
+        self._titles: tuple[Text | None, Text | None] = (None, None)  # the newest figure's
+        self._built: Built | None = None
         self._building = False
         self.threaded = 0  # figures built in a thread and shown, for tests and the benchmark
 
@@ -139,53 +162,87 @@ class ChartPlot(PlotextPlot):
         self._version += 1
         return self._plot
 
-    def publish(self, live: bool) -> None:
-        """Show the new figure: built in a thread when ``live`` (a data update) and a plot
-        of this size is already shown, else at the next render, on the loop."""
-        size = (self.size.width, self.size.height)
+    def publish(self, live: bool, title: Text | None = None, subtitle: str | None = None) -> None:
+        """Show the new figure and its titles: built in a thread when ``live`` (a data
+        update) and a plot of this size is already shown, else at the next render, on the
+        loop."""
+        self._titles = (title, None if subtitle is None else Text(subtitle))
         built = self._built
-        if not (live and self.background and built is not None and built[0] == size):
+        if not (live and self.background and built is not None and built.size == self._plot_size()):
+            retitle(self, *self._titles)
             self.refresh()
             return
         if not self._building:
             self._building = True
             asyncio.get_running_loop().create_task(self._build_in_thread())
 
+    def _plot_size(self) -> tuple[int, int]:
+        return (self.size.width, self.size.height)
+
     async def _build_in_thread(self) -> None:
         try:
             while True:  # until what is shown is the latest figure, at the shown size
-                size, version = (self.size.width, self.size.height), self._version
+                size, version, titles = self._plot_size(), self._version, self._titles
                 plot, theme, times = self._plot, self._theme_name(), self.times
-                text = await asyncio.to_thread(_build, plot, size, theme, times)
-                if self._version == version and size == (self.size.width, self.size.height):
-                    self._built = (size, version, text)
+                base = self.visual_style.rich_style
+                built = await asyncio.to_thread(_build, plot, size, theme, times, base, version)
+                now = (self._plot_size(), self.visual_style.rich_style)
+                if self._version == version and now == (size, base):
+                    self._built = built
                     self.threaded += 1
+                    retitle(self, *titles)
                     self.refresh()
                     return
-                if self._built is None or self._built[0] != size:
-                    return  # resized meanwhile: the next render builds it at once
+                if now != (size, base):
+                    # resized or restyled meanwhile: built at once, on the loop, at the next
+                    # render (once this thread is done with the figure)
+                    retitle(self, *self._titles)
+                    self.refresh()
+                    return
         finally:
             self._building = False
 
     def _theme_name(self) -> str:
         return self._get_plotext_theme_name(self.app.theme)
 
-    def render(self) -> RenderResult:
-        size = (self.size.width, self.size.height)
+    def _current(self) -> Built:
+        """What is shown: the figure built for this size and style, else built now. While a
+        thread builds the newer figure, the last one, whatever its size (the thread's figure
+        must not be touched here, and the thread builds again if the size changed)."""
         built = self._built
-        # while a thread builds the newer figure, the last one (a title change refreshes
-        # the plot at once, and must not build it here, on the loop)
-        fresh = built is not None and (built[1] == self._version or self._building)
-        if built is not None and built[0] == size and fresh:
-            return built[2]
-        text = _build(self._plot, size, self._theme_name(), self.times)
-        self._built = (size, self._version, text)
-        return text
+        if built is not None and self._building:
+            return built
+        size, base = self._plot_size(), self.visual_style.rich_style
+        if built is None or (built.version, built.size, built.base) != (self._version, size, base):
+            built = _build(self._plot, size, self._theme_name(), self.times, base, self._version)
+            self._built = built
+        return built
+
+    def render_line(self, y: int) -> Strip:
+        lines = self._current().lines
+        if y < len(lines):
+            return lines[y]
+        return Strip.blank(self.size.width, self.visual_style.rich_style)
+
+    def render(self) -> RenderResult:
+        """The figure as text (tests read it; the screen draws :meth:`render_line`)."""
+        return self._current().text
 
 
-def _build(plot: Plot, size: tuple[int, int], theme: str, times: Sequence[datetime]) -> Text:
-    """What ``PlotextPlot.render`` does, with the time labels: safe in a thread as long as
-    nothing else touches ``plot`` meanwhile."""
+_CONSOLE = Console(file=io.StringIO(), color_system="truecolor", force_terminal=True)
+"""Renders a figure's lines to segments (only styles and text: no output, no state)."""
+
+
+def _build(
+    plot: Plot,
+    size: tuple[int, int],
+    theme: str,
+    times: Sequence[datetime],
+    base: RichStyle,
+    version: int,
+) -> Built:
+    """What ``PlotextPlot.render`` does, with the time labels, and the lines as Textual
+    draws them: safe in a thread as long as nothing else touches ``plot`` meanwhile."""
     width, height = size
     plot.plotsize(width, height)
     plot._set_size(width, height)  # as PlotextPlot.render: textual-plotext issue 5
@@ -194,7 +251,13 @@ def _build(plot: Plot, size: tuple[int, int], theme: str, times: Sequence[dateti
     ticks = time_ticks(times, min(room, TICKS))
     if ticks:
         plot.xticks([i for i, _ in ticks], [label for _, label in ticks])
-    return Text.from_ansi(plot.build())
+    text = Text.from_ansi(plot.build())
+    rows = text.split("\n", allow_blank=True)[:height] if height > 0 else []
+    lines = tuple(
+        Strip(Segment.apply_style(row.render(_CONSOLE), base)).adjust_cell_length(width, base)
+        for row in rows
+    )
+    return Built(size, version, base, text, lines)
 
 
 def thin(
@@ -368,7 +431,6 @@ class ChartsPane(Vertical):
                 )
         widget.times = view.times
         self.draws += 1
-        widget.publish(live)
         title = Text.assemble(
             (f"{view.symbol or '-'}", "bold"),
             f" · minute closes · last {fmt.price(view.closes[-1])}" if view.closes else "",
@@ -380,7 +442,7 @@ class ChartsPane(Vertical):
         )
         if not view.closes:
             title.append(" · waiting for the first minute bar")
-        retitle(widget, title, "[ ] symbol")
+        widget.publish(live, title, "[ ] symbol")
 
     def _draw_equity(self, view: EquityView, curve: EquityCurve, c: Colours, live: bool) -> None:
         up = self.query_one("#equity-chart", ChartPlot)
@@ -396,9 +458,6 @@ class ChartsPane(Vertical):
                 up.plt.hline(view.day_start, _rgb(c.muted, (128, 128, 128)))
             under = thin(view.drawdown, _room(down), min)
             down.plt.plot(*under, fillx=True, color=_rgb(c.loss, (220, 0, 0)))
-        for widget in (up, down):
-            widget.times = view.times
-            widget.publish(live)
         self.draws += 1
         title = Text.assemble(("Equity", "bold"))
         if view.equity:
@@ -410,7 +469,6 @@ class ChartsPane(Vertical):
                 title.append(f" from {fmt.money(view.day_start)}")
         else:
             title.append(" · waiting for the account and the first bar")
-        retitle(up, title, "a sample a minute")
         worst = float(curve.max_drawdown)
         dd = Text.assemble(("Drawdown", "bold"), " · max ")
         dd.append_text(c.signed(fmt.money(worst, signed=True), worst))
@@ -418,7 +476,12 @@ class ChartsPane(Vertical):
             i = view.drawdown.index(min(view.drawdown))
             peak = view.equity[i] - view.drawdown[i]
             dd.append(f" ({fmt.pct(100 * worst / peak) if peak else '-'})")
-        retitle(down, dd, "from the day's high")
+        for widget, text, subtitle in (
+            (up, title, "a sample a minute"),
+            (down, dd, "from the day's high"),
+        ):
+            widget.times = view.times
+            widget.publish(live, text, subtitle)
 
 
 def _count(n: int, what: str) -> str:
