@@ -1,8 +1,8 @@
 """How the charts view looks, frozen: a session of seeded minute bars with the account's buys
 and sells on them, and a seeded day of equity with its drawdown; fixed size, no animation.
 Each SVG was rendered to PNG (scripts/snapshot_png.py: rsvg-convert, a cell per character)
-and looked at before it was accepted; the plots are plain text
-built from the data alone, so two runs draw the same picture (checked: the test compares)."""
+and looked at before it was accepted; the plots are plain text built from the data alone,
+so two runs draw the same picture (checked: the test compares)."""
 
 from __future__ import annotations
 
