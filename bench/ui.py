@@ -92,6 +92,7 @@ from typing import Any, ClassVar
 
 import _views
 import httpx
+import numpy as np
 import textual
 from _isolation import KEY, SECRET, isolated_env  # bench/ is on sys.path
 from _revision import revision
@@ -819,7 +820,7 @@ class HeapWatch:
     use, free blocks in those pools)."""
 
     def __init__(self) -> None:
-        self.marked: dict[int, tuple[str, int]] = {}
+        self.ids = self.lens = self.kinds = np.zeros(0)
         self.blocks = 0
         self.at = 0.0
         self.malloc = ""
@@ -904,30 +905,61 @@ class HeapWatch:
             int(used[1].replace(",", "")) / (1024 * 1024),
         )
 
+    @staticmethod
+    def everything(refreeze: bool = True) -> list[object]:
+        """Every object the collector tracks, frozen ones too: ``gc.get_objects()`` skips the
+        permanent generation, where the app's collector put start-up's objects (the desk,
+        its books and buffers), so a census without them is blind to what they hold."""
+        frozen = gc.get_freeze_count()
+        if frozen:
+            gc.unfreeze()
+        try:
+            return gc.get_objects()
+        finally:
+            if frozen and refreeze:
+                gc.freeze()  # what was frozen, and what lived at the census: no creep from it
+
     def mark(self, at: float) -> None:
         self.at = at
         self.blocks = sys.getallocatedblocks()
         self.malloc = self.mallinfo()
-        self.marked = {
-            id(o): (type(o).__qualname__, len(o))
-            for o in gc.get_objects()
-            if isinstance(o, self.SIZES) and len(o) >= 100
-        }
+        # numpy arrays, not a dict: a dict of ints would fill the very size classes the
+        # census looks at (ids and lengths of every container of 10 or more)
+        kinds = {k: i for i, k in enumerate(self.SIZES)}
+        live = self.everything()
+        found: list[Any] = [o for o in live if type(o) in kinds and len(o) >= 10]  # type: ignore[arg-type]
+        ids = np.fromiter((id(o) for o in found), dtype=np.uint64, count=len(found))
+        order = np.argsort(ids)
+        self.ids = ids[order]
+        self.lens = np.fromiter((len(o) for o in found), np.int64, len(found))[order]
+        self.kinds = np.fromiter((kinds[type(o)] for o in found), np.uint8, len(found))[order]
+        del live, found
+
+    def at_mark(self, o: object) -> int | None:
+        """The container's length at the mark (None: not there, or fewer than 10)."""
+        i = int(np.searchsorted(self.ids, id(o)))
+        found = i < len(self.ids) and int(self.ids[i]) == id(o)
+        if found and self.SIZES[int(self.kinds[i])] is type(o):
+            return int(self.lens[i])
+        return None
 
     @staticmethod
-    def owner(o: object, live: list[object]) -> str:
-        """Who holds a container: an attribute's name where it is one."""
-        for holder in gc.get_referrers(o):
-            if holder is live or isinstance(holder, types.FrameType):
-                continue
+    def owner(o: object, skip: set[int]) -> str:
+        """Who holds a container: an attribute's name where it is one (``skip``: the
+        census's own lists)."""
+
+        def holders(x: object) -> list[object]:
+            return [
+                h
+                for h in gc.get_referrers(x)
+                if id(h) not in skip and not isinstance(h, types.FrameType)
+            ]
+
+        for holder in holders(o):
             if isinstance(holder, dict):
                 for name, value in holder.items():
                     if value is o:
-                        up = [
-                            type(h).__qualname__
-                            for h in gc.get_referrers(holder)
-                            if h is not live and not isinstance(h, types.FrameType)
-                        ]
+                        up = [type(h).__qualname__ for h in holders(holder)]
                         return f"{up[0] if up else 'dict'}.{name}"
             return type(holder).__qualname__
         return "?"
@@ -943,40 +975,50 @@ class HeapWatch:
         gc.collect()
         again = (time.perf_counter() - start) * 1000
         print(f"  and the next one, with nothing to free: {again:.0f} ms")
-        live = gc.get_objects()
+        live = self.everything(refreeze=False)  # the load is over; get_referrers needs them
+        # indexes into ``live``, not the objects: a list or tuple of the bench's own would
+        # be the first holder the census names
+        sizes: list[Any] = [o if type(o) in self.SIZES else () for o in live]
+        skip = {id(live), id(sizes)}
         big = sorted(
-            (o for o in live if isinstance(o, self.SIZES) and len(o) >= 1000),
-            key=len,
-            reverse=True,
+            (i for i, o in enumerate(sizes) if len(o) >= 1000), key=lambda i: -len(sizes[i])
         )
         print(
-            "  the largest tracked containers: "
+            "  the largest containers (frozen ones too): "
             + ", ".join(
-                f"{type(o).__qualname__} {len(o):,} in {self.owner(o, live)}" for o in big[:12]
+                f"{type(live[i]).__qualname__} {len(sizes[i]):,} in {self.owner(live[i], skip)}"
+                for i in big[:12]
             )
         )
         by_type = collections.Counter(type(o).__qualname__ for o in live)
         by_module = collections.Counter(getattr(type(o), "__module__", "?") for o in live)
-        print(f"GC-tracked objects at the end of the load: {len(live):,}")
+        print(f"GC-tracked objects at the end of the load, frozen ones too: {len(live):,}")
         print("  by type:   " + ", ".join(f"{k} {v:,}" for k, v in by_type.most_common(16)))
         print("  by module: " + ", ".join(f"{k} {v:,}" for k, v in by_module.most_common(10)))
         blocks = sys.getallocatedblocks()
         print(
             f"allocated blocks {self.blocks:,} at {self.at:.0f} s -> {blocks:,} at {t:.0f} s; "
-            "containers that grew meanwhile (>= 100 items at the mark):"
+            "containers that grew meanwhile (10 or more items at the mark), and new ones:"
         )
-        grew = []
-        for o in live:
-            if isinstance(o, self.SIZES) and (old := self.marked.get(id(o))) is not None:
-                name, size = old
-                if name == type(o).__qualname__ and len(o) > size:
-                    grew.append((len(o) - size, size, o))
+        grew: list[tuple[int, int, int]] = []  # (more, at the mark, index)
+        new: list[int] = []
+        for i, o in enumerate(sizes):
+            if o == ():
+                continue
+            size = self.at_mark(o)
+            if size is not None and len(o) > size:
+                grew.append((len(o) - size, size, i))
+            elif size is None and len(o) >= 1000:
+                new.append(i)
         print(f"  at the mark: {self.malloc}\n  at the end:  {self.mallinfo()}")
-        grew.sort(key=lambda g: -g[0])
-        for more, size, o in grew[:12]:
-            kind, where = type(o).__qualname__, self.owner(o, live)
-            print(f"  +{more:,} ({size:,} -> {len(o):,}) {kind} in {where}")
-        del live, grew
+        grew.sort(reverse=True)
+        for more, size, i in grew[:16]:
+            kind, where = type(live[i]).__qualname__, self.owner(live[i], skip)
+            print(f"  +{more:,} ({size:,} -> {len(sizes[i]):,}) {kind} in {where}")
+        new.sort(key=lambda i: -len(sizes[i]))
+        for i in new[:8]:
+            kind, where = type(live[i]).__qualname__, self.owner(live[i], skip)
+            print(f"  new: {kind} {len(sizes[i]):,} in {where}")
 
 
 async def measure(
