@@ -810,9 +810,11 @@ MALLINFO2_FIELDS = "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks f
 
 
 class HeapWatch:
-    """``--heap-census``: what the collector must walk on every full collection (the objects
-    it tracks, not the frozen ones; a full collection's length grows with them), and which
-    containers grew while the events flowed (an unbounded set or cache makes RSS climb)."""
+    """``--heap-census``: the objects the collector tracks, the frozen ones too (a full
+    collection walks all but those: its length grows with them), and which containers grew
+    from the first minute to the end of the load, or were made meanwhile (an unbounded set or
+    cache makes RSS climb). The census freezes what lives at its mark, so the GC and memory
+    figures of such a run are not comparable with others'."""
 
     SIZES = (dict, list, set, frozenset, collections.deque)
     classes: ClassVar[dict[int, tuple[int, int, int]]] = {}
@@ -1591,7 +1593,8 @@ def main() -> None:
     parser.add_argument(
         "--heap-census",
         action="store_true",
-        help="say what the collector tracks at the end of the load, by type and module",
+        help="say what the collector tracks at the end of the load (frozen objects too), by "
+        "type and module, and which containers grew after the first minute",
     )
     parser.add_argument(
         "--heap-columns",
