@@ -127,12 +127,20 @@ class Commands(DeskBase):
         return report
 
     async def preview_flatten(self) -> FlattenPreview:
-        """Ask the broker (not the ledger) what is open, as flatten will."""
+        """Ask the broker (not the ledger) what is open, as flatten will: both at once, since
+        the trader waits for the slower of the two before the dialog shows."""
+        listed = asyncio.ensure_future(self.rest.list_orders("open"))
+        held_at = asyncio.ensure_future(self.rest.list_positions())
         try:
-            orders = await self.rest.list_orders("open")
-            positions = await self.rest.list_positions()
+            orders, positions = await asyncio.gather(listed, held_at)
         except AlpacaError as exc:
             return FlattenPreview((), (), f"could not list open orders and positions: {exc}")
+        finally:
+            for request in (listed, held_at):
+                if not request.done():
+                    request.cancel()  # the other one failed: its answer is not shown
+                elif not request.cancelled():
+                    request.exception()  # both failed: the second is said with the first
         lines = tuple(
             f"{o.side} {o.qty or o.notional or ''} {o.symbol} {o.type}"
             + (f" @ {o.limit_price}" if o.limit_price is not None else "")
