@@ -97,6 +97,46 @@ def test_account_resumes_and_a_cursor_continues_without_gap_or_duplicate(tmp_pat
         assert client.delete(f"/v2/orders/{resting['id']}").status_code == 204
 
 
+def test_the_file_keeps_the_emulator_s_window_and_resumes_from_it(tmp_path: Path) -> None:
+    """A bounded emulator (the embedded one) keeps a bounded file: the events and minute bars
+    it let go are deleted from the file too, and a resume continues from what is kept."""
+    import sqlite3
+
+    path = tmp_path / "sim-account.sqlite3"
+    config = replace(_config(path), retention=4, keep_bars=0)  # bars: the floor, 3 sessions
+    with start_in_thread(config) as running, _client(running) as client:
+        for symbol in ("AAPL", "MSFT", "NVDA"):
+            order = _order(client, symbol=symbol, qty="1", type="market")
+            wait_for(
+                lambda o=order: client.get(f"/v2/orders/{o['id']}").json()["status"] == "filled"
+            )
+        em = running.emulator
+        running.call(em.advance, 6 * 86_400.0)  # six days on: several sessions of bars
+        log = em.exchange.logs["trades"]
+        kept = running.call(lambda: [e.ulid for _, e in log.since(0)])
+        end = running.call(lambda: log.end)
+        bars = running.call(lambda: [b.t for b in em.exchange.market.minute_bars("AAPL")])
+        base = running.call(em.exchange.market.bar_base, "AAPL")
+    assert len(kept) == 4 and end >= 9  # three orders: pending_new, new and fill each
+    assert base > 0 and len(bars) <= 3 * 390 + 3 * 390 // 8  # the oldest bars went
+
+    with sqlite3.connect(path) as db:
+        rows = db.execute("SELECT ulid FROM events WHERE stream = 'trades' ORDER BY idx")
+        assert [r[0] for r in rows] == kept
+        first, count = db.execute(
+            "SELECT MIN(seq), COUNT(*) FROM bars WHERE symbol = 'AAPL'"
+        ).fetchone()
+        assert (first, count) == (base, len(bars))
+
+    with start_in_thread(_config(path)) as running, _client(running) as client:
+        assert running.emulator.resumed
+        em = running.emulator
+        assert running.call(em.exchange.market.bar_base, "AAPL") == base
+        assert running.call(lambda: [b.t for b in em.exchange.market.minute_bars("AAPL")]) == bars
+        # a reader from the start of time gets what is kept, byte for byte in order
+        assert [e["event_id"] for e in _trades(client, 4)] == kept
+
+
 def test_a_second_emulator_on_the_same_file_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "sim-account.sqlite3"
     with start_in_thread(_config(path)), pytest.raises(StateInUse, match="in use"):

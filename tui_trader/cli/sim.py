@@ -178,6 +178,7 @@ def add_sim_parser(sub: argparse._SubParsersAction[Parser]) -> None:
 
 def _emulator_config(settings: Settings, args: argparse.Namespace | None) -> Any:
     from tui_trader.sim.emulator import EmulatorConfig
+    from tui_trader.sim.market import KEEP_BARS
 
     s = settings.sim
 
@@ -212,6 +213,8 @@ def _emulator_config(settings: Settings, args: argparse.Namespace | None) -> Any
         quote_hz=pick("quote_hz", None),
         late_bar_probability=pick("late_bars", 0.0),
         planted=bool(pick("planted", s.planted_for(embedded=False))),
+        retention=s.retention_for(embedded=False),
+        keep_bars=KEEP_BARS if s.keep_bars is None else s.keep_bars,
     )
 
 

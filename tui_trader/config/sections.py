@@ -42,6 +42,12 @@ DEMO_SPEED = 60.0
 """The embedded emulator's default pace: a minute bar every second, so the policy (warm from
 the emulator's history at start) decides within a second or two and trades within a minute."""
 
+EMBEDDED_RETENTION = 10_000
+"""Events the embedded emulator keeps per stream for a reconnecting reader's replay: hours at
+the demo pace, about 16 MB at most (some 1.6 KB an event). It runs in the desk's process, and
+the desk's own journal holds every event anyway; a reader further behind gets Alpaca's
+"dropped N messages" notice and reconciles."""
+
 _TICKER = re.compile(r"^[A-Z0-9][A-Z0-9./-]{0,20}$")
 
 
@@ -71,6 +77,19 @@ class SimSettings(_Section):
     # emulator (`tui-trader`, `make run`, headless without --base-url: a demo that trades,
     # and its screen says so), realistic for `tui-trader sim` (a market to test clients against)
     planted: bool | None = None
+    # events kept per stream for replay; unset: EMBEDDED_RETENTION for the embedded emulator
+    # (it runs in the desk's process: a desk kept open all day must not grow with its
+    # history), the whole session for `tui-trader sim` (API.md §9 #6)
+    retention: int | None = Field(None, ge=100)
+    # minute bars kept per symbol (390 a session); unset: the emulator's window, seven
+    # sessions (sim/market.py KEEP_BARS), more than the desk's five-day warm-up asks for
+    keep_bars: int | None = Field(None, ge=390)
+
+    def retention_for(self, *, embedded: bool) -> int | None:
+        """Events this emulator keeps per stream (see ``retention``; None: all)."""
+        if self.retention is not None:
+            return self.retention
+        return EMBEDDED_RETENTION if embedded else None
 
     def speed_for(self, *, embedded: bool) -> float:
         """This emulator's pace (see ``speed``)."""

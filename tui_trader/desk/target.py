@@ -35,6 +35,7 @@ mostly showed none; at 1.0 about one per 55 (220 in 12,000), still earning what 
 
 if TYPE_CHECKING:
     from tui_trader.broker.rest import AlpacaREST
+    from tui_trader.sim.emulator import EmulatorConfig
     from tui_trader.sim.runner import RunningEmulator
 
 
@@ -172,18 +173,19 @@ def resolve(settings: Settings, *, persist: bool = False) -> Target:
     return start_embedded(settings, persist=persist)
 
 
-def start_embedded(settings: Settings, *, persist: bool = False) -> Target:
+def embedded_config(
+    settings: Settings, *, key: str, secret: str, persist: bool = False
+) -> EmulatorConfig:
+    """The embedded emulator's configuration: the settings' market at the demo pace, keys of
+    its own, and a bounded memory (it runs in the desk's process, which a trader keeps open)."""
     from decimal import Decimal
 
     from tui_trader.sim.emulator import EmulatorConfig
-    from tui_trader.sim.market import listed
+    from tui_trader.sim.market import KEEP_BARS, listed
     from tui_trader.sim.persist import state_path
-    from tui_trader.sim.runner import start_in_thread
 
     s = settings.sim
-    key, secret = "desk-" + secrets.token_hex(4), secrets.token_urlsafe(24)
-    register_secret(secret)
-    config = EmulatorConfig(
+    return EmulatorConfig(
         symbols=listed(s.symbols),  # the watched ones and more to add (+ on the watchlist)
         seed=s.seed,
         speed=s.speed_for(embedded=True),
@@ -198,7 +200,18 @@ def start_embedded(settings: Settings, *, persist: bool = False) -> Target:
         # a trader who chose the SSE transport gets /v2/events/trades, Alpaca's courtesy
         trading_sse=settings.stream.transport == "sse",
         state_path=state_path(settings.data_dir) if persist else None,
+        retention=s.retention_for(embedded=True),
+        keep_bars=KEEP_BARS if s.keep_bars is None else s.keep_bars,
     )
+
+
+def start_embedded(settings: Settings, *, persist: bool = False) -> Target:
+    from tui_trader.sim.runner import start_in_thread
+
+    s = settings.sim
+    key, secret = "desk-" + secrets.token_hex(4), secrets.token_urlsafe(24)
+    register_secret(secret)
+    config = embedded_config(settings, key=key, secret=secret, persist=persist)
     running = start_in_thread(config, s.host, s.port)
     api = settings.api
     account_id = settings.account_id

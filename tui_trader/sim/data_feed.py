@@ -156,7 +156,7 @@ class _Source:
         for s in m.symbols:
             self._quotes[s] = m.quote(s)
             self._seqs[s] = m.last_trade(s)[3]
-            self._bars[s] = len(m.minute_bars(s))
+            self._bars[s] = m.bars_made(s)
         self._credit.clear()
         self._trade_credit.clear()
         self.halted = set(halted)
@@ -192,9 +192,11 @@ class _Source:
                 elif seq != self._seqs.get(s, seq):
                     out.append(trade_message(s, seq, price, size, at))
             self._seqs[s] = seq
-            bars = m.minute_bars(s)
-            fresh = bars[self._bars.get(s, len(bars)) :]
-            self._bars[s] = len(bars)
+            # counted from the market's first bar: the list's oldest bars go now and then
+            bars, made = m.minute_bars(s), m.bars_made(s)
+            new = min(made - self._bars.get(s, made), len(bars))
+            fresh = bars[len(bars) - new :] if new > 0 else []
+            self._bars[s] = made
             for b in fresh:
                 if s in wanted.get("bars", ()):
                     out.append(bar_message("b", s, b))

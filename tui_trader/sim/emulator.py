@@ -23,13 +23,10 @@ from typing import Literal
 from tui_trader.sim.clock import SimClock, default_start
 from tui_trader.sim.exchange import Exchange, ExchangeOptions
 from tui_trader.sim.faults import Faults, FaultSpec, LateNew, UlidInversion
-from tui_trader.sim.market import (
-    DEFAULT_SYMBOLS,
-    MarketModel,
-    ReplayMarket,
-)
+from tui_trader.sim.market import DEFAULT_SYMBOLS, KEEP_BARS, MarketModel
 from tui_trader.sim.persist import AccountStore
 from tui_trader.sim.regimes import drift_regime
+from tui_trader.sim.replay_market import ReplayMarket
 from tui_trader.sim.resume import Resumed, Saver, apply, load
 
 log = logging.getLogger("tui_trader.sim")
@@ -65,7 +62,11 @@ class EmulatorConfig:
     planted: bool = False
     regime_drift: float | None = None
     regime_minutes: float | None = None
+    # events kept per stream for replay (None: the whole session, API.md §9 #6) and minute
+    # bars per symbol (None: all); the embedded emulator lives in the desk's process, so it
+    # keeps a bounded window of both (SimSettings.retention_for, market.KEEP_BARS)
     retention: int | None = None
+    keep_bars: int | None = KEEP_BARS
     slippage_bps: float = 1.0
     emit_pending_new: bool = True
     dividend_probability: float = 0.02  # per symbol held, per session close
@@ -158,6 +159,7 @@ class Emulator:
                 if config.regime_minutes is None
                 else config.regime_minutes,
                 history_days=config.history_days,
+                keep_bars=config.keep_bars,
             )
         self.clock = SimClock(start, config.speed, monotonic)
         self.exchange = Exchange(

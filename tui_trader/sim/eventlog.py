@@ -24,7 +24,9 @@ class StoredEvent:
 
 
 class EventLog:
-    """One stream's events. ``retention`` caps how many are kept for replay."""
+    """One stream's events. ``retention`` caps how many are kept for replay: the oldest go
+    in chunks of an eighth of it (so no event copies the whole list), and a reader still
+    behind them gets Alpaca's "dropped N messages" notice. None keeps the whole session."""
 
     def __init__(self, name: str, legacy_start: int, retention: int | None = None) -> None:
         self.name = name
@@ -56,10 +58,7 @@ class EventLog:
             self.sorted = False
         event = StoredEvent(ulid, legacy, at, line)
         self._events.append(event)
-        if self._retention is not None and len(self._events) > self._retention:
-            trim = len(self._events) - self._retention
-            del self._events[:trim]
-            self._dropped += trim
+        self._trim(self._retention // 8 if self._retention is not None else 0)
         waiters, self._waiters = self._waiters, []
         for fut in waiters:
             if not fut.done():
@@ -72,7 +71,16 @@ class EventLog:
         self._events = list(events)
         self._dropped = first
         self._next_legacy = max(next_legacy, events[-1].legacy_id + 1 if events else 0)
-        self.sorted = all(a.ulid < b.ulid for a, b in itertools.pairwise(events))
+        self._trim(0)  # a file saved with a longer retention (or none) keeps its newest
+        self.sorted = all(a.ulid < b.ulid for a, b in itertools.pairwise(self._events))
+
+    def _trim(self, slack: int) -> None:
+        """Down to ``retention`` once more than ``retention + slack`` are kept."""
+        keep = self._retention
+        if keep is not None and len(self._events) > keep + slack:
+            trim = len(self._events) - keep
+            del self._events[:trim]
+            self._dropped += trim
 
     def since(self, index: int) -> list[tuple[int, StoredEvent]]:
         """Every stored event at absolute ``index`` or later, with its index (for saving)."""

@@ -19,12 +19,11 @@ same seed always gives the same path for the same sequence of steps.
 
 from __future__ import annotations
 
-import csv
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from typing import Final
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -34,6 +33,11 @@ from tui_trader.sim.regimes import DEFAULT_REGIME_DRIFT, DEFAULT_REGIME_MINUTES
 NEW_YORK = ZoneInfo("America/New_York")
 SECONDS_PER_YEAR = 252 * 6.5 * 3600
 DT = 1.0 / SECONDS_PER_YEAR
+SESSION_MINUTES = 390
+KEEP_BARS: Final = 7 * SESSION_MINUTES
+"""Minute bars kept per symbol: seven sessions, more than the desk's warm-up asks for (five
+calendar days). The oldest go in chunks past that: at the demo pace (a bar a second for each
+of nine symbols, about 380 bytes a bar) an unbounded list grew the desk's RSS ~12 MB an hour."""
 
 
 @dataclass(frozen=True)
@@ -146,6 +150,7 @@ class _SymbolState:
     last_trade_at: datetime | None = None
     trade_seq: int = 0
     bars: list[Bar] = field(default_factory=list)  # completed one-minute bars, oldest first
+    bar_base: int = 0  # the absolute sequence number of bars[0] (older ones were let go)
     current: Bar | None = None
     prev_close: float = 0.0
     day_open: float = 0.0
@@ -168,6 +173,7 @@ class MarketModel:
         regime_drift: float = DEFAULT_REGIME_DRIFT,
         regime_minutes: float = DEFAULT_REGIME_MINUTES,
         history_days: int = 5,
+        keep_bars: int | None = KEEP_BARS,
     ) -> None:
         if not symbols:
             raise ValueError("the market needs at least one symbol")
@@ -177,6 +183,10 @@ class MarketModel:
         self.regime_drift = regime_drift
         self.regime_minutes = regime_minutes
         self._switch_p = 1.0 / (regime_minutes * 60.0)
+        # never fewer than the history it starts with and today's session
+        self._keep_bars = (
+            None if keep_bars is None else max(keep_bars, (history_days + 1) * SESSION_MINUTES)
+        )
         self.now = start.astimezone(UTC)
         self._states: dict[str, _SymbolState] = {}
         for sym in symbols:
@@ -213,7 +223,31 @@ class MarketModel:
         return self._states[symbol].regime
 
     def minute_bars(self, symbol: str) -> list[Bar]:
+        """The completed minute bars kept (:data:`KEEP_BARS`), oldest first."""
         return self._states[symbol].bars
+
+    def bar_base(self, symbol: str) -> int:
+        """The absolute sequence number of ``minute_bars(symbol)[0]``: bars let go before it."""
+        return self._states[symbol].bar_base
+
+    def bars_made(self, symbol: str) -> int:
+        """Completed minute bars since the market began, kept or not: what a reader that
+        remembers where it was compares with (a list's length drops when the oldest go)."""
+        st = self._states[symbol]
+        return st.bar_base + len(st.bars)
+
+    def _close_bar(self, st: _SymbolState, bar: Bar) -> None:
+        st.bars.append(bar)
+        keep = self._keep_bars
+        if keep is not None and len(st.bars) > keep + keep // 8:
+            self._trim_bars(st)
+
+    def _trim_bars(self, st: _SymbolState) -> None:
+        keep = self._keep_bars
+        if keep is not None and len(st.bars) > keep:
+            gone = len(st.bars) - keep
+            del st.bars[:gone]
+            st.bar_base += gone
 
     def current_bar(self, symbol: str) -> Bar | None:
         return self._states[symbol].current
@@ -284,7 +318,7 @@ class MarketModel:
         """Close one session and open the next: an overnight gap in every price."""
         for st in self._states.values():
             if st.current is not None:
-                st.bars.append(st.current)
+                self._close_bar(st, st.current)
                 st.current = None
             st.prev_close = st.price
             gap = float(self._rng.normal(0.0, st.spec.vol * math.sqrt(1 / 252 * 0.3)))
@@ -303,7 +337,7 @@ class MarketModel:
         minute = self._minute(t)
         if st.current is None or st.current.t != minute:
             if st.current is not None:
-                st.bars.append(st.current)
+                self._close_bar(st, st.current)
             st.current = Bar(minute, st.price, st.price, st.price, st.price)
 
     def _trade(self, st: _SymbolState, price: float, size: int, count: int, t: datetime) -> None:
@@ -380,100 +414,4 @@ class MarketModel:
                 )
                 prev = c
             st.prev_close = st.bars[-1].c
-
-
-class ReplayMarket(MarketModel):
-    """Bars replayed from a CSV (``timestamp,symbol,open,high,low,close,volume``).
-
-    Inside each minute the price walks open -> high/low -> close linearly, so orders match
-    against a path consistent with the bar. When the file runs out the last price holds.
-    """
-
-    def __init__(self, path: Path, start: datetime | None = None, seed: int = 0) -> None:
-        rows = list(read_csv(path))
-        if not rows:
-            raise ValueError(f"{path}: no bars")
-        self._replay: dict[str, list[tuple[datetime, float, float, float, float, int]]] = {}
-        for t, sym, o, h, lo, c, v in rows:
-            self._replay.setdefault(sym, []).append((t, o, h, lo, c, v))
-        for bars in self._replay.values():
-            bars.sort(key=lambda b: b[0])
-        self._cursor = dict.fromkeys(self._replay, 0)
-        first = min(b[0][0] for b in self._replay.values())
-        super().__init__(list(self._replay), seed, start or first, history_days=0)
-        for sym, bars in self._replay.items():
-            st = self._states[sym]
-            st.price = bars[0][1]
-            st.prev_close = st.price
-            self._requote(st)
-            st.last_trade = st.price
-            st.current = Bar(self._minute(self.now), st.price, st.price, st.price, st.price)
-
-    def step(self, seconds: int, until: datetime) -> None:
-        if seconds <= 0:
-            self.now = max(self.now, until)
-            return
-        start_t = until - timedelta(seconds=seconds)
-        for i in range(seconds):
-            t = start_t + timedelta(seconds=i + 1)
-            for sym, st in self._states.items():
-                p = self._path_price(sym, t)
-                if p is None:
-                    continue
-                st.price = p
-                self._trade(st, round_price(p), 100, 1, t)
-        for st in self._states.values():
-            self._requote(st)
-        self.now = until
-
-    def session_break(self, at: datetime) -> None:
-        for st in self._states.values():
-            if st.current is not None:
-                st.bars.append(st.current)
-            st.prev_close = st.price
-            st.current = Bar(self._minute(at), st.price, st.price, st.price, st.price)
-        self.now = at
-
-    def _path_price(self, sym: str, t: datetime) -> float | None:
-        bars = self._replay[sym]
-        i = self._cursor[sym]
-        while i + 1 < len(bars) and bars[i + 1][0] <= t:
-            i += 1
-        self._cursor[sym] = i
-        bt, o, h, lo, c, _ = bars[i]
-        if t < bt:
-            return None
-        frac = min((t - bt).total_seconds() / 60.0, 1.0)
-        first, second = (h, lo) if c < o else (lo, h)
-        points = [o, first, second, c]
-        pos = frac * 3
-        k = min(int(pos), 2)
-        return points[k] + (points[k + 1] - points[k]) * (pos - k)
-
-
-def read_csv(path: Path) -> Iterable[tuple[datetime, str, float, float, float, float, int]]:
-    """Rows of a bar file (``timestamp,symbol,open,high,low,close,volume``) in file order,
-    symbols upper-cased; a bad row raises ``ValueError`` naming its line."""
-    from tui_trader.core.types import parse_timestamp
-
-    with path.open(newline="") as fh:
-        reader = csv.DictReader(fh)
-        needed = {"timestamp", "symbol", "open", "high", "low", "close", "volume"}
-        if reader.fieldnames is None or not needed <= set(reader.fieldnames):
-            raise ValueError(f"{path}: header must be {','.join(sorted(needed))}")
-        for line, row in enumerate(reader, start=2):
-            try:
-                t = parse_timestamp(row["timestamp"])
-                if t is None:
-                    raise ValueError("empty timestamp")
-                yield (
-                    t,
-                    row["symbol"].strip().upper(),
-                    float(row["open"]),
-                    float(row["high"]),
-                    float(row["low"]),
-                    float(row["close"]),
-                    int(float(row["volume"] or 0)),
-                )
-            except (ValueError, KeyError) as exc:
-                raise ValueError(f"{path}:{line}: {exc}") from None
+            self._trim_bars(st)

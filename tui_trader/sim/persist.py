@@ -21,7 +21,7 @@ import os
 import sqlite3
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Final
 
@@ -91,6 +91,7 @@ class Pending:
     events: list[tuple[str, int, str, int, str, str]]
     bars: list[tuple[str, int, list[Any]]]
     dropped: dict[str, int]  # per stream: events below this index are gone (retention)
+    bars_dropped: dict[str, int] = field(default_factory=dict)  # per symbol: seqs below, gone
 
 
 def move_aside(path: Path, why: str) -> Path:
@@ -287,24 +288,8 @@ class AccountStore:
             )
             for stream, first in pending.dropped.items():
                 db.execute("DELETE FROM events WHERE stream = ? AND idx < ?", (stream, first))
-
-    def prune(self, keep_events: int, keep_bars: int) -> None:
-        """Forget the oldest events and bars beyond what a resume needs (bounded growth)."""
-        db = self._db
-        if db is None:
-            return
-        with db:
-            db.execute("BEGIN")
-            db.execute(
-                "DELETE FROM events WHERE idx < (SELECT MAX(idx) FROM events e "
-                "WHERE e.stream = events.stream) - ?",
-                (keep_events,),
-            )
-            db.execute(
-                "DELETE FROM bars WHERE seq < (SELECT MAX(seq) FROM bars b "
-                "WHERE b.symbol = bars.symbol) - ?",
-                (keep_bars,),
-            )
+            for symbol, first in pending.bars_dropped.items():
+                db.execute("DELETE FROM bars WHERE symbol = ? AND seq < ?", (symbol, first))
 
 
 def saved_instance(path: Path) -> str | None:

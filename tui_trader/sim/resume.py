@@ -38,8 +38,6 @@ class Emulator(Protocol):
     clock: SimClock
 
 
-KEEP_EVENTS = 200_000  # per stream, kept for clients resuming from a cursor
-KEEP_BARS = 10 * 390  # minute bars per symbol: two weeks of sessions for warm-ups and charts
 _ORDER_LINKS = ("legs", "parent", "replace_with")
 _ORDER_FIELDS = tuple(f.name for f in dataclasses.fields(SimOrder) if f.name not in _ORDER_LINKS)
 _MARKET_FIELDS = (
@@ -108,7 +106,9 @@ class Saver:
         self._events = {name: log.first_index() for name, log in emulator.exchange.logs.items()}
         self._activities: dict[str, int] = {}
         self._bars: dict[str, int] = {}  # per symbol: absolute seq of the next bar to write
-        self._bar_base: dict[str, int] = {}  # per symbol: absolute seq of bars[0]
+        self._bar_base: dict[
+            str, int
+        ] = {}  # per symbol: bars below this seq are gone from the file
         self._order_seq: dict[str, int] = {}
         self._final: set[str] = set()  # orders written in a state they never leave
 
@@ -117,11 +117,9 @@ class Saver:
         ex = self.emulator.exchange
         self._events = {name: log.end for name, log in ex.logs.items()}
         self._activities = {a.id: len(a.activities) for a in ex.accounts.values()}
+        market = self.emulator.exchange.market
         self._bar_base = dict(resumed.bar_base)
-        self._bars = {
-            sym: resumed.bar_base[sym] + len(self.emulator.exchange.market.minute_bars(sym))
-            for sym in resumed.bar_base
-        }
+        self._bars = {sym: market.bars_made(sym) for sym in resumed.bar_base}
         self._order_seq = dict(resumed.order_seq)
         self._final = {oid for oid, o in resumed.orders.items() if _final(o)}
 
@@ -149,11 +147,13 @@ class Saver:
                 if _final(order):
                     self._final.add(oid)
         for sym, st in states.items():
-            base = self._bar_base.setdefault(sym, 0)
-            start = self._bars.get(sym, base)
+            base = st.bar_base  # the market lets its oldest bars go (KEEP_BARS)
+            start = max(self._bars.get(sym, base), base)
             for k in range(start - base, len(st.bars)):
                 out.bars.append((sym, base + k, _bar_row(st.bars[k])))
             self._bars[sym] = base + len(st.bars)
+            if self._bar_base.get(sym, 0) < base:  # the file lets them go too
+                out.bars_dropped[sym] = self._bar_base[sym] = base
         return out
 
     def _body(self) -> dict[str, Any]:
@@ -337,7 +337,8 @@ def apply(emulator: Emulator, resumed: Resumed, bump_seconds: float) -> None:
         saved_bars = resumed.bars.get(sym, [])
         # the minute bars: the saved ones (the file holds seq numbers from its first bar on)
         if saved_bars:
-            st.bars = saved_bars
+            st.bars, st.bar_base = saved_bars, resumed.bar_base[sym]
+            market._trim_bars(st)  # a file from before the window (or a longer one)
         market._requote(st)
     market._rng.bit_generator.state = body["market_rng"]
     market.now = resumed.now

@@ -72,7 +72,7 @@ def synthetic_bars(
 
 
 def csv_bars(path: Path) -> dict[str, list[tuple[datetime, float]]]:
-    from tui_trader.sim.market import read_csv
+    from tui_trader.sim.replay_market import read_csv
 
     out: dict[str, list[tuple[datetime, float]]] = {}
     for t, symbol, _o, _h, _l, c, _v in read_csv(path):
