@@ -17,8 +17,9 @@ Two configurations, one after the other in the same run, on the same machine:
 
 ``--speed`` compresses the day: at 600 (ten times the demo pace) a 6-minute run covers what
 an hour at the demo pace makes (bars, orders, events); the slopes are printed per real hour
-at that speed and per hour at the demo pace (divided by speed / 60). Figures only, no verdict
-on a single run: the slope comes with +-2 standard errors of the 30-second means.
+at that speed and per hour at the demo pace (divided by speed / 60), after the first minute
+and over the run's second half (the windows fill in the first minutes). Figures only, no
+verdict on a single run: each slope comes with +-2 standard errors of the 30-second means.
 
 Run: ``.venv/bin/python bench/desk_day.py [--minutes M] [--speed X] [--sample S]``.
 """
@@ -31,6 +32,7 @@ import os
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from _revision import revision  # bench/ is on sys.path
@@ -38,6 +40,13 @@ from startup import _app_env, _drain, _spawn, _stop
 
 DEMO = 60.0
 KEEP_ALL = str(10**9)
+Row = tuple[float, float, float, float]  # seconds, RSS MB, paper-account file MB, journal MB
+
+
+@dataclass
+class Run:
+    label: str
+    rows: list[Row]
 
 
 def rss_mb(pid: int) -> float:
@@ -74,11 +83,11 @@ def fit(points: list[tuple[float, float]], block: float = 30.0) -> tuple[float, 
 
 def run(
     label: str, extra: dict[str, str], minutes: float, speed: float, sample: float, root: Path
-) -> dict[str, object]:
+) -> Run:
     env = _app_env(root)
     env.update(extra, TUI_TRADER_SIM__SPEED=str(speed))
     proc, master, started = _spawn([sys.executable, "-m", "tui_trader.cli"], env)
-    rows: list[tuple[float, float, float, float]] = []
+    rows: list[Row] = []
     data = root / "data"
     try:
         deadline = started + minutes * 60
@@ -100,30 +109,33 @@ def run(
                 )
     finally:
         _stop(proc, master)
-    return {"label": label, "rows": rows}
+    return Run(label, rows)
 
 
-def report(results: list[dict[str, object]], speed: float, minutes: float) -> None:
+def report(results: list[Run], speed: float, minutes: float) -> None:
     scale = speed / DEMO  # real hours at this speed per hour at the demo pace
     print(
         f"\n{minutes:g} minutes each at {speed:g}x (= {minutes * scale:g} minutes at the demo "
         f"pace, {minutes * speed / 390:.1f} trading sessions)"
     )
     header = f"{'':34}{'RSS at 1 min':>14}{'RSS at end':>12}{'slope after 1 min':>34}"
-    print(header + f"{'file':>10}{'journal':>10}")
+    print(header + f"{'second half':>34}{'file':>10}{'journal':>10}")
     for r in results:
-        rows: list[tuple[float, float, float, float]] = r["rows"]  # type: ignore[assignment]
+        rows = r.rows
         after = [(t, v) for t, v, _, _ in rows if t >= 60]
         first = after[0][1] if after else math.nan
-        slope, se = fit(after)
-        per_h, se_h = slope * 3600, 2 * se * 3600
+        half = rows[-1][0] / 2
+        slopes = []
+        for points in (after, [(t, v) for t, v in after if t >= half]):
+            slope, se = fit(points)
+            per_h, se_h = slope * 3600, 2 * se * 3600
+            slopes.append(f"{per_h:>+12.1f} +/- {se_h:.1f} MB/h ({per_h / scale:+.1f} at demo)")
         print(
-            f"{r['label']:34}{first:>11.1f} MB{rows[-1][1]:>9.1f} MB"
-            f"{per_h:>+12.1f} +/- {se_h:.1f} MB/h ({per_h / scale:+.1f} at demo)"
+            f"{r.label:34}{first:>11.1f} MB{rows[-1][1]:>9.1f} MB{slopes[0]}{slopes[1]}"
             f"{rows[-1][2]:>7.1f} MB{rows[-1][3]:>7.1f} MB"
         )
-    print("\n  t (s)" + "".join(f"{r['label'][:20]:>22}" for r in results))
-    columns: list[list[tuple[float, float, float, float]]] = [r["rows"] for r in results]  # type: ignore[misc]
+    print("\n  t (s)" + "".join(f"{r.label[:20]:>22}" for r in results))
+    columns = [r.rows for r in results]
     for i in range(max(len(c) for c in columns)):
         cells = []
         t = math.nan
@@ -155,7 +167,7 @@ def main() -> int:
             {"TUI_TRADER_SIM__RETENTION": KEEP_ALL, "TUI_TRADER_SIM__KEEP_BARS": KEEP_ALL},
         ),
     ]
-    results = []
+    results: list[Run] = []
     with tempfile.TemporaryDirectory(prefix="bench-desk-day-") as tmp:
         for i, (label, extra) in enumerate(configs):
             results.append(
