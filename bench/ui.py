@@ -67,6 +67,7 @@ import collections
 import contextlib
 import cProfile
 import ctypes
+import functools
 import gc
 import io
 import json
@@ -1040,6 +1041,11 @@ async def measure(
     journal = Journal.open(root / "journal.sqlite3")
     desk = Desk(settings, target, journal, DeskOptions(trade=False))
     probe = Probe(desk)
+    if args.gc_every is not None:  # the app's full collections this often (ui/collector.py)
+        import tui_trader.ui.app as app_module
+        from tui_trader.ui.collector import Collector
+
+        app_module.Collector = functools.partial(Collector, every=args.gc_every)  # type: ignore[misc]
     app = build_app(settings, desk, user_themes=root / "themes", memory=None, freeze_gc=True)
     if not args.no_trim:
         limit_arenas()  # as ui/launch.py runs the app
@@ -1591,6 +1597,11 @@ def main() -> None:
         "--no-trim",
         action="store_true",
         help="without the app's malloc_trim thread and arena limit (tui_trader.heap_trim)",
+    )
+    parser.add_argument(
+        "--gc-every",
+        type=float,
+        help="seconds at least between the app's full collections (default: ui/collector.py's)",
     )
     parser.add_argument("--toggles", type=int, help="pause toggles per phase (default 200)")
     parser.add_argument("--flattens", type=int, help="flattens per phase (default 20)")
