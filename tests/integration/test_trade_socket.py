@@ -369,3 +369,29 @@ async def test_reserved_close_codes_are_refused_by_the_admin_route(sim: RunningE
             "/_emulator/faults", json={"kind": "trade_socket", "action": "close", "code": 1006}
         )
         assert r.status_code == 422
+
+
+async def test_a_reader_behind_the_retention_is_told_and_closed_not_skipped(sim_with: Any) -> None:
+    """The embedded emulator keeps a window of events (its retention): a websocket reader the
+    window has passed used to go on from the oldest kept, its missed updates lost without a
+    word. Now it gets the in-stream error and a close, as Alpaca ends a connection, and a
+    client reconnects and reconciles."""
+    sim = sim_with(retention=3, ws_hold_seconds=HOLD)
+    ex = sim.emulator.exchange
+    log = ex.logs["trades"]
+    account = ex.default_account.id
+
+    def burst() -> None:  # ten updates at once, before the socket's sender runs again
+        at = ex.now()
+        for n in range(10):
+            log.append(ex.ulids.new(at), at, {"account_id": account, "event": "new", "n": n})
+
+    async with socket(sim) as ws:
+        await listening(ws)
+        sim.call(burst)
+        with pytest.raises(ConnectionClosed) as closed:
+            for _ in range(20):
+                msg = await recv(ws)
+                assert msg.get("stream") != "trade_updates", "an update past the gap"
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1011
+        assert "too slowly" in closed.value.rcvd.reason

@@ -106,9 +106,7 @@ class Saver:
         self._events = {name: log.first_index() for name, log in emulator.exchange.logs.items()}
         self._activities: dict[str, int] = {}
         self._bars: dict[str, int] = {}  # per symbol: absolute seq of the next bar to write
-        self._bar_base: dict[
-            str, int
-        ] = {}  # per symbol: bars below this seq are gone from the file
+        self._bar_base: dict[str, int] = {}  # per symbol: seqs below it are gone from the file
         self._order_seq: dict[str, int] = {}
         self._final: set[str] = set()  # orders written in a state they never leave
 

@@ -248,9 +248,15 @@ class _Session:
                     return
                 event = stream_log.get(index)
                 if event is None:
-                    if index < stream_log.first_index():  # fell behind retention: those are lost
-                        index = stream_log.first_index()
-                        continue
+                    if index < stream_log.first_index():
+                        # the retention window passed this reader: never skip in silence;
+                        # the error and close Alpaca ends a connection with, so the client
+                        # reconnects and reconciles what it missed
+                        lost = stream_log.first_index() - index
+                        emu.count("trade_socket_behind_retention")
+                        await self._fail(f"reading too slowly: {lost} trade updates dropped")
+                        self.ended.set()
+                        return
                     await stream_log.wait_beyond(index, FAULT_POLL)
                     continue
                 index += 1
