@@ -85,6 +85,7 @@ import sys
 import tempfile
 import threading
 import time
+import tracemalloc
 import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -793,6 +794,34 @@ def emulator(env: dict[str, str], root: Path) -> Iterator[tuple[str, subprocess.
         err.close()
 
 
+def print_traced() -> None:
+    """``--trace-malloc``: the small blocks allocated after the first minute that still live
+    at the end, by where they were allocated, for the size classes whose pools grew: what
+    the load keeps for a while (windows, caches) or for good, interleaved with its garbage."""
+    gc.collect()
+    snapshot = tracemalloc.take_snapshot()
+    tracemalloc.stop()
+    here = str(Path(__file__).resolve())
+    classes = (32, 64, 80, 96, 128)
+    sites: dict[int, collections.Counter[str]] = {c: collections.Counter() for c in classes}
+    for trace in snapshot.traces:
+        size = (trace.size + 15) // 16 * 16
+        if size not in sites:
+            continue
+        frames = [f for f in trace.traceback if f.filename != here][:2]
+        where = " < ".join(
+            f"{f.filename.split('site-packages/')[-1].split('tui_trader/')[-1]}:{f.lineno}"
+            for f in frames
+        )
+        sites[size][where] += 1
+    print("blocks allocated after the first minute and alive at the end, by size class and site:")
+    for size in classes:
+        total = sum(sites[size].values())
+        print(f"  {size} B: {total:,} blocks")
+        for where, n in sites[size].most_common(8):
+            print(f"    {n:>8,}  {where}")
+
+
 def print_gc_census() -> None:
     """What the cyclic collector found during the load, by type and module (run with
     ``gc.DEBUG_SAVEALL``): how the Textual strip cycles were found
@@ -1186,6 +1215,9 @@ async def measure(
                     now = time.perf_counter()
                     if heap is not None and not heap.at and now - t_load >= mark_at:
                         heap.mark(now - t_load)
+                    tracing = tracemalloc.is_tracing()
+                    if args.trace_malloc and not tracing and now - t_load >= mark_at:
+                        tracemalloc.start(3)
                     written = pusher.written if pusher is not None else 0
                     samples.append(
                         Sample(
@@ -1295,6 +1327,8 @@ async def measure(
                 print_gc_census()
             if heap is not None:
                 heap.report(time.perf_counter() - t_load, loads[-1])
+            if tracemalloc.is_tracing():
+                print_traced()
             lagger.running = False
             await lag_task
             gcw.close()
@@ -1597,6 +1631,12 @@ def main() -> None:
         "--no-trim",
         action="store_true",
         help="without the app's malloc_trim thread and arena limit (tui_trader.heap_trim)",
+    )
+    parser.add_argument(
+        "--trace-malloc",
+        action="store_true",
+        help="tracemalloc from the first minute: which code's small blocks outlive the load "
+        "(slows the app: its latency figures are not comparable)",
     )
     parser.add_argument(
         "--gc-every",
