@@ -21,12 +21,12 @@ that only a full collection frees cannot pile up.
 
 Why every 15 s rather than CPython's own pace (about once a minute under the bench's load):
 the garbage that reaches the old generation (a closed dialog's widgets, toasts, chart
-figures) piled up for a minute between passes, and a pile takes pools and arenas of pymalloc's
-that may stay partly used after it is freed. ``bench/ui.py --gc-every 15`` (8 minutes, 2-core
-machine, one run): the small-object arenas grew 64 -> 66 MB after the first minute against
-65 -> 70 and 65 -> 71 MB at the old pace, with 16 full passes a phase of 39-45 ms on average
-(max 97 ms); the young passes took less time in all (gen0 1.4 s against 2.4 s a phase, gen1
-0.4 against 0.8 s), the loop's lag p99 19 ms against 27-32, and pause p99 15 / 22 ms.
+figures) piled up for a minute between passes, and the young passes grew slower with it.
+``bench/ui.py``, 20 minutes at 5,000 events/s on the 2-core machine, one run each way: pause
+p99 15.8 / 21.7 ms (load / load + quotes) against 41.3 / 31.1 once a minute, loop lag p99
+17 / 20 ms against 27 / 28, all the collector's pauses 5.7 / 7.2 s a phase against 7.8 /
+8.2 s (the full passes 35-39 a phase, 35-53 ms on average, 78 ms at most). The RSS still
+creeps as before (+7.0 against +6.8 MB after the first minute; pymalloc's arenas +5 MB both).
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ from typing import Final
 QUIET: Final = 0.25
 """Seconds without a key or click before a full collection may run."""
 EVERY: Final = 15.0
-"""Seconds at least between two full collections (see the module's docstring; at 60 s, under
-the bench's load, the old generation's garbage piled up between passes)."""
+"""Seconds at least between two full collections (see the module's docstring: at 60 s the
+old generation's garbage piled up between passes, and the keys waited longer)."""
 LONGEST: Final = 300.0
 """Seconds after which a full collection runs even while the trader acts."""
 YOUNG_PASSES: Final = 1
