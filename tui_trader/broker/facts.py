@@ -41,11 +41,15 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import UTC, datetime, timedelta
+from hashlib import blake2b
 from typing import Final
+
+import numpy as np
+import numpy.typing as npt
 
 RECENT_FACTS: Final = 50_000
 """Facts remembered: far more than the events of any outage's overlap at a real account's
-rate, and about 6 MB."""
+rate. Held as 16-byte digests in numpy arrays (about 3 MB when full), see :class:`FactMemory`."""
 
 FILL_AT_MARGIN: Final = timedelta(days=1)
 """How far apart two stamps of one fill may be and still be compared (see above)."""
@@ -76,15 +80,93 @@ def at_window(stamps: list[str | None]) -> tuple[str, str] | None:
     return low.strftime("%Y-%m-%dT%H:%M:%S"), high.strftime("%Y-%m-%dT%H:%M:%S")
 
 
+_EMPTY: Final = np.empty(0, dtype=np.int64)
+
+
+def digests(facts: list[str]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Each fact's 128-bit BLAKE2b digest as two 64-bit halves: what memory compares. Two
+    different facts share one with a chance of 2**-128 per pair; a 64-bit key among the
+    window's 75,000 would have been about 4e-15 per fact looked up, over a long-lived desk's
+    billions of lookups not quite nothing, and a false match would drop an event."""
+    if not facts:
+        return _EMPTY, _EMPTY
+    raw = b"".join([blake2b(f.encode(), digest_size=16).digest() for f in facts])
+    pairs = np.frombuffer(raw, dtype="<i8").reshape(-1, 2)
+    return pairs[:, 0].copy(), pairs[:, 1].copy()
+
+
+class _Window:
+    """The newest facts of one kind, as digests: in arrival order (to forget the oldest) and
+    sorted by their first half (to look a batch up with ``searchsorted``).
+
+    Why not a dict of the fact strings, as before: at thousands of events a second its
+    50,000-75,000 strings (96-byte blocks each) lived ten or fifteen seconds apiece, pinned
+    pymalloc pools among the short-lived objects of every batch, and kept the desk's RSS
+    creeping (``bench/ui.py``, issue 15). Here a window is four arrays, whatever its size."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._hi = self._lo = _EMPTY  # arrival order
+        self._shi = self._slo = _EMPTY  # sorted by the first half
+
+    def __len__(self) -> int:
+        return len(self._hi)
+
+    def hits(self, hi: npt.NDArray[np.int64], lo: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        """Which of the digests ``(hi, lo)`` the window holds."""
+        found = np.zeros(len(hi), dtype=bool)
+        if not len(self._shi) or not len(hi):
+            return found
+        left = np.searchsorted(self._shi, hi, "left")
+        right = np.searchsorted(self._shi, hi, "right")
+        one = right - left == 1  # nearly always: first halves rarely repeat
+        found[one] = self._slo[left[one]] == lo[one]
+        for i in np.flatnonzero(right - left > 1):
+            found[i] = bool((self._slo[left[i] : right[i]] == lo[i]).any())
+        return found
+
+    def push(self, hi: npt.NDArray[np.int64], lo: npt.NDArray[np.int64]) -> bool:
+        """Remember digests; True if older ones had to be forgotten (past 1.5x the limit,
+        the newest ``limit`` stay: one re-sort now and then, not an eviction per fact)."""
+        if not len(hi):
+            return False
+        self._hi = np.concatenate((self._hi, hi))
+        self._lo = np.concatenate((self._lo, lo))
+        if len(self._hi) > self.limit + self.limit // 2:
+            self._hi, self._lo = self._hi[-self.limit :].copy(), self._lo[-self.limit :].copy()
+            self._sort()
+            return True
+        order = np.argsort(hi, kind="stable")
+        at = np.searchsorted(self._shi, hi[order])
+        self._shi = np.insert(self._shi, at, hi[order])
+        self._slo = np.insert(self._slo, at, lo[order])
+        return False
+
+    def forget(self, hi: npt.NDArray[np.int64], lo: npt.NDArray[np.int64]) -> None:
+        """Forget these digests (a rolled-back batch's: rare)."""
+        gone = set(zip(hi.tolist(), lo.tolist(), strict=True))
+        keep = np.fromiter(
+            (pair not in gone for pair in zip(self._hi.tolist(), self._lo.tolist(), strict=True)),
+            dtype=bool,
+            count=len(self._hi),
+        )
+        self._hi, self._lo = self._hi[keep], self._lo[keep]
+        self._sort()
+
+    def _sort(self) -> None:
+        order = np.argsort(self._hi, kind="stable")
+        self._shi, self._slo = self._hi[order], self._lo[order]
+
+
 class FactMemory:
-    """Facts stored in the journal, newest first out of memory; undone with the batch."""
+    """Facts stored in the journal, newest first out of memory; undone with the batch.
+
+    Facts are compared by digest (:func:`digests`), so memory keeps no string of them."""
 
     def __init__(self, limit: int = RECENT_FACTS) -> None:
         self.limit = limit
-        # insertion-ordered dicts, trimmed to the newest ``limit`` once they pass 1.5x that:
-        # one C-speed rebuild now and then instead of an eviction per fact
-        self._recent: dict[str, None] = {}
-        self._polled: dict[str, None] = {}
+        self._recent = _Window(limit)
+        self._polled = _Window(limit)
         self.polled_complete = True  # every polled fact stored is in ``_polled``
         self._batch: list[str] = []  # remembered in the open transaction
 
@@ -96,49 +178,42 @@ class FactMemory:
             "SELECT fact FROM events WHERE fact IS NOT NULL ORDER BY rowid DESC LIMIT ?",
             (limit,),
         ).fetchall()
-        memory._recent.update((fact, None) for (fact,) in reversed(recent))
+        memory._recent.push(*digests([fact for (fact,) in reversed(recent)]))
         # through the partial index (few rows), then newest last
         polled = conn.execute(
             "SELECT rowid, fact FROM events INDEXED BY events_poll_fact"
             " WHERE source = 'poll' AND fact IS NOT NULL"
         ).fetchall()
         polled.sort()
-        memory._polled.update((fact, None) for _, fact in polled[-limit:])
+        memory._polled.push(*digests([fact for _, fact in polled[-limit:]]))
         memory.polled_complete = len(polled) <= limit
         return memory
 
     def __contains__(self, fact: object) -> bool:
-        return fact in self._recent or fact in self._polled
+        return isinstance(fact, str) and bool(self.known([fact]))
 
     def known(self, facts: list[str]) -> set[str]:
-        """Which of ``facts`` are stored (set operations: this runs for every batch)."""
-        return (self._recent.keys() & facts) | (self._polled.keys() & facts)
+        """Which of ``facts`` are stored (one vectorised look-up: this runs for every batch)."""
+        hi, lo = digests(facts)
+        found = self._recent.hits(hi, lo) | self._polled.hits(hi, lo)
+        return {facts[i] for i in np.flatnonzero(found)}
 
     def remember(self, facts: list[str], polled: list[str]) -> None:
         """Facts just stored in the open transaction (``polled``: those of polled rows)."""
         self._batch += facts
-        self._push(self._recent, facts)
-        if polled and self._push(self._polled, polled):
+        self._recent.push(*digests(facts))
+        if polled and self._polled.push(*digests(polled)):
             self.polled_complete = False
-
-    def _push(self, memory: dict[str, None], facts: list[str]) -> bool:
-        """Remember ``facts``; True if older ones had to be forgotten."""
-        memory.update(dict.fromkeys(facts))
-        if len(memory) > self.limit + self.limit // 2:
-            newest = list(memory)[-self.limit :]
-            memory.clear()
-            memory.update(dict.fromkeys(newest))
-            return True
-        return False
 
     def committed(self) -> None:
         self._batch.clear()
 
     def rolled_back(self) -> None:
         """Forget what the rolled-back transaction stored: it may come again."""
-        for fact in self._batch:
-            self._recent.pop(fact, None)
-            self._polled.pop(fact, None)
+        if self._batch:
+            hi, lo = digests(self._batch)
+            self._recent.forget(hi, lo)
+            self._polled.forget(hi, lo)
         self._batch.clear()
 
     def __len__(self) -> int:
