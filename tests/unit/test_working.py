@@ -174,3 +174,18 @@ def test_news_from_a_trade_stream_payload() -> None:
     assert news_from_payload('{"event": "new"}') is None
     assert news_from_payload("not json") is None
     assert news_from_payload('{"event": "new", "order": {"status": "new", "qty": "x"}}') is None
+
+
+def test_finished_orders_are_remembered_newest_first_within_the_bound() -> None:
+    """At least the newest ``memory`` finished orders stay finished (late news cannot bring
+    them back), and at most half as many again are kept: the memory is bounded."""
+    book = WorkingOrders(memory=4)
+    orders = [sell(1) for _ in range(11)]
+    for order in orders:
+        book.add(order)
+        book.observe(news_from_wire("canceled", wire(order, "canceled")))
+    assert len(book._finished) <= 6
+    for order in orders[-4:]:  # the newest four: a late "new" changes nothing
+        assert not book.observe(news_from_wire("new", wire(order, "new")))
+    assert len(book) == 0
+    assert book.observe(news_from_wire("new", wire(orders[0], "new")))  # long forgotten

@@ -16,7 +16,6 @@ reconcile read just before the fill, cannot bring it back.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -239,7 +238,9 @@ class WorkingOrders:
 
     def __init__(self, *, memory: int = 10_000) -> None:
         self._orders: dict[str, Working] = {}
-        self._finished: OrderedDict[str, None] = OrderedDict()
+        # finished ids, oldest first: a plain dict trimmed in chunks (an OrderedDict gave
+        # every id a node of its own, churned at the order rate: pymalloc's arenas, issue 15)
+        self._finished: dict[str, None] = {}
         self._memory = max(1, memory)
         self._seq = 0
 
@@ -415,10 +416,11 @@ class WorkingOrders:
     def _finish(self, cid: str, *, remember: bool = True) -> Working | None:
         self._seq += 1
         if remember:
-            self._finished[cid] = None
-            self._finished.move_to_end(cid)
-            while len(self._finished) > self._memory:
-                self._finished.popitem(last=False)
+            self._finished.pop(cid, None)
+            self._finished[cid] = None  # the newest
+            if len(self._finished) > self._memory + self._memory // 2:
+                newest = list(self._finished)[-self._memory :]
+                self._finished = dict.fromkeys(newest)
         return self._orders.pop(cid, None)
 
 
