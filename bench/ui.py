@@ -64,6 +64,7 @@ import argparse
 import array
 import asyncio
 import collections
+import collections.abc
 import contextlib
 import cProfile
 import ctypes
@@ -90,7 +91,7 @@ import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, overload
 
 import _views
 import httpx
@@ -679,6 +680,59 @@ class Sample:
     classes: dict[int, tuple[int, int, int]] = field(default_factory=dict)
 
 
+class SampleLog(collections.abc.Sequence[Sample]):
+    """The samples, kept as columns of doubles while the load runs and read back as
+    :class:`Sample` afterwards. A list of ``Sample`` objects grew, in the very process it
+    measures, the pymalloc classes it counts: a dozen floats and ints (32-byte blocks), a
+    tuple and the sample itself every second, about 1.5 MB in a 40-minute run."""
+
+    def __init__(self) -> None:
+        self._cols = [array.array("d") for _ in range(5)]  # t, rss_mb, events, pushed, execs
+        self._heap: array.array[float] = array.array("d")
+        self._width = 0  # heap columns a sample
+        self._classes: dict[int, tuple[int, int, int]] = {}
+        self._classes_at = -1
+
+    def append(
+        self, t: float, rss_mb: float, events: int, pushed: int, execs: int, heap: tuple[float, ...]
+    ) -> None:
+        for col, value in zip(self._cols, (t, rss_mb, events, pushed, execs), strict=True):
+            col.append(value)
+        self._width = len(heap)
+        self._heap.extend(heap)
+
+    def keep_classes(self, classes: dict[int, tuple[int, int, int]]) -> None:
+        """HeapWatch.classes at the newest sample (once, at the first minute)."""
+        self._classes, self._classes_at = dict(classes), len(self) - 1
+
+    @property
+    def has_classes(self) -> bool:
+        return self._classes_at >= 0
+
+    def __len__(self) -> int:
+        return len(self._cols[0])
+
+    @overload
+    def __getitem__(self, i: int) -> Sample: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Sample]: ...
+    def __getitem__(self, i: int | slice) -> Sample | list[Sample]:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        k = range(len(self))[i]
+        t, rss, events, pushed, execs = (col[k] for col in self._cols)
+        w = self._width
+        return Sample(
+            t,
+            rss,
+            int(events),
+            int(pushed),
+            int(execs),
+            tuple(self._heap[k * w : (k + 1) * w]),
+            self._classes if k == self._classes_at else {},
+        )
+
+
 class Pusher:
     """The pusher process, and a thread that reads its progress lines."""
 
@@ -737,7 +791,7 @@ class Pusher:
 class Result:
     idle: Phase
     loads: list[Phase]  # events only, then events + quotes and trades for every symbol
-    samples: list[Sample]
+    samples: SampleLog
     rss_before_mb: float
     hwm_mb: float
     maxrss_mb: float
@@ -1118,7 +1172,7 @@ async def measure(
         timeout=30,
     )
     idle = Phase("idle")
-    samples: list[Sample] = []
+    samples = SampleLog()
     taken = _views.TapeCount()
 
     async def set_rates(quotes: float, trades: float) -> None:
@@ -1224,22 +1278,17 @@ async def measure(
                         tracemalloc.start(3)
                     written = pusher.written if pusher is not None else 0
                     samples.append(
-                        Sample(
-                            now - t_load,
-                            proc_status_kib(b"VmRSS:") / 1024,
-                            desk.supervisor.status().events - base_events,
-                            base_pushed + written,
-                            desk.portfolio.remembered_execs,
-                            HeapWatch.columns() if args.heap_columns else (),
-                            # once, at the first minute: a copy at every sample grew the
-                            # very blocks it counts (tens of thousands of ints and tuples)
-                            dict(HeapWatch.classes)
-                            if args.heap_columns
-                            and now - t_load >= 60
-                            and not any(x.classes for x in samples)
-                            else {},
-                        )
+                        now - t_load,
+                        proc_status_kib(b"VmRSS:") / 1024,
+                        desk.supervisor.status().events - base_events,
+                        base_pushed + written,
+                        desk.portfolio.remembered_execs,
+                        HeapWatch.columns() if args.heap_columns else (),
                     )
+                    if args.heap_columns and now - t_load >= 60 and not samples.has_classes:
+                        # once, at the first minute: a copy at every sample grew the very
+                        # blocks it counts (tens of thousands of ints and tuples)
+                        samples.keep_classes(HeapWatch.classes)
                     if pusher is not None:
                         ph = next(x for x in reversed(loads) if x.t0 or x is loads[0])
                         ph.pusher_cpu = max(ph.pusher_cpu, proc_cpu(pusher.proc.pid))
@@ -1605,7 +1654,7 @@ def memory(r: Result) -> None:
         )
         first = next((x for x in s if x.classes), None)
         last = HeapWatch.classes  # as the last sample read it
-        if first is not None and last and first is not s[-1]:
+        if first is not None and last and first.t != s[-1].t:
             pool_kib = 16  # CPython >= 3.10
             grew = sorted(
                 ((last[size][0] - first.classes.get(size, (0, 0, 0))[0], size) for size in last),
