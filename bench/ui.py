@@ -319,9 +319,13 @@ class Phase:
     cpu_proc: float = 0.0
     runq_wait: float = 0.0  # seconds the loop thread was runnable but had no CPU
     machine_busy: float = 0.0  # CPU-seconds used on the whole machine
-    gc: dict[int, list[float]] = field(default_factory=lambda: {0: [], 1: [], 2: []})  # ms
+    # the collector's records as doubles, like the samples (SampleLog): no objects per pass
+    gc: dict[int, array.array[float]] = field(
+        default_factory=lambda: {g: array.array("d") for g in (0, 1, 2)}
+    )  # ms
     gc_collected: list[int] = field(default_factory=list)  # what each full collection freed
-    gc_spans: list[tuple[float, float, int]] = field(default_factory=list)  # start, end, gen
+    gc_spans: array.array[float] = field(default_factory=lambda: array.array("d"))  # start,
+    # end, generation: three doubles a pass
     slow: list[tuple[str, float, str]] = field(default_factory=list)  # key, ms, GC inside
     objects: int = 0  # GC-tracked objects at the phase's end
     # the loaded phases'
@@ -459,7 +463,7 @@ class GcWatch:
         elif self.phase is not None:
             end = time.perf_counter()
             self.phase.gc[info["generation"]].append((end - self._start) * 1000)
-            self.phase.gc_spans.append((self._start, end, info["generation"]))
+            self.phase.gc_spans.extend((self._start, end, info["generation"]))
             if info["generation"] == 2:
                 self.phase.gc_collected.append(info["collected"])
 
@@ -527,8 +531,10 @@ def note_slow(phase: Phase, key: str, t0: float, ms: float) -> None:
         return
     t1 = t0 + ms / 1000
     inside = [
-        f"gen{gen} {(min(e, t1) - max(s, t0)) * 1000:.0f}"
-        for s, e, gen in phase.gc_spans
+        f"gen{gen:.0f} {(min(e, t1) - max(s, t0)) * 1000:.0f}"
+        for s, e, gen in zip(
+            phase.gc_spans[0::3], phase.gc_spans[1::3], phase.gc_spans[2::3], strict=True
+        )
         if s < t1 and e > t0
     ]
     waited = (
