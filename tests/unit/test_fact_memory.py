@@ -93,7 +93,9 @@ _ops = st.lists(
 
 @settings(max_examples=150, deadline=None)
 @given(limit=st.integers(1, 12), ops=_ops)
-def test_agrees_with_a_window_of_strings(limit: int, ops: list[tuple[str, list[int], bool]]) -> None:
+def test_agrees_with_a_window_of_strings(
+    limit: int, ops: list[tuple[str, list[int], bool]]
+) -> None:
     """Facts are only remembered once stored, so never twice while remembered (as the
     journal uses it); then every answer matches the old dict-of-strings memory."""
     memory, model = FactMemory(limit), _Reference(limit)
