@@ -239,7 +239,8 @@ class WorkingOrders:
     def __init__(self, *, memory: int = 10_000) -> None:
         self._orders: dict[str, Working] = {}
         # finished ids, oldest first: a plain dict trimmed in chunks (an OrderedDict gave
-        # every id a node of its own, churned at the order rate: pymalloc's arenas, issue 15)
+        # every id a node of its own, churned at the order rate; not what made the arenas
+        # creep in bench/ui.py, issue 15, but one small object fewer per order)
         self._finished: dict[str, None] = {}
         self._memory = max(1, memory)
         self._seq = 0
