@@ -862,7 +862,7 @@ def emulator(env: dict[str, str], root: Path) -> Iterator[tuple[str, subprocess.
         err.close()
 
 
-def print_traced() -> None:
+def print_traced(ref: tracemalloc.Snapshot | None, ref_at: float) -> None:
     """``--trace-malloc``: the small blocks allocated after the first minute that still live
     at the end, by where they were allocated, for the size classes whose pools grew: what
     the load keeps for a while (windows, caches) or for good, interleaved with its garbage."""
@@ -888,6 +888,36 @@ def print_traced() -> None:
         print(f"  {size} B: {total:,} blocks")
         for where, n in sites[size].most_common(8):
             print(f"    {n:>8,}  {where}")
+    # blocks over 512 bytes bypass pymalloc: they are part of glibc's heap in use
+    large: collections.Counter[str] = collections.Counter()
+    count: collections.Counter[str] = collections.Counter()
+    for trace in snapshot.traces:
+        if trace.size <= 512:
+            continue
+        frames = [f for f in trace.traceback if f.filename != here][:3]
+        where = " < ".join(
+            f"{f.filename.split('site-packages/')[-1].split('tui_trader/')[-1]}:{f.lineno}"
+            for f in frames
+        )
+        large[where] += trace.size
+        count[where] += 1
+    total = sum(large.values())
+    print(f"  over 512 B (glibc's heap): {total / 1e6:.2f} MB")
+    for where, size in large.most_common(12):
+        print(f"    {size / 1e6:>7.2f} MB {count[where]:>7,}  {where}")
+    if ref is None:
+        return
+    # what grew between the reference and the end, whatever the size: the creep by site
+    diffs = [d for d in snapshot.compare_to(ref, "traceback") if d.size_diff > 0]
+    grown = sum(d.size_diff for d in diffs)
+    print(f"grew from {ref_at:.0f} s to the end (traced blocks only): +{grown / 1e6:.2f} MB")
+    for d in diffs[:16]:
+        frames = [f for f in d.traceback if f.filename != here][:3]
+        where = " < ".join(
+            f"{f.filename.split('site-packages/')[-1].split('tui_trader/')[-1]}:{f.lineno}"
+            for f in frames
+        )
+        print(f"    {d.size_diff / 1e3:>+9.1f} kB {d.count_diff:>+8,} blocks  {where}")
 
 
 def print_gc_census() -> None:
@@ -1279,6 +1309,9 @@ async def measure(
             heap = HeapWatch() if args.heap_census else None
             duration = args.events / args.rate
             mark_at = min(60.0, duration)  # the heap census's baseline
+            # --trace-malloc's reference: into the second phase, its windows full by then
+            ref_at = duration + min(120.0, duration / 2)
+            traced_ref: list[tracemalloc.Snapshot] = []
             t_load = time.perf_counter()
 
             async def sample() -> None:
@@ -1290,6 +1323,8 @@ async def measure(
                     tracing = tracemalloc.is_tracing()
                     if args.trace_malloc and not tracing and now - t_load >= mark_at:
                         tracemalloc.start(3)
+                    if tracing and not traced_ref and now - t_load >= ref_at:
+                        traced_ref.append(tracemalloc.take_snapshot())
                     written = pusher.written if pusher is not None else 0
                     samples.append(
                         now - t_load,
@@ -1395,7 +1430,7 @@ async def measure(
             if heap is not None:
                 heap.report(time.perf_counter() - t_load, loads[-1])
             if tracemalloc.is_tracing():
-                print_traced()
+                print_traced(traced_ref[0] if traced_ref else None, ref_at)
             lagger.running = False
             await lag_task
             gcw.close()
