@@ -61,6 +61,7 @@ no key figures, the views still cycle (exit 0).
 
 from __future__ import annotations
 
+import _sqlite3
 import argparse
 import array
 import asyncio
@@ -1002,10 +1003,22 @@ class HeapWatch:
             proc_status_kib(b"RssAnon:") / 1024,
             m.uordblks / mb,
             m.fordblks / mb,
+            HeapWatch.sqlite_used() / mb,
             m.hblkhd / mb,
             sys.getallocatedblocks() / 1000,
             *HeapWatch.pymalloc(),
         )
+
+    @staticmethod
+    def sqlite_used() -> float:
+        """Bytes SQLite's allocator holds in this process (every connection's page cache,
+        statements, schema): a part of glibc's heap in use that tracemalloc cannot see."""
+        try:
+            lib = ctypes.CDLL(_sqlite3.__file__)
+        except OSError:
+            return math.nan
+        lib.sqlite3_memory_used.restype = ctypes.c_int64
+        return float(lib.sqlite3_memory_used())
 
     @staticmethod
     def pymalloc() -> tuple[float, float]:
@@ -1310,7 +1323,11 @@ async def measure(
             duration = args.events / args.rate
             mark_at = min(60.0, duration)  # the heap census's baseline
             # --trace-malloc's reference: into the second phase, its windows full by then
-            ref_at = duration + min(120.0, duration / 2)
+            ref_at = (
+                args.trace_ref
+                if args.trace_ref is not None
+                else duration + min(120.0, duration / 2)
+            )
             traced_ref: list[tracemalloc.Snapshot] = []
             t_load = time.perf_counter()
 
@@ -1683,7 +1700,7 @@ def memory(r: Result) -> None:
             )
     step = max(1, len(s) // 20)
     picked = s[::step] if s[-1] in s[::step] else [*s[::step], s[-1]]
-    heap = ("anon", "used", "free", "mmap", "kblk", "pyar", "pyuse") if s[-1].heap else ()
+    heap = ("anon", "used", "free", "sqlite", "mmap", "kblk", "pyar", "pyuse") if s[-1].heap else ()
     print(
         f"  {'t (s)':>7}{'events':>12}{'pushed':>12}{'behind':>9}{'RSS MB':>9}{'execs':>9}"
         + "".join(f"{h:>8}" for h in heap)
@@ -1698,8 +1715,9 @@ def memory(r: Result) -> None:
     if heap:
         print(
             "  (--heap-columns, MB: anonymous RSS; glibc's heap in use and free, all arenas; "
-            "mmapped by malloc; kblk: Python's allocated blocks, thousands; pyar, pyuse: Python's "
-            "small-object arenas and the blocks in use in them)"
+            "sqlite: SQLite's own allocations (part of used); mmapped by malloc; kblk: Python's "
+            "allocated blocks, thousands; pyar, pyuse: Python's small-object arenas and the "
+            "blocks in use in them)"
         )
         first = next((x for x in s if x.classes), None)
         last = HeapWatch.classes  # as the last sample read it
@@ -1739,6 +1757,12 @@ def main() -> None:
         action="store_true",
         help="tracemalloc from the first minute: which code's small blocks outlive the load "
         "(slows the app: its latency figures are not comparable)",
+    )
+    parser.add_argument(
+        "--trace-ref",
+        type=float,
+        help="with --trace-malloc: seconds into the load of the snapshot the end is compared "
+        "with, site by site (default: 2 minutes into the second loaded phase)",
     )
     parser.add_argument(
         "--gc-every",
