@@ -863,6 +863,34 @@ def emulator(env: dict[str, str], root: Path) -> Iterator[tuple[str, subprocess.
         err.close()
 
 
+def cache_sizes() -> dict[str, int]:
+    """Entries in every ``functools.lru_cache`` and Textual ``LRUCache``/``FIFOCache`` alive,
+    by where it lives: caches that fill slowly (keyed by styles, text, geometry) grow the heap
+    for minutes after the windows of events are full."""
+    from textual.cache import FIFOCache, LRUCache
+
+    sizes: dict[str, int] = collections.Counter()
+    for o in gc.get_objects():
+        if isinstance(o, functools._lru_cache_wrapper):
+            fn = getattr(o, "__wrapped__", o)
+            name = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', '?')}"
+            sizes[name] += o.cache_info().currsize
+        elif isinstance(o, (LRUCache, FIFOCache)):
+            sizes[f"{type(o).__name__} of {o._maxsize}"] += len(o)
+    return sizes
+
+
+def print_caches(ref: dict[str, int], ref_at: float) -> None:
+    end = cache_sizes()
+    grew = sorted(((n - ref.get(k, 0), k) for k, n in end.items()), reverse=True)
+    grew = [(more, name) for more, name in grew[:12] if more > 0]
+    print(f"caches that grew from {ref_at:.0f} s to the end (entries): {len(grew) or 'none'}")
+    for more, name in grew:
+        print(f"    {more:>+8,} -> {end[name]:>7,}  {name}")
+    big = sorted(((n, k) for k, n in end.items()), reverse=True)[:8]
+    print("  the largest at the end: " + ", ".join(f"{k} {n:,}" for n, k in big))
+
+
 def print_traced(ref: tracemalloc.Snapshot | None, ref_at: float) -> None:
     """``--trace-malloc``: the small blocks allocated after the first minute that still live
     at the end, by where they were allocated, for the size classes whose pools grew: what
@@ -1329,6 +1357,7 @@ async def measure(
                 else duration + min(120.0, duration / 2)
             )
             traced_ref: list[tracemalloc.Snapshot] = []
+            caches_ref: dict[str, int] = {}
             t_load = time.perf_counter()
 
             async def sample() -> None:
@@ -1342,6 +1371,7 @@ async def measure(
                         tracemalloc.start(3)
                     if tracing and not traced_ref and now - t_load >= ref_at:
                         traced_ref.append(tracemalloc.take_snapshot())
+                        caches_ref.update(cache_sizes())
                     written = pusher.written if pusher is not None else 0
                     samples.append(
                         now - t_load,
@@ -1447,6 +1477,8 @@ async def measure(
             if heap is not None:
                 heap.report(time.perf_counter() - t_load, loads[-1])
             if tracemalloc.is_tracing():
+                if caches_ref:
+                    print_caches(caches_ref, ref_at)
                 print_traced(traced_ref[0] if traced_ref else None, ref_at)
             lagger.running = False
             await lag_task
