@@ -891,25 +891,32 @@ def print_caches(ref: dict[str, int], ref_at: float) -> None:
     print("  the largest at the end: " + ", ".join(f"{k} {n:,}" for n, k in big))
 
 
+def _site(traceback: tracemalloc.Traceback, depth: int) -> str:
+    """Where a block was allocated: ``depth`` frames outside this file, shortest paths."""
+    here = str(Path(__file__).resolve())
+    frames = [f for f in traceback if f.filename != here][:depth]
+    return " < ".join(
+        f"{f.filename.split('site-packages/')[-1].split('tui_trader/')[-1]}:{f.lineno}"
+        for f in frames
+    )
+
+
 def print_traced(ref: tracemalloc.Snapshot | None, ref_at: float) -> None:
     """``--trace-malloc``: the small blocks allocated after the first minute that still live
     at the end, by where they were allocated, for the size classes whose pools grew: what
-    the load keeps for a while (windows, caches) or for good, interleaved with its garbage."""
+    the load keeps for a while (windows, caches) or for good, interleaved with its garbage.
+    Then the blocks over 512 bytes (glibc's heap), and what grew site by site from ``ref``
+    (``--trace-ref``) to the end, whatever the size."""
     gc.collect()
     snapshot = tracemalloc.take_snapshot()
     tracemalloc.stop()
-    here = str(Path(__file__).resolve())
     classes = (32, 64, 80, 96, 128)
     sites: dict[int, collections.Counter[str]] = {c: collections.Counter() for c in classes}
     for trace in snapshot.traces:
         size = (trace.size + 15) // 16 * 16
         if size not in sites:
             continue
-        frames = [f for f in trace.traceback if f.filename != here][:2]
-        where = " < ".join(
-            f"{f.filename.split('site-packages/')[-1].split('tui_trader/')[-1]}:{f.lineno}"
-            for f in frames
-        )
+        where = _site(trace.traceback, 2)
         sites[size][where] += 1
     print("blocks allocated after the first minute and alive at the end, by size class and site:")
     for size in classes:
@@ -923,11 +930,7 @@ def print_traced(ref: tracemalloc.Snapshot | None, ref_at: float) -> None:
     for trace in snapshot.traces:
         if trace.size <= 512:
             continue
-        frames = [f for f in trace.traceback if f.filename != here][:3]
-        where = " < ".join(
-            f"{f.filename.split('site-packages/')[-1].split('tui_trader/')[-1]}:{f.lineno}"
-            for f in frames
-        )
+        where = _site(trace.traceback, 3)
         large[where] += trace.size
         count[where] += 1
     total = sum(large.values())
@@ -941,12 +944,9 @@ def print_traced(ref: tracemalloc.Snapshot | None, ref_at: float) -> None:
     grown = sum(d.size_diff for d in diffs)
     print(f"grew from {ref_at:.0f} s to the end (traced blocks only): +{grown / 1e6:.2f} MB")
     for d in diffs[:16]:
-        frames = [f for f in d.traceback if f.filename != here][:3]
-        where = " < ".join(
-            f"{f.filename.split('site-packages/')[-1].split('tui_trader/')[-1]}:{f.lineno}"
-            for f in frames
+        print(
+            f"    {d.size_diff / 1e3:>+9.1f} kB {d.count_diff:>+8,} blocks  {_site(d.traceback, 3)}"
         )
-        print(f"    {d.size_diff / 1e3:>+9.1f} kB {d.count_diff:>+8,} blocks  {where}")
 
 
 def print_gc_census() -> None:
