@@ -967,6 +967,33 @@ def print_gc_census() -> None:
 MALLINFO2_FIELDS = "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost"
 
 
+@functools.cache
+def _mallinfo2() -> Callable[[], Any] | None:
+    """glibc's ``mallinfo2``, loaded once: not a library handle and a ctypes class made at
+    every sample in the process being measured."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return None
+
+    class MallInfo2(ctypes.Structure):
+        _fields_ = [(name, ctypes.c_size_t) for name in MALLINFO2_FIELDS.split()]
+
+    libc.mallinfo2.restype = MallInfo2
+    return libc.mallinfo2  # type: ignore[no-any-return]
+
+
+@functools.cache
+def _sqlite3_memory_used() -> Callable[[], int] | None:
+    """SQLite's ``sqlite3_memory_used`` from the library Python's sqlite3 runs on, loaded once."""
+    try:
+        lib = ctypes.CDLL(_sqlite3.__file__)
+    except OSError:
+        return None
+    lib.sqlite3_memory_used.restype = ctypes.c_int64
+    return lib.sqlite3_memory_used  # type: ignore[no-any-return]
+
+
 class HeapWatch:
     """``--heap-census``: the objects the collector tracks, the frozen ones too (a full
     collection walks all but those: its length grows with them), and which containers grew
@@ -988,22 +1015,13 @@ class HeapWatch:
     @staticmethod
     def mallinfo() -> str:
         """glibc's view: heap from the system, in use, free in it, mmapped (other libcs: "")."""
-        try:
-            libc = ctypes.CDLL("libc.so.6")
-        except OSError:
+        mallinfo2 = _mallinfo2()
+        if mallinfo2 is None:
             return ""
-
-        class MallInfo2(ctypes.Structure):
-            _fields_ = [(name, ctypes.c_size_t) for name in MALLINFO2_FIELDS.split()]
-
-        libc.mallinfo2.restype = MallInfo2
-        m = libc.mallinfo2()
+        m = mallinfo2()
         mb = 1024 * 1024
-        sqlite = ""
-        with contextlib.suppress(OSError):
-            lib = ctypes.CDLL("libsqlite3.so.0")  # the one _sqlite3 links, when it does
-            lib.sqlite3_memory_used.restype = ctypes.c_int64
-            sqlite = f"SQLite {lib.sqlite3_memory_used() / mb:.1f} MB, "
+        used = _sqlite3_memory_used()
+        sqlite = "" if used is None else f"SQLite {used() / mb:.1f} MB, "
         return sqlite + (
             f"malloc heap {m.arena / mb:.1f} MB (in use {m.uordblks / mb:.1f}, free "
             f"{m.fordblks / mb:.1f} in {m.ordblks:,} chunks), mmapped {m.hblkhd / mb:.1f} MB "
@@ -1016,16 +1034,10 @@ class HeapWatch:
     def columns() -> tuple[float, ...]:
         """MB: anonymous RSS, glibc's heap in use and free (all arenas), mmapped by malloc,
         and Python's small-object blocks (count, thousands): which of them the RSS follows."""
-        try:
-            libc = ctypes.CDLL("libc.so.6")
-        except OSError:
+        mallinfo2 = _mallinfo2()
+        if mallinfo2 is None:
             return ()
-
-        class MallInfo2(ctypes.Structure):
-            _fields_ = [(name, ctypes.c_size_t) for name in MALLINFO2_FIELDS.split()]
-
-        libc.mallinfo2.restype = MallInfo2
-        m = libc.mallinfo2()
+        m = mallinfo2()
         mb = 1024 * 1024
         return (
             proc_status_kib(b"RssAnon:") / 1024,
@@ -1041,12 +1053,8 @@ class HeapWatch:
     def sqlite_used() -> float:
         """Bytes SQLite's allocator holds in this process (every connection's page cache,
         statements, schema): a part of glibc's heap in use that tracemalloc cannot see."""
-        try:
-            lib = ctypes.CDLL(_sqlite3.__file__)
-        except OSError:
-            return math.nan
-        lib.sqlite3_memory_used.restype = ctypes.c_int64
-        return float(lib.sqlite3_memory_used())
+        used = _sqlite3_memory_used()
+        return math.nan if used is None else float(used())
 
     @staticmethod
     def pymalloc() -> tuple[float, float]:
