@@ -70,3 +70,16 @@ async def test_backpressure_waits_without_spinning(journal: Journal) -> None:
     await writer.drain()
     writer.close()
     assert journal.count() == 4 * STAGE_ROWS
+
+
+def test_a_lower_staging_bound_makes_the_reader_wait_sooner(journal: Journal) -> None:
+    """With a listener that holds the readers (Supervisor.hold) every staged row reaches it
+    at the next commit: the supervisor lowers the bound to one transaction's worth."""
+    loop = asyncio.new_event_loop()
+    writer = BatchWriter(journal, loop, lambda new, dups: None, lambda exc: None)
+    writer._staged = rows(STAGE_ROWS)
+    assert not writer.congested and writer.unwritten == STAGE_ROWS
+    writer.max_staged = STAGE_ROWS
+    assert writer.congested
+    writer.close()
+    loop.close()

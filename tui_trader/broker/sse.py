@@ -331,7 +331,7 @@ async def read_stream(
     watch: StreamWatch,
     handle: Callable[[list[Frame]], None],
     on_open: Callable[[], None] | None = None,
-    pause: Callable[[], Awaitable[None] | None] | None = None,
+    pause: Callable[[], Awaitable[object] | None] | None = None,
 ) -> None:
     """Read one connection until it ends; always raises a :class:`StreamClosed`.
 

@@ -254,7 +254,7 @@ async def read_trade_socket(
     secret_key: str,
     handle: Callable[[list[str]], None],
     on_open: Callable[[], None] | None = None,
-    pause: Callable[[], Awaitable[None] | None] | None = None,
+    pause: Callable[[], Awaitable[object] | None] | None = None,
     options: SocketOptions | None = None,
 ) -> None:
     """Read one websocket connection until it ends; always raises a :class:`StreamClosed`.

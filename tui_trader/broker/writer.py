@@ -36,6 +36,7 @@ log = logging.getLogger("tui_trader.stream")
 STAGE_ROWS = 1000  # events gathered per transaction before a write starts (measured: 500
 # cost ~10% more on the ingest benchmark; more than 1,000 gained nothing and held memory)
 STAGE_SECONDS = 0.002  # longest an event waits for its transaction
+MAX_STAGED = 4 * STAGE_ROWS  # staged rows at which the reader waits for the write in flight
 
 
 class Row(NamedTuple):
@@ -88,6 +89,11 @@ class BatchWriter:
         self._staged: list[Row] = []
         self._timer: asyncio.TimerHandle | None = None
         self._inflight: asyncio.Future[tuple[list[tuple[int, Row]], dict[str, int]]] | None = None
+        self._inflight_rows = 0
+        self.max_staged = MAX_STAGED
+        """Staged rows at which the reader waits (:attr:`congested`). A listener that holds
+        the readers (:meth:`Supervisor.hold`) lowers it to :data:`STAGE_ROWS`: every staged
+        row reaches that listener at the next commit, all at once."""
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal")
         self.failed: BaseException | None = None
 
@@ -103,9 +109,14 @@ class BatchWriter:
             self._timer = self._loop.call_later(STAGE_SECONDS, self.flush)
 
     @property
+    def unwritten(self) -> int:
+        """Rows staged or being written: what the listeners will hear of next."""
+        return len(self._staged) + self._inflight_rows
+
+    @property
     def congested(self) -> bool:
         """More is staged than the next write will take: the reader should wait."""
-        return len(self._staged) >= 4 * STAGE_ROWS
+        return len(self._staged) >= self.max_staged
 
     async def room(self) -> None:
         """Wait until the write in flight is done (backpressure for a fast reader)."""
@@ -123,11 +134,13 @@ class BatchWriter:
         if self._inflight is not None or not self._staged or self.failed is not None:
             return
         rows, self._staged = self._staged, []
+        self._inflight_rows = len(rows)
         self._inflight = self._loop.run_in_executor(self._executor, self._write, rows)
         self._inflight.add_done_callback(self._done)
 
     def _done(self, future: asyncio.Future[tuple[list[tuple[int, Row]], dict[str, int]]]) -> None:
         self._inflight = None
+        self._inflight_rows = 0
         exc = future.exception()
         if exc is not None:
             self.failed = exc

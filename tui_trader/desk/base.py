@@ -127,6 +127,7 @@ class DeskBase:
     _ledger_events: int
     _backlog: deque[Delivered]  # committed events waiting for their slice (events.py)
     _draining: bool
+    _roomy: asyncio.Event  # set while the backlog leaves the streams' readers room (events.py)
 
     if TYPE_CHECKING:
 

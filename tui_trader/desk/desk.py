@@ -137,6 +137,7 @@ class Desk(BrokerEvents, MarketFeed, AccountSync, OrderWorker, Commands):
         self._ledger_events = 0  # trade events that moved the ledger (fills, busts, fixes)
         self._backlog: deque[Delivered] = deque()  # committed, not yet applied (a slice away)
         self._draining = False
+        self._roomy = asyncio.Event()
         self._account_lock = asyncio.Lock()
         self._account_delay = options.account_retry
         self._account_retry_at: float | None = None  # monotonic: read the account again
@@ -154,6 +155,7 @@ class Desk(BrokerEvents, MarketFeed, AccountSync, OrderWorker, Commands):
                 "[policy] min_t sets it)"
             )
         self.supervisor.on_events(self._on_committed)
+        self.supervisor.hold(self._room)  # a burst waits in the stream, not in _backlog
         self.supervisor.on_reconcile(self._on_reconcile)
         self.supervisor.on_status(self._on_status)
 

@@ -6,6 +6,7 @@ transition is kept for the screen's backoff line and re-evaluates the trading st
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -29,6 +30,19 @@ under 5,000 events/s), and a trader's key waited behind them. A key waits for ev
 of the turns it crosses, so the slice is small: 100 events, a few ms (bench/ui.py --turns);
 the loop turns hundreds of times a second, so 5,000 events a second still keep up."""
 
+BACKLOG_HIGH = 1_000
+"""Committed events waiting for their slices at which the streams' readers stop reading
+(:meth:`BrokerEvents._room`, given to the supervisor as a hold): a burst then waits in the
+socket and the broker's stream, where it costs the desk nothing, rather than here. Without
+it the readers went on reading, validating and journaling while the slices lagged: under
+bench/ui.py's 5,000 events/s the backlog reached 4,000-5,600 events every minute or two,
+the RSS 8-10 MB above its level for that moment (two KB an event: the raw JSON and what
+wraps it), and a burst of 36,000 events (tests/integration/test_desk_backlog.py) left
+4,864 waiting at once. 1,000 events are ten slices: the loop clears them in a few dozen ms."""
+BACKLOG_LOW = 300
+"""The readers go on once the backlog is down to this: a few slices still to apply while
+the next reads are validated and journaled, so the desk does not run dry."""
+
 
 class BrokerEvents(DeskBase):
     """The supervisor's callbacks for committed events and connection transitions."""
@@ -42,12 +56,27 @@ class BrokerEvents(DeskBase):
         if not self._draining:
             self._drain_slice()
 
+    def _room(self, coming: int) -> Awaitable[bool] | None:
+        """The supervisor's hold (:meth:`Supervisor.hold
+        <tui_trader.broker.supervisor.Supervisor.hold>`): None while the backlog and the
+        ``coming`` events (read, not yet committed) stay under :data:`BACKLOG_HIGH`, else
+        what the readers wait on until the backlog is down to :data:`BACKLOG_LOW`. Only a
+        backlog above that is waited on: its slices are under way and will end the wait,
+        whereas events still coming may all turn out to be duplicates and never arrive."""
+        held = len(self._backlog)
+        if held <= BACKLOG_LOW or held + coming < BACKLOG_HIGH:
+            return None
+        self._roomy.clear()
+        return self._roomy.wait()
+
     def _drain_slice(self) -> None:
         backlog = self._backlog
         batch = [backlog.popleft() for _ in range(min(SLICE, len(backlog)))]
         self._draining = bool(backlog)
         if backlog:
             asyncio.get_running_loop().call_soon(self._drain_slice)
+        if len(backlog) <= BACKLOG_LOW:
+            self._roomy.set()
         if batch:
             self._on_events(batch)
 
@@ -58,6 +87,7 @@ class BrokerEvents(DeskBase):
         if self._backlog:
             batch = list(self._backlog)
             self._backlog.clear()
+            self._roomy.set()
             self._on_events(batch)
 
     def _on_events(self, items: list[Delivered]) -> None:

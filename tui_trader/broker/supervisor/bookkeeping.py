@@ -13,7 +13,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -179,6 +179,7 @@ class Bookkeeping:
             else:  # the Broker API's Basic auth: it has no trading websocket
                 log.warning("no trading websocket without Trading API keys: SSE it is")
         self._event_listeners: list[Callable[[list[Delivered]], None]] = []
+        self._holds: list[Callable[[int], Awaitable[object] | None]] = []  # Supervisor.hold
         self._before_commit: list[Callable[[list[Record]], None]] = []
         self._writer: BatchWriter | None = None
         self._loop: asyncio.AbstractEventLoop | None = None

@@ -92,9 +92,19 @@ class Handover(Bookkeeping):
             s.received += len(rows)
             self._writer.submit(rows)
 
-    def _backpressure(self) -> Awaitable[None] | None:
+    def _backpressure(self) -> Awaitable[object] | None:
+        """What a reader waits on before its next read: the journal writer while too much
+        is staged, then any listener's hold (:meth:`Supervisor.hold`) while it is behind."""
         writer = self._writer
-        return writer.room() if writer is not None and writer.congested else None
+        if writer is None:
+            return None
+        if writer.congested:
+            return writer.room()
+        coming = writer.unwritten
+        for room in self._holds:
+            if (wait := room(coming)) is not None:
+                return wait
+        return None
 
     def _written(self, new: list[tuple[int, Row]], duplicates: dict[str, int]) -> None:
         """After a batch's commit: count it, then announce it."""

@@ -11,13 +11,13 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from tui_trader.broker.status import ConnectionStatus, State, Transition
 from tui_trader.broker.supervisor.delivered import Delivered
 from tui_trader.broker.supervisor.polling import Polling
-from tui_trader.broker.writer import BatchWriter, Record
+from tui_trader.broker.writer import STAGE_ROWS, BatchWriter, Record
 
 if TYPE_CHECKING:
     from tui_trader.core.models import Position, WireOrder
@@ -35,6 +35,20 @@ class Supervisor(Polling):
     def on_events(self, listener: Callable[[list[Delivered]], None]) -> None:
         """Called on the loop with each committed batch of new events, in order."""
         self._event_listeners.append(listener)
+
+    def hold(self, room: Callable[[int], Awaitable[object] | None]) -> None:
+        """For a listener that applies events later than it hears of them (the desk, a
+        slice per loop turn). The streams' readers call ``room(coming)`` after each chunk
+        they hand over (``coming``: events read but not yet committed, which the listener
+        will hear of next), as they check the journal writer, and wait on what it returns
+        unless None: a burst then waits in the socket and at the broker rather than in the
+        listener's memory. What it returns must end without more events arriving (the
+        reader that would bring them is the one waiting). With a hold, the journal writer
+        also stages at most :data:`STAGE_ROWS` before the reader waits for it (otherwise
+        four times that), since each commit reaches the listener at once."""
+        self._holds.append(room)
+        if self._writer is not None:
+            self._writer.max_staged = STAGE_ROWS
 
     def on_commit(self, hook: Callable[[list[Record]], None]) -> None:
         """Called with each batch of new events just before the commit that stores them:
@@ -78,6 +92,8 @@ class Supervisor(Polling):
         self._writer = BatchWriter(self.journal, self._loop, self._written, self._writer_failed)
         self.journal.checkpoint_in_background()
         self._writer.before_commit = self._before_commit
+        if self._holds:
+            self._writer.max_staged = STAGE_ROWS
         self._tasks = [
             asyncio.create_task(self._run_stream(name), name=f"stream-{name}")
             for name in self._streams
