@@ -108,6 +108,7 @@ from textual.screen import Screen
 
 from tui_trader.broker.journal import Journal
 from tui_trader.broker.status import State
+from tui_trader.broker.supervisor import Delivered
 from tui_trader.config import load_settings
 from tui_trader.core.portfolio.state import MAX_EXECS
 from tui_trader.desk.desk import Desk, DeskOptions
@@ -265,6 +266,19 @@ def proc_status_kib(field_name: bytes, pid: int | str = "self") -> int:
     except OSError:
         pass
     return 0
+
+
+def rss_peak_mb() -> float:
+    """The largest RSS since the last call (VmHWM), which is then reset to the current RSS
+    (``/proc/self/clear_refs``, Linux >= 4.0): a moment's peak between two samples, e.g. a
+    burst held in memory, which the samples themselves miss. NaN where it cannot be read."""
+    peak = proc_status_kib(b"VmHWM:") / 1024
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        return math.nan
+    return peak if peak else math.nan
 
 
 def proc_cpu(pid: int) -> float:
@@ -690,6 +704,8 @@ class Sample:
     events: int  # delivered to the desk since the load started
     pushed: int
     execs: int  # executions the ledger remembers (a window of MAX_EXECS: it fills, then holds)
+    peak_mb: float = math.nan  # the largest RSS since the sample before (VmHWM, reset each time)
+    held: int = 0  # the most committed events the desk held unapplied since the sample before
     heap: tuple[float, ...] = ()  # --heap-columns: see HeapWatch.columns
     # HeapWatch.classes, kept only at the first sample after a minute
     classes: dict[int, tuple[int, int, int]] = field(default_factory=dict)
@@ -702,16 +718,26 @@ class SampleLog(collections.abc.Sequence[Sample]):
     tuple and the sample itself every second, about 1.5 MB in a 40-minute run."""
 
     def __init__(self) -> None:
-        self._cols = [array.array("d") for _ in range(5)]  # t, rss_mb, events, pushed, execs
+        # t, rss_mb, events, pushed, execs, peak_mb, held
+        self._cols = [array.array("d") for _ in range(7)]
         self._heap: array.array[float] = array.array("d")
         self._width = 0  # heap columns a sample
         self._classes: dict[int, tuple[int, int, int]] = {}
         self._classes_at = -1
 
     def append(
-        self, t: float, rss_mb: float, events: int, pushed: int, execs: int, heap: tuple[float, ...]
+        self,
+        t: float,
+        rss_mb: float,
+        events: int,
+        pushed: int,
+        execs: int,
+        peak_mb: float,
+        held: int,
+        heap: tuple[float, ...],
     ) -> None:
-        for col, value in zip(self._cols, (t, rss_mb, events, pushed, execs), strict=True):
+        values = (t, rss_mb, events, pushed, execs, peak_mb, held)
+        for col, value in zip(self._cols, values, strict=True):
             col.append(value)
         self._width = len(heap)
         self._heap.extend(heap)
@@ -735,7 +761,7 @@ class SampleLog(collections.abc.Sequence[Sample]):
         if isinstance(i, slice):
             return [self[k] for k in range(*i.indices(len(self)))]
         k = range(len(self))[i]
-        t, rss, events, pushed, execs = (col[k] for col in self._cols)
+        t, rss, events, pushed, execs, peak, held = (col[k] for col in self._cols)
         w = self._width
         return Sample(
             t,
@@ -743,6 +769,8 @@ class SampleLog(collections.abc.Sequence[Sample]):
             int(events),
             int(pushed),
             int(execs),
+            peak,
+            int(held),
             tuple(self._heap[k * w : (k + 1) * w]),
             self._classes if k == self._classes_at else {},
         )
@@ -1366,6 +1394,14 @@ async def measure(
             )
             traced_ref: list[tracemalloc.Snapshot] = []
             caches_ref: dict[str, int] = {}
+            held = [0]  # the desk's longest backlog since the last sample
+
+            def after_desk(_: list[Delivered]) -> None:
+                # heard after the desk's own listener: the backlog each commit left it
+                held[0] = max(held[0], desk.waiting)
+
+            desk.supervisor.on_events(after_desk)
+            rss_peak_mb()  # from here on, each sample's peak is its own interval's
             t_load = time.perf_counter()
 
             async def sample() -> None:
@@ -1387,8 +1423,11 @@ async def measure(
                         desk.supervisor.status().events - base_events,
                         base_pushed + written,
                         desk.portfolio.remembered_execs,
+                        rss_peak_mb(),
+                        held[0],
                         HeapWatch.columns() if args.heap_columns else (),
                     )
+                    held[0] = desk.waiting
                     if args.heap_columns and now - t_load >= 60 and not samples.has_classes:
                         # once, at the first minute: a copy at every sample grew the very
                         # blocks it counts (tens of thousands of ints and tuples)
@@ -1514,7 +1553,7 @@ async def measure(
         loads=loads,
         samples=samples,
         rss_before_mb=rss_before,
-        hwm_mb=proc_status_kib(b"VmHWM:") / 1024,
+        hwm_mb=max((x.peak_mb for x in samples if not math.isnan(x.peak_mb)), default=math.nan),
         maxrss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         hz=settings.ui.refresh_hz,
         symbols=len(desk.symbols),
@@ -1707,7 +1746,18 @@ def memory(r: Result) -> None:
         "  phases (s from the first push): "
         + ", ".join(f"{ph.name} {ph.t0 - t_load:.0f}..{ph.t1 - t_load:.0f}" for ph in r.loads)
     )
-    print(f"  peak: VmHWM {r.hwm_mb:.1f} MB, ru_maxrss {r.maxrss_mb:.1f} MB")
+    print(
+        f"  peak during the load: {r.hwm_mb:.1f} MB (VmHWM, read and reset at each sample; "
+        f"ru_maxrss {r.maxrss_mb:.1f} MB, since the last reset)"
+    )
+    late = [x for x in s if x.t >= 60 and not math.isnan(x.peak_mb)]
+    if late:
+        top = max(late, key=lambda x: x.peak_mb)
+        print(f"  after the first minute the RSS peaked at {top.peak_mb:.1f} MB (by {top.t:.0f} s)")
+    print(
+        f"  the desk held at most {max(x.held for x in s):,} committed events unapplied "
+        "at once (tui_trader.desk.events.BACKLOG_HIGH)"
+    )
     if at_min is not None and end.t - at_min.t >= 30:
         tail, what = [x for x in s if x.t >= 60], "after the first minute"
     else:
@@ -1742,15 +1792,23 @@ def memory(r: Result) -> None:
     picked = s[::step] if s[-1] in s[::step] else [*s[::step], s[-1]]
     heap = ("anon", "used", "free", "sqlite", "mmap", "kblk", "pyar", "pyuse") if s[-1].heap else ()
     print(
-        f"  {'t (s)':>7}{'events':>12}{'pushed':>12}{'behind':>9}{'RSS MB':>9}{'execs':>9}"
-        + "".join(f"{h:>8}" for h in heap)
+        f"  {'t (s)':>7}{'events':>12}{'pushed':>12}{'behind':>9}{'RSS MB':>9}{'peak':>8}"
+        f"{'held':>7}{'execs':>9}" + "".join(f"{h:>8}" for h in heap)
     )
     print("  (events: delivered to the desk; pushed: as the pusher last said, <= 0.2 s old;")
+    print("   peak, held: the largest RSS, and the most committed events the desk held")
+    print("   unapplied, since the row before (every sample between counts);")
     print(f"   execs: the ledger's remembered executions, {MAX_EXECS:,} at most, halved when full)")
+    since = 0.0
     for x in picked:
+        between = [y for y in s if since < y.t <= x.t] or [x]
+        since = x.t
+        peaks = [y.peak_mb for y in between if not math.isnan(y.peak_mb)]
         print(
             f"  {x.t:>7.0f}{x.events:>12,}{x.pushed:>12,}{x.pushed - x.events:>9,}"
-            f"{x.rss_mb:>9.1f}{x.execs:>9,}" + "".join(f"{h:>8.1f}" for h in x.heap)
+            f"{x.rss_mb:>9.1f}{max(peaks, default=math.nan):>8.1f}"
+            f"{max(y.held for y in between):>7,}{x.execs:>9,}"
+            + "".join(f"{h:>8.1f}" for h in x.heap)
         )
     if heap:
         print(

@@ -56,6 +56,11 @@ class BrokerEvents(DeskBase):
         if not self._draining:
             self._drain_slice()
 
+    @property
+    def waiting(self) -> int:
+        """Committed events not yet applied (each waits for its slice)."""
+        return len(self._backlog)
+
     def _room(self, coming: int) -> Awaitable[bool] | None:
         """The supervisor's hold (:meth:`Supervisor.hold
         <tui_trader.broker.supervisor.Supervisor.hold>`): None while the backlog and the

@@ -16,6 +16,9 @@ facts the stream will carry when it returns, so nothing arrives twice; a recent 
 as delivering (:meth:`Supervisor.trades_delivering`). Positions and open orders are
 reconciled over REST at start and once per reconnect burst (a burst ends when a connection
 has stayed up ``healthy_after``); :attr:`Supervisor.reconciling` says when one is pending.
+A reader waits before its next read while the journal writer has too much staged, or while
+a listener that applies events later than it hears of them is behind
+(:meth:`Supervisor.hold`): a burst waits in the socket and at the broker, not in memory.
 
 The package splits that by job, each a class the next one builds on (read them bottom-up):
 :mod:`.options` (the settings), :mod:`.delivered` (what listeners receive),
