@@ -35,10 +35,12 @@ BACKLOG_HIGH = 1_000
 (:meth:`BrokerEvents._room`, given to the supervisor as a hold): a burst then waits in the
 socket and the broker's stream, where it costs the desk nothing, rather than here. Without
 it the readers went on reading, validating and journaling while the slices lagged: under
-bench/ui.py's 5,000 events/s the backlog reached 4,000-5,600 events every minute or two,
-the RSS 8-10 MB above its level for that moment (two KB an event: the raw JSON and what
-wraps it), and a burst of 36,000 events (tests/integration/test_desk_backlog.py) left
-4,864 waiting at once. 1,000 events are ten slices: the loop clears them in a few dozen ms."""
+bench/ui.py's 5,000 events/s the backlog reached 3,900-5,600 events every two minutes or
+so, the RSS 8-10 MB above its level for those seconds (about two KB an event: the raw JSON
+and what wraps it); a burst of 12,000 events (tests/integration/test_desk_backlog.py) left
+3,336-3,953 waiting at once, one of 36,000 left 4,864. With the hold: at most 1,600 in the
+bench, its peak RSS 125 MB against 135. 1,000 events are ten slices: the loop clears them in
+a few dozen ms."""
 BACKLOG_LOW = 300
 """The readers go on once the backlog is down to this: a few slices still to apply while
 the next reads are validated and journaled, so the desk does not run dry."""
