@@ -3,7 +3,7 @@
 The desk applies committed events a slice per loop turn (desk/events.py); the readers of the
 streams used to go on reading, validating and journaling while the slices lagged, so every
 event of a burst (a catch-up after a reconnect, a busy open) waited in the desk's backlog at
-once: 4,000-5,600 events and 8-10 MB more RSS for a moment under bench/ui.py's 5,000
+once: 3,900-5,600 events and 8-10 MB more RSS for a moment under bench/ui.py's 5,000
 events/s. Now the readers wait while the backlog is long, as they wait for the journal.
 """
 
